@@ -1,0 +1,5 @@
+//! Row structs, one file per table: `X` for reads, `NewX` for inserts.
+
+pub mod company;
+pub mod outbox;
+pub mod user;

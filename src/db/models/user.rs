@@ -1,0 +1,37 @@
+use diesel::prelude::*;
+
+use crate::db::schema::{sign_in_failures, users};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i64,
+    pub company_id: i64,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub notify_orders: bool,
+    pub notify_reminders: bool,
+    pub created_at: chrono::NaiveDateTime,
+    pub last_sign_in_at: Option<chrono::NaiveDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub company_id: i64,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password_hash: &'a str,
+    pub notify_orders: bool,
+    pub notify_reminders: bool,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = sign_in_failures)]
+pub struct NewSignInFailure<'a> {
+    pub email: &'a str,
+    pub ip: &'a str,
+    pub at: chrono::NaiveDateTime,
+}

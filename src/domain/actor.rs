@@ -1,0 +1,58 @@
+//! The signed-in user as every domain operation sees them: who, which
+//! company, what kind of company.
+
+use diesel::prelude::*;
+
+use crate::db::models::company::Company;
+use crate::db::models::user::User;
+use crate::db::schema::{companies, users};
+use crate::db::DbConnection;
+use crate::domain::company::CompanyKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(pub i64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CompanyId(pub i64);
+
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub email: String,
+    pub name: String,
+    pub company_id: CompanyId,
+    pub company_name: String,
+    pub company_kind: CompanyKind,
+    pub notify_orders: bool,
+    pub notify_reminders: bool,
+}
+
+impl Actor {
+    /// Loads the actor for a session's user id; `None` when the user no longer exists.
+    pub fn load(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<Actor>> {
+        let row: Option<(User, Company)> = users::table
+            .inner_join(companies::table)
+            .filter(users::id.eq(user_id))
+            .select((User::as_select(), Company::as_select()))
+            .first(conn)
+            .optional()?;
+        Ok(row.map(|(u, c)| Actor::from_rows(u, c)))
+    }
+
+    pub(crate) fn from_rows(u: User, c: Company) -> Actor {
+        Actor {
+            user_id: UserId(u.id),
+            email: u.email,
+            name: u.name,
+            company_id: CompanyId(c.id),
+            company_name: c.name,
+            company_kind: CompanyKind::parse(&c.kind).unwrap_or(CompanyKind::Customer),
+            notify_orders: u.notify_orders,
+            notify_reminders: u.notify_reminders,
+        }
+    }
+
+    pub fn is_operations(&self) -> bool {
+        self.company_kind == CompanyKind::Operations
+    }
+}

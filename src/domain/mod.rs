@@ -1,0 +1,14 @@
+//! The business: typed values, the signed-in actor, the rules of who may do
+//! what (`policy`), and one module per area. Handlers call these functions;
+//! they never reach the database around them.
+
+pub mod actor;
+pub mod company;
+pub mod credentials;
+pub mod error;
+pub mod policy;
+pub mod users;
+pub mod values;
+
+pub use actor::Actor;
+pub use error::{DomainError, FieldErrors};

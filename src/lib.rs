@@ -1,0 +1,11 @@
+//! Smart Account Portal: orders for licensed products, assigned to holding
+//! and customer smart accounts; account requests, roles and licenses.
+
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod mail;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

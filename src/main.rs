@@ -1,0 +1,153 @@
+//! The portal's command line: serve (default), migrate, seed-demo, create-user.
+
+use clap::{Parser, Subcommand};
+use portal::config::Settings;
+use portal::domain::company::CompanyKind;
+use portal::startup::Application;
+use portal::{db, demo, domain, telemetry};
+use rand::distr::{Alphanumeric, SampleString};
+
+#[derive(Parser)]
+#[command(
+    name = "smart-account-portal",
+    about = "Smart Account Portal: orders, smart accounts and licenses"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal (the default). An empty SQLite database gets the demo data.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Load the demo data into an empty database (also PostgreSQL) and print the logins.
+    SeedDemo,
+    /// Create a user, e.g. the first operations user of a production install.
+    /// The password is generated and printed once.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// The company's name, used when no company has the email's domain yet.
+        #[arg(long)]
+        company: String,
+        /// distributor, reseller, service_provider, customer or operations
+        #[arg(long, default_value = "operations")]
+        kind: String,
+    },
+}
+
+fn print_logins(settings: &Settings, logins: &[demo::DemoLogin]) {
+    if logins.is_empty() {
+        return;
+    }
+    println!(
+        "Demo logins (kept in {}):",
+        settings.data_dir.join("demo-logins.txt").display()
+    );
+    for l in logins {
+        println!("  {:<28} {:<28} {}", l.label, l.email, l.password);
+    }
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Configuration error: {e}");
+            std::process::exit(2);
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let logins_file = settings.data_dir.join("demo-logins.txt");
+            if settings.is_sqlite() {
+                let url = settings.database_url.clone();
+                let fresh = tokio::task::spawn_blocking(
+                    move || -> anyhow::Result<Option<Vec<demo::DemoLogin>>> {
+                        let pool = db::build_pool(&url, 1)?;
+                        let mut conn = pool.get()?;
+                        db::run_migrations(&mut conn)?;
+                        if demo::is_empty(&mut conn)? {
+                            Ok(Some(demo::seed(&mut conn)?))
+                        } else {
+                            Ok(None)
+                        }
+                    },
+                )
+                .await??;
+                if let Some(logins) = fresh {
+                    demo::write_logins(&logins_file, &logins)?;
+                }
+            }
+            let app = Application::build(settings.clone()).await?;
+            println!("Smart Account Portal is running at {}", settings.base_url);
+            print_logins(&settings, &demo::read_logins(&logins_file));
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let url = settings.database_url.clone();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                let pool = db::build_pool(&url, 1)?;
+                db::run_migrations(&mut *pool.get()?)
+            })
+            .await??;
+            println!("Database is up to date.");
+        }
+        Command::SeedDemo => {
+            let url = settings.database_url.clone();
+            let logins =
+                tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<demo::DemoLogin>> {
+                    let pool = db::build_pool(&url, 1)?;
+                    let mut conn = pool.get()?;
+                    db::run_migrations(&mut conn)?;
+                    demo::seed(&mut conn)
+                })
+                .await??;
+            std::fs::create_dir_all(&settings.data_dir)?;
+            demo::write_logins(&settings.data_dir.join("demo-logins.txt"), &logins)?;
+            print_logins(&settings, &logins);
+        }
+        Command::CreateUser {
+            email,
+            name,
+            company,
+            kind,
+        } => {
+            let Some(kind) = CompanyKind::parse(&kind) else {
+                anyhow::bail!("--kind: expected distributor, reseller, service_provider, customer or operations");
+            };
+            let url = settings.database_url.clone();
+            let password = Alphanumeric.sample_string(&mut rand::rng(), 20);
+            let pw = password.clone();
+            let actor = tokio::task::spawn_blocking(move || -> anyhow::Result<domain::Actor> {
+                let pool = db::build_pool(&url, 1)?;
+                let mut conn = pool.get()?;
+                db::run_migrations(&mut conn)?;
+                domain::users::create_user(
+                    &mut conn,
+                    &domain::users::console_permit(),
+                    &email,
+                    &name,
+                    &pw,
+                    &company,
+                    kind,
+                )
+                .map_err(|e| anyhow::anyhow!("{e:?}"))
+            })
+            .await??;
+            println!(
+                "Created {} at {} ({}). Password: {password}",
+                actor.email, actor.company_name, actor.company_kind
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! Builds the application: database pool and migrations, sessions, mail
+//! worker, middleware and routes. `Application::build` binds its own
+//! listener, so tests start the very same thing on port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::storage::{CookieSessionStore, RedisSessionStore};
+use actix_session::SessionMiddleware;
+use actix_web::cookie::{time, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{web, App, HttpServer};
+use tokio::sync::Notify;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::db::{self, Pool};
+use crate::mail::transport::MailTransport;
+use crate::mail::worker::MailWorker;
+use crate::web::session::PortalSessionStore;
+use crate::web::{csrf, routes};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Settings,
+    pub mail: MailTransport,
+    mail_wake: Arc<Notify>,
+}
+
+impl AppState {
+    pub fn mail_viewer_enabled(&self) -> bool {
+        self.mail.files_dir().is_some()
+    }
+
+    /// Asks the mail worker to look at the outbox now rather than at its next tick.
+    pub fn wake_mail_worker(&self) {
+        self.mail_wake.notify_one();
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(settings.bind)?;
+        Application::build_with_listener(settings, listener, None).await
+    }
+
+    /// Builds on a given listener; `workers` overrides the number of worker threads.
+    pub async fn build_with_listener(
+        mut settings: Settings,
+        listener: TcpListener,
+        workers: Option<usize>,
+    ) -> anyhow::Result<Application> {
+        let port = listener.local_addr()?.port();
+        if settings.base_url.ends_with(":0") {
+            settings.base_url = format!("http://{}:{port}", settings.bind.ip());
+        }
+        let database_url = settings.database_url.clone();
+        let pool_size = settings.db_pool_size;
+        let pool = tokio::task::spawn_blocking(move || -> anyhow::Result<Pool> {
+            let pool = db::build_pool(&database_url, pool_size)?;
+            db::run_migrations(&mut *pool.get()?)?;
+            Ok(pool)
+        })
+        .await??;
+
+        let mail = match &settings.smtp_url {
+            Some(url) => MailTransport::smtp(url)?,
+            None => {
+                if !settings.is_sqlite() {
+                    tracing::warn!("SMTP_URL is not set: mail goes to files and the development mail viewer is on");
+                }
+                MailTransport::files(settings.mail_dir())?
+            }
+        };
+        let mail_wake = Arc::new(Notify::new());
+        let worker = MailWorker {
+            pool: pool.clone(),
+            transport: mail.clone(),
+            from: settings.mail_from.clone(),
+            interval: settings.mail_poll_interval,
+        };
+        tokio::spawn(worker.run(mail_wake.clone()));
+
+        let redis = match &settings.redis_url {
+            Some(url) => Some(
+                RedisSessionStore::new(url.clone())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {e}"))?,
+            ),
+            None => None,
+        };
+
+        let state = web::Data::new(AppState {
+            pool,
+            settings: settings.clone(),
+            mail,
+            mail_wake,
+        });
+        let secure = settings.secure_cookies();
+        let key = settings.session_key.clone();
+        let mail_viewer = state.mail_viewer_enabled();
+
+        let server = HttpServer::new(move || {
+            let store = match &redis {
+                Some(r) => PortalSessionStore::Redis(r.clone()),
+                None => PortalSessionStore::Cookie(CookieSessionStore::default()),
+            };
+            let sessions = SessionMiddleware::builder(store, key.clone())
+                .cookie_name("portal_session".into())
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_secure(secure)
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(BrowserSession::default().state_ttl(time::Duration::hours(12)))
+                .build();
+            let mut headers = DefaultHeaders::new()
+                .add((
+                    "Content-Security-Policy",
+                    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                     form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
+                ))
+                .add(("X-Frame-Options", "DENY"))
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("Referrer-Policy", "same-origin"))
+                .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"));
+            if secure {
+                headers = headers.add(("Strict-Transport-Security", "max-age=31536000"));
+            }
+            App::new()
+                .wrap(from_fn(csrf::protect))
+                .wrap(sessions)
+                .wrap(headers)
+                .wrap(TracingLogger::<crate::telemetry::PortalRootSpan>::new())
+                .app_data(state.clone())
+                .app_data(web::FormConfig::default().limit(64 * 1024))
+                .configure(|cfg| routes::configure(cfg, mail_viewer))
+                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(crate::web::error::AppError::NotFound) }))
+        })
+        .listen(listener)?;
+        let server = match workers {
+            Some(n) => server.workers(n),
+            None => server,
+        }
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}

@@ -1,0 +1,100 @@
+//! The start page after sign-in, and the landing pages of the sections the
+//! navigation names.
+
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use askama::Template;
+
+use crate::domain::policy;
+use crate::web::error::AppError;
+use crate::web::extract::{SignedIn, Viewer};
+use crate::web::layout::Layout;
+use crate::web::{render, see_other};
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub layout: Layout,
+    pub name: String,
+    pub company: String,
+    pub company_kind: String,
+    pub is_partner: bool,
+}
+
+pub async fn home(viewer: Viewer) -> Result<HttpResponse, AppError> {
+    let Some(actor) = viewer.actor else {
+        return Ok(see_other("/sign-in"));
+    };
+    render(
+        StatusCode::OK,
+        &HomePage {
+            name: actor.name.clone(),
+            company: actor.company_name.clone(),
+            company_kind: actor.company_kind.label().into(),
+            is_partner: actor.company_kind.is_partner(),
+            layout: viewer.layout,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "section.html")]
+pub struct SectionPage {
+    pub layout: Layout,
+    pub title: &'static str,
+    pub summary: &'static str,
+}
+
+fn section(
+    user: SignedIn,
+    title: &'static str,
+    summary: &'static str,
+) -> Result<HttpResponse, AppError> {
+    render(
+        StatusCode::OK,
+        &SectionPage {
+            layout: user.layout,
+            title,
+            summary,
+        },
+    )
+}
+
+pub async fn orders(user: SignedIn) -> Result<HttpResponse, AppError> {
+    section(
+        user,
+        "Orders",
+        "Quotes and orders your company placed, and orders assigned to your smart accounts.",
+    )
+}
+
+pub async fn smart_account_orders(user: SignedIn) -> Result<HttpResponse, AppError> {
+    section(user, "Smart Account Orders", "Orders that need a smart account, with those not yet assigned to a customer account first.")
+}
+
+pub async fn accounts(user: SignedIn) -> Result<HttpResponse, AppError> {
+    section(
+        user,
+        "Accounts",
+        "Your holding and customer smart accounts, their virtual accounts, users and agreements.",
+    )
+}
+
+pub async fn licenses(user: SignedIn) -> Result<HttpResponse, AppError> {
+    section(
+        user,
+        "Licenses",
+        "Licenses in your virtual accounts: owned, in use and available.",
+    )
+}
+
+pub async fn operations(user: SignedIn) -> Result<HttpResponse, AppError> {
+    if !policy::sees_operations_section(&user.actor) {
+        return Err(AppError::NotFound);
+    }
+    section(
+        user,
+        "Operations",
+        "Booking and shipping orders, domain reviews and support cases.",
+    )
+}

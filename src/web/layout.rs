@@ -1,0 +1,72 @@
+//! What every page's frame shows: who is signed in, the navigation, flash
+//! messages and the CSRF token for forms and htmx requests.
+
+use crate::domain::{policy, Actor};
+use crate::web::session::Flash;
+
+#[derive(Debug, Clone)]
+pub struct LayoutUser {
+    pub name: String,
+    pub email: String,
+    pub company: String,
+    pub company_kind: String,
+    pub is_operations: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub user: Option<LayoutUser>,
+    pub csrf_token: String,
+    pub flashes: Vec<Flash>,
+    /// The request path, to mark the current navigation entry.
+    pub path: String,
+    pub mail_viewer: bool,
+}
+
+impl Layout {
+    /// For pages rendered outside a request's context (error pages).
+    pub fn bare() -> Layout {
+        Layout {
+            user: None,
+            csrf_token: String::new(),
+            flashes: Vec::new(),
+            path: String::new(),
+            mail_viewer: false,
+        }
+    }
+
+    pub fn new(
+        actor: Option<&Actor>,
+        csrf_token: String,
+        flashes: Vec<Flash>,
+        path: String,
+        mail_viewer: bool,
+    ) -> Layout {
+        Layout {
+            user: actor.map(|a| LayoutUser {
+                name: a.name.clone(),
+                email: a.email.clone(),
+                company: a.company_name.clone(),
+                company_kind: a.company_kind.label().to_string(),
+                is_operations: policy::sees_operations_section(a),
+            }),
+            csrf_token,
+            flashes,
+            path,
+            mail_viewer,
+        }
+    }
+
+    /// `aria-current="page"` for the navigation entry of `prefix`.
+    pub fn current(&self, prefix: &str) -> &'static str {
+        let here = self.path == prefix
+            || (prefix != "/"
+                && self.path.starts_with(prefix)
+                && self.path[prefix.len()..].starts_with('/'));
+        if here {
+            "page"
+        } else {
+            "false"
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The typed session: who is signed in, the CSRF token, and flash messages.
+//! The store behind it is a signed cookie, or Redis when `REDIS_URL` is set.
+
+use std::collections::HashMap;
+
+use actix_session::storage::{
+    CookieSessionStore, LoadError, RedisSessionStore, SaveError, SessionKey, SessionStore,
+    UpdateError,
+};
+use actix_session::{Session, SessionExt};
+use actix_web::cookie::time::Duration;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use base64::Engine;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+const USER_ID: &str = "user_id";
+const CSRF: &str = "csrf";
+const FLASH: &str = "flash";
+
+/// Cookie sessions for a single instance; Redis for several behind a load balancer.
+pub enum PortalSessionStore {
+    Cookie(CookieSessionStore),
+    Redis(RedisSessionStore),
+}
+
+type State = HashMap<String, String>;
+
+impl SessionStore for PortalSessionStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
+        match self {
+            Self::Cookie(s) => s.load(key).await,
+            Self::Redis(s) => s.load(key).await,
+        }
+    }
+    async fn save(&self, state: State, ttl: &Duration) -> Result<SessionKey, SaveError> {
+        match self {
+            Self::Cookie(s) => s.save(state, ttl).await,
+            Self::Redis(s) => s.save(state, ttl).await,
+        }
+    }
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: State,
+        ttl: &Duration,
+    ) -> Result<SessionKey, UpdateError> {
+        match self {
+            Self::Cookie(s) => s.update(key, state, ttl).await,
+            Self::Redis(s) => s.update(key, state, ttl).await,
+        }
+    }
+    async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
+        match self {
+            Self::Cookie(s) => s.update_ttl(key, ttl).await,
+            Self::Redis(s) => s.update_ttl(key, ttl).await,
+        }
+    }
+    async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
+        match self {
+            Self::Cookie(s) => s.delete(key).await,
+            Self::Redis(s) => s.delete(key).await,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Flash {
+    pub level: String,
+    pub message: String,
+}
+
+pub struct PortalSession(Session);
+
+impl PortalSession {
+    pub fn from_request(req: &HttpRequest) -> PortalSession {
+        PortalSession(req.get_session())
+    }
+
+    pub fn user_id(&self) -> Option<i64> {
+        self.0.get::<i64>(USER_ID).ok().flatten()
+    }
+
+    /// Signs in: a new session id (no fixation), the user, a fresh CSRF token.
+    pub fn sign_in(&self, user_id: i64) -> Result<(), actix_session::SessionInsertError> {
+        self.0.renew();
+        self.0.insert(USER_ID, user_id)?;
+        self.0.insert(CSRF, new_token())
+    }
+
+    /// Signs out: forgets everything and moves to a new session id, which
+    /// can still carry the "signed out" message.
+    pub fn sign_out(&self) {
+        self.0.clear();
+        self.0.renew();
+    }
+
+    /// The session's CSRF token, made on first use.
+    pub fn csrf_token(&self) -> String {
+        if let Ok(Some(t)) = self.0.get::<String>(CSRF) {
+            return t;
+        }
+        let t = new_token();
+        let _ = self.0.insert(CSRF, &t);
+        t
+    }
+
+    /// The token if one exists, without making one.
+    pub fn existing_csrf_token(&self) -> Option<String> {
+        self.0.get::<String>(CSRF).ok().flatten()
+    }
+
+    pub fn flash(&self, level: &str, message: impl Into<String>) {
+        let mut all = self
+            .0
+            .get::<Vec<Flash>>(FLASH)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        all.push(Flash {
+            level: level.into(),
+            message: message.into(),
+        });
+        let _ = self.0.insert(FLASH, all);
+    }
+
+    pub fn take_flashes(&self) -> Vec<Flash> {
+        let all = self
+            .0
+            .get::<Vec<Flash>>(FLASH)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if !all.is_empty() {
+            self.0.remove(FLASH);
+        }
+        all
+    }
+}
+
+impl FromRequest for PortalSession {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(PortalSession::from_request(req)))
+    }
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
