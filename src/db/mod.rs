@@ -144,3 +144,23 @@ pub fn now() -> chrono::NaiveDateTime {
     use chrono::{SubsecRound, Utc};
     Utc::now().naive_utc().trunc_subsecs(6)
 }
+
+/// Whether the database answers. PostgreSQL: a query on a pooled connection.
+/// SQLite: a query on a fresh connection that may not create the file, so a
+/// database file that was removed or replaced under the running portal is
+/// noticed (pooled connections would keep using the old file).
+pub fn check_health(pool: &Pool, url: &str) -> anyhow::Result<()> {
+    let manager = ConnectionManager::new(url);
+    match manager.backend {
+        Backend::Postgres => {
+            let mut conn = pool.get_timeout(Duration::from_secs(2))?;
+            conn.batch_execute("SELECT count(*) FROM companies")?;
+        }
+        Backend::Sqlite => {
+            let mut conn =
+                diesel::SqliteConnection::establish(&format!("file:{}?mode=rw", manager.url))?;
+            conn.batch_execute("PRAGMA busy_timeout = 2000; SELECT count(*) FROM companies")?;
+        }
+    }
+    Ok(())
+}

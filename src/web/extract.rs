@@ -28,7 +28,10 @@ fn state(req: &HttpRequest) -> web::Data<AppState> {
         .clone()
 }
 
-async fn load_viewer(req: HttpRequest) -> Result<Viewer, AppError> {
+/// Loads the signed-in actor, if any, and the layout. With `require`, a
+/// signed-out request fails before the flash messages are taken, so they
+/// survive the redirect to sign-in.
+async fn load_viewer(req: HttpRequest, require: bool) -> Result<Viewer, AppError> {
     let state = state(&req);
     let session = PortalSession::from_request(&req);
     let actor = match session.user_id() {
@@ -46,8 +49,18 @@ async fn load_viewer(req: HttpRequest) -> Result<Viewer, AppError> {
         }
         None => None,
     };
-    if let Some(a) = &actor {
-        tracing::Span::current().record("user_id", a.user_id.0);
+    match &actor {
+        Some(a) => {
+            tracing::Span::current().record("user_id", a.user_id.0);
+        }
+        None if require => {
+            let next = match req.query_string() {
+                "" => req.path().to_string(),
+                q => format!("{}?{q}", req.path()),
+            };
+            return Err(AppError::Unauthenticated { next });
+        }
+        None => {}
     }
     let layout = Layout::new(
         actor.as_ref(),
@@ -64,7 +77,7 @@ impl FromRequest for Viewer {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(load_viewer(req))
+        Box::pin(load_viewer(req, false))
     }
 }
 
@@ -74,18 +87,12 @@ impl FromRequest for SignedIn {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let next = match req.query_string() {
-                "" => req.path().to_string(),
-                q => format!("{}?{q}", req.path()),
-            };
-            let viewer = load_viewer(req).await?;
-            match viewer.actor {
-                Some(actor) => Ok(SignedIn {
-                    actor,
-                    layout: viewer.layout,
-                }),
-                None => Err(AppError::Unauthenticated { next }),
-            }
+            let viewer = load_viewer(req, true).await?;
+            let actor = viewer.actor.expect("load_viewer(require) returns an actor");
+            Ok(SignedIn {
+                actor,
+                layout: viewer.layout,
+            })
         })
     }
 }

@@ -1,0 +1,400 @@
+//! Starting the portal for a test: a fresh database on each backend, a data
+//! folder, an HTTP client with a cookie jar, and CSRF-aware form posting.
+
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use portal::config::Settings;
+use portal::db::{self, Pool};
+use portal::startup::Application;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn required(var: &str) -> bool {
+    std::env::var(var)
+        .map(|v| v == "1" || v == "true")
+        .unwrap_or(false)
+}
+
+pub fn postgres_base_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn postgres_admin_url() -> String {
+    let base = postgres_base_url();
+    let base = base.trim_end_matches('/');
+    // Connect to the maintenance database to create and drop test databases.
+    match base.rsplit_once('/') {
+        Some((server, db))
+            if !db.is_empty() && !server.ends_with('/') && !server.ends_with(':') =>
+        {
+            format!("{server}/postgres")
+        }
+        _ => format!("{base}/postgres"),
+    }
+}
+
+fn postgres_reachable() -> bool {
+    static REACHABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *REACHABLE.get_or_init(
+        || match diesel::PgConnection::establish(&postgres_admin_url()) {
+            Ok(_) => true,
+            Err(e) => {
+                eprintln!(
+                    "PostgreSQL at {} is not reachable: {e}",
+                    postgres_admin_url()
+                );
+                false
+            }
+        },
+    )
+}
+
+/// The backends every integration test runs on. PostgreSQL is skipped (with a
+/// message) when unreachable, unless `REQUIRE_POSTGRES=1`, which fails instead.
+pub fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend::Sqlite];
+    if postgres_reachable() {
+        all.push(Backend::Postgres);
+    } else if required("REQUIRE_POSTGRES") {
+        panic!(
+            "REQUIRE_POSTGRES=1 but PostgreSQL is not reachable at {}",
+            postgres_admin_url()
+        );
+    } else {
+        eprintln!("skipping PostgreSQL: not reachable (set REQUIRE_POSTGRES=1 to fail instead)");
+    }
+    all
+}
+
+/// Redis for the shared-session tests; `None` (skip) unless `REQUIRE_REDIS=1`.
+pub fn redis_available() -> Option<String> {
+    let url = redis_url();
+    let hostport = url
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_string();
+    let ok = (|| -> std::io::Result<bool> {
+        use std::io::{Read, Write};
+        let addr = hostport
+            .parse()
+            .map_err(|_| std::io::Error::other("address"))?;
+        let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+        s.set_read_timeout(Some(Duration::from_secs(1)))?;
+        s.write_all(b"PING\r\n")?;
+        let mut buf = [0u8; 7];
+        s.read_exact(&mut buf)?;
+        Ok(&buf == b"+PONG\r\n")
+    })()
+    .unwrap_or(false);
+    if ok {
+        Some(url)
+    } else if required("REQUIRE_REDIS") {
+        panic!("REQUIRE_REDIS=1 but Redis is not reachable at {url}");
+    } else {
+        eprintln!("skipping Redis: not reachable at {url} (set REQUIRE_REDIS=1 to fail instead)");
+        None
+    }
+}
+
+/// A database for one test, dropped afterwards.
+pub struct TestDb {
+    pub url: String,
+    name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    pub fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = dir.path().join("portal.db").to_string_lossy().into_owned();
+                TestDb {
+                    url,
+                    name: None,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let name = format!(
+                    "portal_test_{}_{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::SeqCst),
+                    rand::random::<u32>()
+                );
+                let mut admin = diesel::PgConnection::establish(&postgres_admin_url())
+                    .expect("PostgreSQL admin connection");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let base = postgres_admin_url();
+                let server = base.trim_end_matches("/postgres");
+                TestDb {
+                    url: format!("{server}/{name}"),
+                    name: Some(name),
+                    _dir: None,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.name {
+            if let Ok(mut admin) = diesel::PgConnection::establish(&postgres_admin_url()) {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub backend: Backend,
+    pub client: reqwest::Client,
+    pub pool: Pool,
+    pub settings: Settings,
+    pub data_dir: std::path::PathBuf,
+    pub handle: actix_web::dev::ServerHandle,
+    pub db: std::sync::Arc<TestDb>,
+    data: std::sync::Arc<tempfile::TempDir>,
+}
+
+pub struct AppOptions {
+    pub smtp_url: Option<String>,
+    pub redis_url: Option<String>,
+    /// Share this database (and data folder) with another app, as instances behind a load balancer.
+    pub share_with: Option<(std::sync::Arc<TestDb>, std::sync::Arc<tempfile::TempDir>)>,
+    pub mail_poll_interval: &'static str,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            smtp_url: None,
+            redis_url: None,
+            share_with: None,
+            mail_poll_interval: "200ms",
+        }
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, AppOptions::default()).await
+}
+
+pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> TestApp {
+    let (db, data) = match options.share_with {
+        Some((db, data)) => (db, data),
+        None => (
+            std::sync::Arc::new(TestDb::new(backend)),
+            std::sync::Arc::new(tempfile::tempdir().expect("data dir")),
+        ),
+    };
+    let data_dir = data.path().to_path_buf();
+    let mut vars = std::collections::HashMap::new();
+    vars.insert("DATA_DIR", data_dir.to_string_lossy().into_owned());
+    vars.insert("DATABASE_URL", db.url.clone());
+    vars.insert("BIND", "127.0.0.1:0".into());
+    vars.insert("MAIL_POLL_INTERVAL", options.mail_poll_interval.into());
+    vars.insert("DB_POOL_SIZE", "4".into());
+    if let Some(s) = &options.smtp_url {
+        vars.insert("SMTP_URL", s.clone());
+    }
+    if let Some(r) = &options.redis_url {
+        vars.insert("REDIS_URL", r.clone());
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    vars.insert("BASE_URL", format!("http://127.0.0.1:{port}"));
+    let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings");
+    let app = Application::build_with_listener(settings.clone(), listener, Some(1))
+        .await
+        .expect("app builds");
+    let handle = app.server_handle();
+    tokio::spawn(app.run_until_stopped());
+    let address = format!("http://127.0.0.1:{port}");
+    let pool = db::build_pool(&db.url, 2).expect("test pool");
+    TestApp {
+        address,
+        backend,
+        client: client(),
+        pool,
+        settings,
+        data_dir,
+        handle,
+        db,
+        data,
+    }
+}
+
+/// A client like a browser's: a cookie jar, redirects not followed (tests look at them).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+/// The value of the hidden `csrf_token` field in a page.
+pub fn csrf_from(html: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse("input[name=csrf_token]").unwrap();
+    doc.select(&sel)
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .map(str::to_string)
+        .expect("page has a csrf_token field")
+}
+
+/// The texts of the elements matching `selector`.
+pub fn texts(html: &str, selector: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(selector).unwrap();
+    doc.select(&sel)
+        .map(|e| e.text().collect::<String>().trim().to_string())
+        .collect()
+}
+
+/// The `value` attribute of the input named `name`.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(&format!("input[name=\"{name}\"]")).unwrap();
+    doc.select(&sel)
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .map(str::to_string)
+}
+
+impl TestApp {
+    /// The data folder, to share with a second instance.
+    pub fn data_handle(&self) -> std::sync::Arc<tempfile::TempDir> {
+        self.data.clone()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_text(&self, path: &str) -> String {
+        self.get(path).await.text().await.unwrap()
+    }
+
+    /// Loads `form_page`, takes its CSRF token and posts `fields` to `action`.
+    pub async fn post_form(
+        &self,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let page = self.get_text(form_page).await;
+        let token = csrf_from(&page);
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.client
+            .post(self.url(action))
+            .form(&all)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn register(
+        &self,
+        name: &str,
+        email: &str,
+        password: &str,
+        company: &str,
+    ) -> reqwest::Response {
+        self.post_form(
+            "/register",
+            "/register",
+            &[
+                ("name", name),
+                ("email", email),
+                ("password", password),
+                ("company_name", company),
+            ],
+        )
+        .await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_form(
+            "/sign-in",
+            "/sign-in",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// Creates a user directly through the domain (set-up for a test).
+    pub fn create_user(
+        &self,
+        email: &str,
+        name: &str,
+        password: &str,
+        company: &str,
+        kind: portal::domain::company::CompanyKind,
+    ) {
+        let mut conn = self.pool.get().unwrap();
+        portal::domain::users::create_user(
+            &mut conn,
+            &portal::domain::users::console_permit(),
+            email,
+            name,
+            password,
+            company,
+            kind,
+        )
+        .expect("create user");
+    }
+
+    pub fn conn(&self) -> db::PooledConnection {
+        self.pool.get().unwrap()
+    }
+
+    /// Waits until `check` holds, polling for up to 10 seconds.
+    pub async fn eventually<F: FnMut() -> bool>(&self, what: &str, mut check: F) {
+        for _ in 0..100 {
+            if check() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("timed out waiting for: {what}");
+    }
+}
+
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub const PASSWORD: &str = "correct horse battery";

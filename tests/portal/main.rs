@@ -1,0 +1,12 @@
+//! The integration suite: one binary that starts the real portal on a random
+//! port against a fresh database per test, on SQLite and (when reachable)
+//! PostgreSQL, and drives it over HTTP and in headless Chromium.
+
+mod helpers;
+
+mod auth;
+mod browser;
+mod health;
+mod mail;
+mod pages;
+mod sessions;
