@@ -21,6 +21,11 @@ pub enum DbConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
+diesel::define_sql_function! {
+    /// Lowercase text, on both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 

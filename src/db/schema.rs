@@ -57,13 +57,136 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    smart_accounts (id) {
+        id -> BigInt,
+        name -> Text,
+        domain -> Text,
+        kind -> Text,
+        status -> Text,
+        owner_company_id -> Nullable<BigInt>,
+        requested_by -> BigInt,
+        approver_email -> Text,
+        domain_edited -> Bool,
+        duplicate_reason -> Nullable<Text>,
+        company_name -> Nullable<Text>,
+        country -> Nullable<Text>,
+        address -> Nullable<Text>,
+        state_province -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        rejection_reason -> Nullable<Text>,
+        agreement_accepted_at -> Nullable<Timestamp>,
+        agreement_accepted_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        activated_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    virtual_accounts (id) {
+        id -> BigInt,
+        smart_account_id -> BigInt,
+        name -> Text,
+        name_key -> Text,
+        description -> Text,
+        is_public -> Bool,
+        is_default -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    account_roles (id) {
+        id -> BigInt,
+        smart_account_id -> BigInt,
+        user_id -> BigInt,
+        role -> Text,
+        partner_access -> Bool,
+        granted_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    account_role_virtual_accounts (account_role_id, virtual_account_id) {
+        account_role_id -> BigInt,
+        virtual_account_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    account_nominations (id) {
+        id -> BigInt,
+        smart_account_id -> BigInt,
+        email -> Text,
+        role -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    setup_links (id) {
+        id -> BigInt,
+        smart_account_id -> BigInt,
+        token_hash -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    access_requests (id) {
+        id -> BigInt,
+        smart_account_id -> BigInt,
+        user_id -> BigInt,
+        message -> Text,
+        status -> Text,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    account_events (id) {
+        id -> BigInt,
+        smart_account_id -> BigInt,
+        virtual_account_id -> Nullable<BigInt>,
+        actor_user_id -> Nullable<BigInt>,
+        kind -> Text,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(company_domains -> companies (company_id));
 diesel::joinable!(users -> companies (company_id));
+diesel::joinable!(virtual_accounts -> smart_accounts (smart_account_id));
+diesel::joinable!(account_roles -> smart_accounts (smart_account_id));
+diesel::joinable!(account_roles -> users (user_id));
+diesel::joinable!(account_role_virtual_accounts -> account_roles (account_role_id));
+diesel::joinable!(account_role_virtual_accounts -> virtual_accounts (virtual_account_id));
+diesel::joinable!(access_requests -> smart_accounts (smart_account_id));
+diesel::joinable!(access_requests -> users (user_id));
+diesel::joinable!(account_events -> smart_accounts (smart_account_id));
+diesel::joinable!(account_nominations -> smart_accounts (smart_account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     companies,
     company_domains,
     users,
     outbox,
-    sign_in_failures
+    sign_in_failures,
+    smart_accounts,
+    virtual_accounts,
+    account_roles,
+    account_role_virtual_accounts,
+    account_nominations,
+    setup_links,
+    access_requests,
+    account_events
 );

@@ -2,11 +2,13 @@
 //! what (`policy`), and one module per area. Handlers call these functions;
 //! they never reach the database around them.
 
+pub mod accounts;
 pub mod actor;
 pub mod company;
 pub mod credentials;
 pub mod error;
 pub mod policy;
+pub mod roles;
 pub mod users;
 pub mod values;
 

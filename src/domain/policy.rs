@@ -3,6 +3,7 @@
 //! module can make, so a forgotten check does not compile.
 
 use crate::domain::company::CompanyKind;
+use crate::domain::roles::{AccountKind, AccountStatus, Role};
 use crate::domain::{Actor, DomainError};
 
 /// Proof that `policy` allowed an action. Cannot be built outside this module.
@@ -58,6 +59,121 @@ pub(crate) fn system_permit() -> Permit<AdministerCompanies> {
     Permit::grant(AdministerCompanies)
 }
 
+/// What an actor holds in one smart account, loaded by the domain and judged here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountAccess {
+    pub account_id: i64,
+    pub kind: AccountKind,
+    pub status: AccountStatus,
+    pub role: Option<Role>,
+    /// The virtual accounts a VA role covers (empty for SA roles).
+    pub virtual_accounts: Vec<i64>,
+    pub operations: bool,
+    /// The actor asked for this account, and so may follow its status.
+    pub requester: bool,
+}
+
+/// Everything one may do with a smart account (DOMAIN.md "Roles").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    ViewAccount,
+    EditProperties,
+    ManageVirtualAccounts,
+    ViewUsers,
+    /// Add, change or remove users at SA and VA level.
+    ManageUsers,
+    /// Add, change or remove VA-level users of this virtual account.
+    ManageUsersOfVirtualAccount(i64),
+    ViewEventLog,
+    /// Events of the whole account, not only of one's virtual accounts.
+    ViewAccountWideEvents,
+    ViewAgreement,
+    AcceptAgreement,
+    /// Licenses in this virtual account (`None`: in all of them).
+    ManageLicenses(Option<i64>),
+    /// See and reassign orders parked in a holding account.
+    ReassignOrders,
+    DecideAccessRequests,
+    GrantPartnerAccess,
+}
+
+/// The capability table: pure, over loaded facts.
+pub fn allows(a: &AccountAccess, capability: Capability) -> bool {
+    use Capability as C;
+    use Role as R;
+    let role = a.role;
+    let covers = |va: i64| a.virtual_accounts.contains(&va);
+    match capability {
+        C::ViewAccount => role.is_some() || a.operations || a.requester,
+        C::EditProperties | C::ManageVirtualAccounts | C::ManageUsers | C::DecideAccessRequests => {
+            role == Some(R::SaAdministrator)
+        }
+        C::GrantPartnerAccess => {
+            role == Some(R::SaAdministrator) && a.kind == AccountKind::Customer
+        }
+        C::ManageUsersOfVirtualAccount(va) => {
+            role == Some(R::SaAdministrator) || (role == Some(R::VaAdministrator) && covers(va))
+        }
+        C::ViewUsers | C::ViewEventLog => role.is_some() || a.operations,
+        C::ViewAccountWideEvents => {
+            matches!(role, Some(R::SaAdministrator | R::SaUser | R::SaApprover)) || a.operations
+        }
+        C::ViewAgreement => a.kind == AccountKind::Customer && (role.is_some() || a.operations),
+        C::AcceptAgreement => {
+            a.kind == AccountKind::Customer
+                && a.status == AccountStatus::Active
+                && matches!(role, Some(R::SaAdministrator | R::SaApprover))
+        }
+        C::ManageLicenses(None) => matches!(role, Some(R::SaAdministrator | R::SaUser)),
+        C::ManageLicenses(Some(va)) => {
+            matches!(role, Some(R::SaAdministrator | R::SaUser))
+                || (matches!(role, Some(R::VaAdministrator | R::VaUser)) && covers(va))
+        }
+        C::ReassignOrders => matches!(
+            role,
+            Some(R::SaAdministrator | R::SaUser | R::VaAdministrator | R::VaUser)
+        ),
+    }
+}
+
+/// A capability granted on one account.
+#[derive(Debug, Clone, Copy)]
+pub struct OnAccount {
+    pub account_id: i64,
+    pub capability: Capability,
+}
+
+/// Answers 404 when the actor may not know the account exists, 403 when they
+/// know it but may not do this.
+pub fn account_permit(
+    a: &AccountAccess,
+    capability: Capability,
+) -> Result<Permit<OnAccount>, DomainError> {
+    if !allows(a, Capability::ViewAccount) {
+        return Err(DomainError::NotFound);
+    }
+    if !allows(a, capability) {
+        return Err(DomainError::Forbidden);
+    }
+    Ok(Permit::grant(OnAccount {
+        account_id: a.account_id,
+        capability,
+    }))
+}
+
+/// Holding accounts belong to partners: only they may request one.
+pub fn may_request_account(actor: &Actor, kind: AccountKind) -> bool {
+    match kind {
+        AccountKind::Holding => actor.company_kind.is_partner(),
+        AccountKind::Customer => actor.company_kind != CompanyKind::Operations,
+    }
+}
+
+/// Operations review edited domain identifiers.
+pub fn may_review_domains(actor: &Actor) -> Result<Permit<AdministerCompanies>, DomainError> {
+    may_administer_companies(actor)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +207,152 @@ mod tests {
                 "{kind:?}"
             );
         }
+    }
+
+    fn access(
+        role: Option<Role>,
+        kind: AccountKind,
+        status: AccountStatus,
+        vas: Vec<i64>,
+    ) -> AccountAccess {
+        AccountAccess {
+            account_id: 7,
+            kind,
+            status,
+            role,
+            virtual_accounts: vas,
+            operations: false,
+            requester: false,
+        }
+    }
+
+    /// DOMAIN.md's role table, row by row, on an active customer account.
+    #[test]
+    fn the_role_table_holds_for_every_role_and_capability() {
+        use Capability as C;
+        let caps = [
+            C::EditProperties,
+            C::ManageVirtualAccounts,
+            C::ViewUsers,
+            C::ManageUsers,
+            C::ManageUsersOfVirtualAccount(1),
+            C::ManageUsersOfVirtualAccount(2),
+            C::ViewEventLog,
+            C::ViewAccountWideEvents,
+            C::ViewAgreement,
+            C::AcceptAgreement,
+            C::ManageLicenses(None),
+            C::ManageLicenses(Some(1)),
+            C::ManageLicenses(Some(2)),
+            C::ReassignOrders,
+            C::DecideAccessRequests,
+            C::GrantPartnerAccess,
+        ];
+        #[rustfmt::skip]
+        let table: [(Option<Role>, [bool; 16]); 6] = [
+            //                        edit  VAs   vUsr  mUsr  mVA1  mVA2  log   all   vAgr  acc   lic*  lic1  lic2  orders decide partner
+            (Some(Role::SaAdministrator), [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true]),
+            (Some(Role::SaUser),          [false,false,true, false,false,false,true, true, true, false,true, true, true, true, false,false]),
+            (Some(Role::SaApprover),      [false,false,true, false,false,false,true, true, true, true, false,false,false,false,false,false]),
+            (Some(Role::VaAdministrator), [false,false,true, false,true, false,true, false,true, false,false,true, false,true, false,false]),
+            (Some(Role::VaUser),          [false,false,true, false,false,false,true, false,true, false,false,true, false,true, false,false]),
+            (None,                        [false,false,false,false,false,false,false,false,false,false,false,false,false,false,false,false]),
+        ];
+        for (role, expected) in table {
+            let vas = if role.is_some_and(Role::is_va_role) {
+                vec![1]
+            } else {
+                vec![]
+            };
+            let a = access(role, AccountKind::Customer, AccountStatus::Active, vas);
+            for (cap, want) in caps.iter().zip(expected) {
+                assert_eq!(allows(&a, *cap), want, "{role:?} {cap:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn holding_accounts_have_no_agreement_and_no_partner_grants() {
+        let a = access(
+            Some(Role::SaAdministrator),
+            AccountKind::Holding,
+            AccountStatus::Active,
+            vec![],
+        );
+        assert!(!allows(&a, Capability::ViewAgreement));
+        assert!(!allows(&a, Capability::AcceptAgreement));
+        assert!(!allows(&a, Capability::GrantPartnerAccess));
+        assert!(allows(&a, Capability::ReassignOrders));
+    }
+
+    #[test]
+    fn the_agreement_is_accepted_only_on_an_active_account() {
+        for status in [
+            AccountStatus::Pending,
+            AccountStatus::PendingDomainReview,
+            AccountStatus::Rejected,
+        ] {
+            let a = access(
+                Some(Role::SaAdministrator),
+                AccountKind::Customer,
+                status,
+                vec![],
+            );
+            assert!(!allows(&a, Capability::AcceptAgreement), "{status:?}");
+        }
+    }
+
+    #[test]
+    fn strangers_get_not_found_and_members_get_forbidden() {
+        let stranger = access(None, AccountKind::Customer, AccountStatus::Active, vec![]);
+        assert!(matches!(
+            account_permit(&stranger, Capability::ViewUsers),
+            Err(DomainError::NotFound)
+        ));
+        let va_user = access(
+            Some(Role::VaUser),
+            AccountKind::Customer,
+            AccountStatus::Active,
+            vec![1],
+        );
+        assert!(matches!(
+            account_permit(&va_user, Capability::ManageUsers),
+            Err(DomainError::Forbidden)
+        ));
+        assert!(account_permit(&va_user, Capability::ViewUsers).is_ok());
+        let requester = AccountAccess {
+            requester: true,
+            ..stranger.clone()
+        };
+        assert!(account_permit(&requester, Capability::ViewAccount).is_ok());
+        assert!(matches!(
+            account_permit(&requester, Capability::ViewUsers),
+            Err(DomainError::Forbidden)
+        ));
+        let ops = AccountAccess {
+            operations: true,
+            ..stranger
+        };
+        assert!(account_permit(&ops, Capability::ViewEventLog).is_ok());
+        assert!(matches!(
+            account_permit(&ops, Capability::ManageUsers),
+            Err(DomainError::Forbidden)
+        ));
+    }
+
+    #[test]
+    fn only_partners_request_holding_accounts() {
+        for kind in CompanyKind::ALL {
+            assert_eq!(
+                may_request_account(&actor(kind), AccountKind::Holding),
+                kind.is_partner(),
+                "{kind:?}"
+            );
+        }
+        assert!(may_request_account(
+            &actor(CompanyKind::Customer),
+            AccountKind::Customer
+        ));
     }
 
     #[test]

@@ -91,6 +91,7 @@ pub fn register(
             }
         };
         let user = insert_user(conn, company.id, &registration.email, &registration.name, &hash)?;
+        crate::domain::accounts::request::claim_nominations(conn, user.id, &user.email)?;
         let actor = Actor::from_rows(user, company);
         mail::enqueue(conn, &Email::welcome(&actor, base_url))?;
         Ok(actor)

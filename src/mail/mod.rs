@@ -35,7 +35,32 @@ struct WelcomeEmail<'a> {
     profile_url: String,
 }
 
+#[derive(Template)]
+#[template(path = "email/notice.txt")]
+struct NoticeEmail<'a> {
+    paragraphs: &'a [String],
+    link: Option<(&'a str, &'a str)>,
+}
+
 impl Email {
+    /// A short message: paragraphs and at most one link to follow.
+    pub fn notice(
+        to: &str,
+        subject: impl Into<String>,
+        kind: &'static str,
+        paragraphs: &[String],
+        link: Option<(&str, &str)>,
+    ) -> Email {
+        let body = NoticeEmail { paragraphs, link };
+        Email {
+            to: to.to_string(),
+            subject: subject.into(),
+            body_text: body.render().unwrap_or_else(|_| paragraphs.join("\n\n")),
+            kind,
+            dedupe_key: None,
+        }
+    }
+
     pub fn welcome(actor: &Actor, base_url: &str) -> Email {
         let body = WelcomeEmail {
             name: &actor.name,

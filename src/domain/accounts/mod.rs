@@ -1,0 +1,240 @@
+//! Smart accounts: requesting and activating them, virtual accounts, users
+//! and roles, partner access, the licensing agreement, access requests and
+//! the event log. Every operation loads the actor's access and asks `policy`.
+
+pub mod administration;
+pub mod events;
+pub mod request;
+
+use diesel::prelude::*;
+
+use crate::db::models::account::{SmartAccountRow, VirtualAccountRow};
+use crate::db::schema::{
+    account_role_virtual_accounts, account_roles, smart_accounts, users, virtual_accounts,
+};
+use crate::db::DbConnection;
+use crate::domain::policy::{self, AccountAccess, Capability, OnAccount, Permit};
+use crate::domain::roles::{AccountKind, AccountStatus, Role};
+use crate::domain::{Actor, DomainError};
+
+pub use events::AccountEvent;
+
+pub type DomainResult<T> = Result<T, DomainError>;
+
+/// A smart account as pages show it.
+#[derive(Debug, Clone)]
+pub struct SmartAccount {
+    pub id: i64,
+    pub name: String,
+    pub domain: String,
+    pub kind: AccountKind,
+    pub status: AccountStatus,
+    pub approver_email: String,
+    pub domain_edited: bool,
+    pub rejection_reason: Option<String>,
+    pub agreement_accepted_at: Option<chrono::NaiveDateTime>,
+    pub agreement_accepted_by: Option<String>,
+    pub created_at: chrono::NaiveDateTime,
+    pub activated_at: Option<chrono::NaiveDateTime>,
+    pub version: i32,
+    pub requested_by: i64,
+    pub owner_company_id: Option<i64>,
+}
+
+impl SmartAccount {
+    fn from_row(r: SmartAccountRow, accepted_by: Option<String>) -> SmartAccount {
+        SmartAccount {
+            id: r.id,
+            name: r.name,
+            domain: r.domain,
+            kind: AccountKind::parse(&r.kind).unwrap_or(AccountKind::Customer),
+            status: AccountStatus::parse(&r.status).unwrap_or(AccountStatus::Pending),
+            approver_email: r.approver_email,
+            domain_edited: r.domain_edited,
+            rejection_reason: r.rejection_reason,
+            agreement_accepted_at: r.agreement_accepted_at,
+            agreement_accepted_by: accepted_by,
+            created_at: r.created_at,
+            activated_at: r.activated_at,
+            version: r.version,
+            requested_by: r.requested_by,
+            owner_company_id: r.owner_company_id,
+        }
+    }
+
+    pub fn agreement_accepted(&self) -> bool {
+        self.agreement_accepted_at.is_some()
+    }
+}
+
+/// An account with what the actor holds in it.
+#[derive(Debug, Clone)]
+pub struct AccountInContext {
+    pub account: SmartAccount,
+    pub access: AccountAccess,
+}
+
+impl AccountInContext {
+    pub fn can(&self, capability: Capability) -> bool {
+        policy::allows(&self.access, capability)
+    }
+    pub fn role_label(&self) -> &'static str {
+        self.access
+            .role
+            .map(Role::label)
+            .unwrap_or(if self.access.operations {
+                "Operations"
+            } else {
+                "Requester"
+            })
+    }
+}
+
+pub(crate) fn load_row(conn: &mut DbConnection, account_id: i64) -> DomainResult<SmartAccountRow> {
+    smart_accounts::table
+        .find(account_id)
+        .select(SmartAccountRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DomainError::NotFound)
+}
+
+/// The actor's role and virtual accounts in `account`.
+pub(crate) fn access_of(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    row: &SmartAccountRow,
+) -> DomainResult<AccountAccess> {
+    let role: Option<(i64, String)> = account_roles::table
+        .filter(account_roles::smart_account_id.eq(row.id))
+        .filter(account_roles::user_id.eq(actor.user_id.0))
+        .select((account_roles::id, account_roles::role))
+        .first(conn)
+        .optional()?;
+    let (role, virtual_accounts) = match role {
+        Some((role_id, r)) => {
+            let vas: Vec<i64> = account_role_virtual_accounts::table
+                .filter(account_role_virtual_accounts::account_role_id.eq(role_id))
+                .select(account_role_virtual_accounts::virtual_account_id)
+                .load(conn)?;
+            (Role::parse(&r), vas)
+        }
+        None => (None, Vec::new()),
+    };
+    Ok(AccountAccess {
+        account_id: row.id,
+        kind: AccountKind::parse(&row.kind).unwrap_or(AccountKind::Customer),
+        status: AccountStatus::parse(&row.status).unwrap_or(AccountStatus::Pending),
+        role,
+        virtual_accounts,
+        operations: actor.is_operations(),
+        requester: row.requested_by == actor.user_id.0,
+    })
+}
+
+/// Loads an account for the actor, or 404 when they may not know it exists.
+pub fn load(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    account_id: i64,
+) -> DomainResult<AccountInContext> {
+    let row = load_row(conn, account_id)?;
+    let access = access_of(conn, actor, &row)?;
+    policy::account_permit(&access, Capability::ViewAccount)?;
+    let accepted_by = match row.agreement_accepted_by {
+        Some(uid) => users::table
+            .find(uid)
+            .select(users::name)
+            .first::<String>(conn)
+            .optional()?,
+        None => None,
+    };
+    Ok(AccountInContext {
+        account: SmartAccount::from_row(row, accepted_by),
+        access,
+    })
+}
+
+/// Loads an account and a permit for `capability` on it (404 / 403 otherwise).
+pub(crate) fn permit(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    account_id: i64,
+    capability: Capability,
+) -> DomainResult<(AccountInContext, Permit<OnAccount>)> {
+    let ctx = load(conn, actor, account_id)?;
+    let permit = policy::account_permit(&ctx.access, capability)?;
+    Ok((ctx, permit))
+}
+
+/// A row of the "my accounts" list.
+#[derive(Debug, Clone)]
+pub struct AccountSummary {
+    pub id: i64,
+    pub name: String,
+    pub domain: String,
+    pub kind: AccountKind,
+    pub status: AccountStatus,
+    pub role: Option<Role>,
+}
+
+/// Accounts the actor holds a role in, and those they requested; operations see all.
+pub fn list_for(conn: &mut DbConnection, actor: &Actor) -> DomainResult<Vec<AccountSummary>> {
+    let with_role: Vec<(SmartAccountRow, String)> = smart_accounts::table
+        .inner_join(account_roles::table)
+        .filter(account_roles::user_id.eq(actor.user_id.0))
+        .select((SmartAccountRow::as_select(), account_roles::role))
+        .order(smart_accounts::name)
+        .load(conn)?;
+    let requested: Vec<SmartAccountRow> = smart_accounts::table
+        .filter(smart_accounts::requested_by.eq(actor.user_id.0))
+        .select(SmartAccountRow::as_select())
+        .order(smart_accounts::name)
+        .load(conn)?;
+    let mut out: Vec<AccountSummary> = with_role
+        .into_iter()
+        .map(|(r, role)| summary(r, Role::parse(&role)))
+        .collect();
+    for r in requested {
+        if !out.iter().any(|a| a.id == r.id) {
+            out.push(summary(r, None));
+        }
+    }
+    out.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    Ok(out)
+}
+
+fn summary(r: SmartAccountRow, role: Option<Role>) -> AccountSummary {
+    AccountSummary {
+        id: r.id,
+        name: r.name,
+        domain: r.domain,
+        kind: AccountKind::parse(&r.kind).unwrap_or(AccountKind::Customer),
+        status: AccountStatus::parse(&r.status).unwrap_or(AccountStatus::Pending),
+        role,
+    }
+}
+
+/// The virtual accounts the actor may see in an account: all of them for SA
+/// roles and operations, only their own for VA roles.
+pub fn virtual_accounts(
+    conn: &mut DbConnection,
+    ctx: &AccountInContext,
+) -> DomainResult<Vec<VirtualAccountRow>> {
+    let all: Vec<VirtualAccountRow> = virtual_accounts::table
+        .filter(virtual_accounts::smart_account_id.eq(ctx.account.id))
+        .select(VirtualAccountRow::as_select())
+        .order((
+            virtual_accounts::is_default.desc(),
+            virtual_accounts::name_key,
+        ))
+        .load(conn)?;
+    if ctx.access.role.is_some_and(Role::is_va_role) {
+        Ok(all
+            .into_iter()
+            .filter(|v| ctx.access.virtual_accounts.contains(&v.id))
+            .collect())
+    } else {
+        Ok(all)
+    }
+}
