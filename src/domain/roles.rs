@@ -74,6 +74,14 @@ impl AccountStatus {
             AccountStatus::Rejected => "Rejected",
         }
     }
+    /// The style of the status badge: active, rejected, or waiting.
+    pub fn badge_class(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "badge-active",
+            AccountStatus::Rejected => "badge-danger",
+            _ => "badge-pending",
+        }
+    }
     /// Licenses in the account can be used only once it is active.
     pub fn licenses_usable(self) -> bool {
         self == AccountStatus::Active

@@ -72,14 +72,6 @@ pub async fn smart_account_orders(user: SignedIn) -> Result<HttpResponse, AppErr
     section(user, "Smart Account Orders", "Orders that need a smart account, with those not yet assigned to a customer account first.")
 }
 
-pub async fn accounts(user: SignedIn) -> Result<HttpResponse, AppError> {
-    section(
-        user,
-        "Accounts",
-        "Your holding and customer smart accounts, their virtual accounts, users and agreements.",
-    )
-}
-
 pub async fn licenses(user: SignedIn) -> Result<HttpResponse, AppError> {
     section(
         user,

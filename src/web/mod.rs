@@ -1,6 +1,8 @@
 //! The web layer: routes, handlers by area, extractors, CSRF, session and
 //! errors. Handlers parse input, make one domain call and render.
 
+pub mod account_request;
+pub mod accounts;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
@@ -19,6 +21,35 @@ use actix_web::HttpResponse;
 use askama::Template;
 
 use crate::web::error::AppError;
+
+/// Runs a domain call on a pooled connection off the async threads. The
+/// outer error is infrastructure (pool, thread); the inner is the domain's.
+pub async fn run<T, F>(state: &crate::startup::AppState, f: F) -> Result<crate::domain::error::DomainResult<T>, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut crate::db::DbConnection) -> crate::domain::error::DomainResult<T> + Send + 'static,
+{
+    let pool = state.pool.clone();
+    let result = actix_web::web::block(move || -> Result<crate::domain::error::DomainResult<T>, AppError> {
+        let mut conn = pool.get()?;
+        Ok(f(&mut conn))
+    })
+    .await??;
+    Ok(result)
+}
+
+/// Form fields as pairs, for forms with repeated names (checkbox lists).
+pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+pub fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+}
+
+pub fn fields_i64(pairs: &[(String, String)], name: &str) -> Vec<i64> {
+    pairs.iter().filter(|(k, _)| k == name).filter_map(|(_, v)| v.parse().ok()).collect()
+}
 
 /// Renders a page with a status (400 for a form shown again with errors).
 pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, AppError> {

@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use crate::web::{assets, auth, dev_mail, health, home, profile};
+use crate::web::{account_request, accounts, assets, auth, dev_mail, health, home, profile};
 
 pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
     // Anyone
@@ -23,11 +23,36 @@ pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
             "/smart-account-orders",
             web::get().to(home::smart_account_orders),
         )
-        .route("/accounts", web::get().to(home::accounts))
+        .route("/accounts", web::get().to(accounts::list_accounts))
+        .route("/accounts/search", web::get().to(accounts::search_accounts))
+        .route("/accounts/new", web::get().to(account_request::request_form))
+        .route("/accounts/new", web::post().to(account_request::request_step))
+        .route("/accounts/similar", web::get().to(account_request::similar_accounts))
+        .route("/accounts/setup/{token}", web::get().to(account_request::setup_form))
+        .route("/accounts/setup/{token}", web::post().to(account_request::setup_authority))
+        .route("/accounts/setup/{token}/activate", web::post().to(account_request::activate))
+        .route("/accounts/{id}", web::get().to(accounts::show_account))
+        .route("/accounts/{id}", web::post().to(accounts::update_properties))
+        .route("/accounts/{id}/access", web::post().to(accounts::request_access))
+        .route("/accounts/{id}/virtual-accounts", web::get().to(accounts::list_virtual_accounts))
+        .route("/accounts/{id}/virtual-accounts", web::post().to(accounts::create_virtual_account))
+        .route("/accounts/{id}/virtual-accounts/{va}", web::post().to(accounts::update_virtual_account))
+        .route("/accounts/{id}/virtual-accounts/{va}/delete", web::post().to(accounts::delete_virtual_account))
+        .route("/accounts/{id}/users", web::get().to(accounts::list_users))
+        .route("/accounts/{id}/users", web::post().to(accounts::add_user))
+        .route("/accounts/{id}/users/{role}", web::post().to(accounts::change_role))
+        .route("/accounts/{id}/users/{role}/remove", web::post().to(accounts::remove_user))
+        .route("/accounts/{id}/agreement", web::get().to(accounts::show_agreement))
+        .route("/accounts/{id}/agreement", web::post().to(accounts::accept_agreement))
+        .route("/accounts/{id}/events", web::get().to(accounts::list_events))
+        .route("/accounts/{id}/access-requests", web::get().to(accounts::list_access_requests))
+        .route("/accounts/{id}/access-requests/{request}", web::post().to(accounts::decide_access_request))
         .route("/licenses", web::get().to(home::licenses));
 
     // Operations staff
-    cfg.route("/operations", web::get().to(home::operations));
+    cfg.route("/operations", web::get().to(home::operations))
+        .route("/operations/domain-reviews", web::get().to(account_request::domain_reviews))
+        .route("/operations/domain-reviews/{id}", web::post().to(account_request::decide_domain_review));
 
     // Development only: mail written to files
     if mail_viewer {

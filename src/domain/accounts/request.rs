@@ -318,6 +318,23 @@ pub fn similar_accounts(
         .collect())
 }
 
+/// No second account by accident: the same domain identifier is refused; an
+/// account under the same company domain needs a stated reason.
+pub fn duplicate_errors(conn: &mut DbConnection, input: &AccountRequestInput) -> DomainResult<FieldErrors> {
+    let mut e = FieldErrors::new();
+    let Ok(domain) = DomainIdentifier::parse(&input.domain) else { return Ok(e) };
+    let similar = similar_accounts(conn, &input.name, domain.as_str())?;
+    if similar.iter().any(|s| s.same_domain) {
+        e.add("domain", format!("An account with the domain identifier {domain} exists already: request access to it instead."));
+    } else if similar.iter().any(|s| base_domain(&s.domain) == base_domain(domain.as_str())) && input.duplicate_reason.trim().is_empty() {
+        e.add(
+            "duplicate_reason",
+            "An account for this company's domain exists already. Request access to it, or say why a second account is needed.",
+        );
+    }
+    Ok(e)
+}
+
 /// `emea.acme.com` → `acme.com`: the company part of a domain identifier.
 pub fn base_domain(domain: &str) -> String {
     let labels: Vec<&str> = domain.split('.').filter(|l| !l.is_empty()).collect();
@@ -400,23 +417,14 @@ pub fn request_account(
         input.approver_email.trim().to_lowercase()
     };
     conn.transaction(|conn| {
-        let similar = similar_accounts(conn, name.as_str(), domain.as_str())?;
-        if similar.iter().any(|s| s.same_domain) {
-            return Err(FieldErrors::single(
-                "domain",
-                format!("An account with the domain identifier {domain} exists already: request access to it instead."),
-            )
-            .into());
+        let dup = duplicate_errors(conn, input)?;
+        if !dup.is_empty() {
+            return Err(dup.into());
         }
-        let related = similar.iter().any(|s| base_domain(&s.domain) == base_domain(domain.as_str()));
+        let related = similar_accounts(conn, name.as_str(), domain.as_str())?
+            .iter()
+            .any(|s| base_domain(&s.domain) == base_domain(domain.as_str()));
         let reason = input.duplicate_reason.trim();
-        if related && reason.is_empty() {
-            return Err(FieldErrors::single(
-                "duplicate_reason",
-                "An account for this company's domain exists already. Request access to it, or say why a second account is needed.",
-            )
-            .into());
-        }
         let company_given = !input.company_name.trim().is_empty();
         let opt = |s: &str| if company_given { Some(s.trim().to_string()) } else { None };
         let (company_name, address, state, postal) =
