@@ -58,10 +58,7 @@ pub struct ConfigError {
 }
 
 fn bad(variable: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        message: message.into(),
-    }
+    ConfigError { variable, message: message.into() }
 }
 
 impl Settings {
@@ -73,17 +70,9 @@ impl Settings {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "data".into()));
-        let database_url = get("DATABASE_URL")
-            .unwrap_or_else(|| data_dir.join("portal.db").to_string_lossy().into_owned());
-        if database_url.contains("://")
-            && !["postgres://", "postgresql://", "sqlite://"]
-                .iter()
-                .any(|p| database_url.starts_with(p))
-        {
-            return Err(bad(
-                "DATABASE_URL",
-                "use postgres://…, sqlite://path or a file path",
-            ));
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| data_dir.join("portal.db").to_string_lossy().into_owned());
+        if database_url.contains("://") && !["postgres://", "postgresql://", "sqlite://"].iter().any(|p| database_url.starts_with(p)) {
+            return Err(bad("DATABASE_URL", "use postgres://…, sqlite://path or a file path"));
         }
         let bind: SocketAddr = get("BIND")
             .unwrap_or_else(|| "127.0.0.1:8080".into())
@@ -108,44 +97,26 @@ impl Settings {
         let smtp_url = get("SMTP_URL");
         if let Some(s) = &smtp_url {
             if !(s.starts_with("smtp://") || s.starts_with("smtps://")) {
-                return Err(bad(
-                    "SMTP_URL",
-                    "expected smtp://host:port or smtps://user:password@host",
-                ));
+                return Err(bad("SMTP_URL", "expected smtp://host:port or smtps://user:password@host"));
             }
         }
         let session_key = match get("SESSION_KEY") {
             Some(k) => parse_key(&k).map_err(|m| bad("SESSION_KEY", m))?,
             None => load_or_create_key(&data_dir).map_err(|m| bad("SESSION_KEY", m))?,
         };
-        let provisioning_delay = parse_duration(
-            "PROVISIONING_DELAY",
-            get("PROVISIONING_DELAY").as_deref().unwrap_or("24h"),
-        )?;
-        let mail_poll_interval = parse_duration(
-            "MAIL_POLL_INTERVAL",
-            get("MAIL_POLL_INTERVAL").as_deref().unwrap_or("2s"),
-        )?;
+        let provisioning_delay = parse_duration("PROVISIONING_DELAY", get("PROVISIONING_DELAY").as_deref().unwrap_or("24h"))?;
+        let mail_poll_interval = parse_duration("MAIL_POLL_INTERVAL", get("MAIL_POLL_INTERVAL").as_deref().unwrap_or("2s"))?;
         let mail_from: Mailbox = get("MAIL_FROM")
             .unwrap_or_else(|| "Smart Account Portal <no-reply@portal.example>".into())
             .parse()
-            .map_err(|_| {
-                bad(
-                    "MAIL_FROM",
-                    "expected an address such as Portal <no-reply@company.com>",
-                )
-            })?;
+            .map_err(|_| bad("MAIL_FROM", "expected an address such as Portal <no-reply@company.com>"))?;
         let trust_forwarded_for = match get("TRUST_FORWARDED_FOR").as_deref() {
             None | Some("0") | Some("false") => false,
             Some("1") | Some("true") => true,
             Some(_) => return Err(bad("TRUST_FORWARDED_FOR", "expected true or false")),
         };
         let db_pool_size = match get("DB_POOL_SIZE") {
-            Some(n) => n
-                .parse()
-                .ok()
-                .filter(|n| (1..=200).contains(n))
-                .ok_or_else(|| bad("DB_POOL_SIZE", "expected 1 to 200"))?,
+            Some(n) => n.parse().ok().filter(|n| (1..=200).contains(n)).ok_or_else(|| bad("DB_POOL_SIZE", "expected 1 to 200"))?,
             None => 10,
         };
         Ok(Settings {
@@ -181,12 +152,7 @@ fn parse_duration(variable: &'static str, value: &str) -> Result<Duration, Confi
     if let Ok(secs) = value.trim().parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    humantime::parse_duration(value.trim()).map_err(|_| {
-        bad(
-            variable,
-            "expected a duration such as 90s, 15m, 24h or 2days",
-        )
-    })
+    humantime::parse_duration(value.trim()).map_err(|_| bad(variable, "expected a duration such as 90s, 15m, 24h or 2days"))
 }
 
 fn parse_key(value: &str) -> Result<Key, String> {
@@ -201,15 +167,9 @@ fn parse_key(value: &str) -> Result<Key, String> {
 fn load_or_create_key(data_dir: &Path) -> Result<Key, String> {
     let path = data_dir.join("session.key");
     if let Ok(existing) = std::fs::read_to_string(&path) {
-        return parse_key(&existing).map_err(|m| {
-            format!(
-                "{} is damaged ({m}); delete it to make a new one",
-                path.display()
-            )
-        });
+        return parse_key(&existing).map_err(|m| format!("{} is damaged ({m}); delete it to make a new one", path.display()));
     }
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     let key = Key::generate();
     let encoded = base64::engine::general_purpose::STANDARD.encode(key.master());
     write_private(&path, &encoded).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -236,12 +196,8 @@ mod tests {
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let dir = tempfile::tempdir().unwrap();
-        let mut map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        map.entry("DATA_DIR".into())
-            .or_insert_with(|| dir.path().to_string_lossy().into_owned());
+        let mut map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        map.entry("DATA_DIR".into()).or_insert_with(|| dir.path().to_string_lossy().into_owned());
         let r = Settings::from_lookup(|k| map.get(k).cloned());
         drop(dir);
         r
@@ -277,18 +233,8 @@ mod tests {
 
     #[test]
     fn durations_accept_seconds_and_units() {
-        assert_eq!(
-            settings(&[("PROVISIONING_DELAY", "90")])
-                .unwrap()
-                .provisioning_delay,
-            Duration::from_secs(90)
-        );
-        assert_eq!(
-            settings(&[("PROVISIONING_DELAY", "15m")])
-                .unwrap()
-                .provisioning_delay,
-            Duration::from_secs(900)
-        );
+        assert_eq!(settings(&[("PROVISIONING_DELAY", "90")]).unwrap().provisioning_delay, Duration::from_secs(90));
+        assert_eq!(settings(&[("PROVISIONING_DELAY", "15m")]).unwrap().provisioning_delay, Duration::from_secs(900));
     }
 
     #[test]

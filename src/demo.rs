@@ -7,8 +7,11 @@ use rand::distr::{Alphanumeric, SampleString};
 
 use crate::db::schema::companies;
 use crate::db::DbConnection;
+use crate::domain::accounts::administration::{self as admin, RoleInput, VirtualAccountInput};
+use crate::domain::accounts::request::{self, AccountRequestInput};
 use crate::domain::company::CompanyKind;
-use crate::domain::users;
+use crate::domain::roles::AccountKind;
+use crate::domain::{users, Actor};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoLogin {
@@ -19,82 +22,129 @@ pub struct DemoLogin {
 
 /// (label, company, kind, user name, email)
 const PEOPLE: &[(&str, &str, CompanyKind, &str, &str)] = &[
-    (
-        "Distributor",
-        "Northwind Distribution",
-        CompanyKind::Distributor,
-        "Nora Lindqvist",
-        "nora@northwind.example",
-    ),
-    (
-        "Reseller",
-        "Contoso Resellers",
-        CompanyKind::Reseller,
-        "Carlos Ortega",
-        "carlos@contoso.example",
-    ),
-    (
-        "Service provider",
-        "Fabrikam Networks",
-        CompanyKind::ServiceProvider,
-        "Fatima Khan",
-        "fatima@fabrikam.example",
-    ),
-    (
-        "Customer administrator",
-        "Metalworks Inc.",
-        CompanyKind::Customer,
-        "Maya Stein",
-        "maya@metalworks.example",
-    ),
-    (
-        "Customer (pending account)",
-        "Acme Corp",
-        CompanyKind::Customer,
-        "Adam Brooks",
-        "adam@acme.example",
-    ),
-    (
-        "Operations",
-        "Vendor Operations",
-        CompanyKind::Operations,
-        "Olga Petrova",
-        "olga@ops.example",
-    ),
+    ("Distributor", "Northwind Distribution", CompanyKind::Distributor, "Nora Lindqvist", "nora@northwind.example"),
+    ("Reseller", "Contoso Resellers", CompanyKind::Reseller, "Carlos Ortega", "carlos@contoso.example"),
+    ("Service provider", "Fabrikam Networks", CompanyKind::ServiceProvider, "Fatima Khan", "fatima@fabrikam.example"),
+    ("Customer administrator", "Metalworks Inc.", CompanyKind::Customer, "Maya Stein", "maya@metalworks.example"),
+    ("Customer (pending account)", "Acme Corp", CompanyKind::Customer, "Adam Brooks", "adam@acme.example"),
+    ("Operations", "Vendor Operations", CompanyKind::Operations, "Olga Petrova", "olga@ops.example"),
 ];
 
 pub fn is_empty(conn: &mut DbConnection) -> QueryResult<bool> {
     Ok(companies::table.count().get_result::<i64>(conn)? == 0)
 }
 
+/// Further people of the story, without printed logins: Metalworks users in every role.
+const MORE_PEOPLE: &[(&str, &str, &str)] = &[
+    ("Sam Okafor", "sam@metalworks.example", "Metalworks Inc."),
+    ("Priya Raman", "priya@metalworks.example", "Metalworks Inc."),
+    ("Victor Hale", "victor@metalworks.example", "Metalworks Inc."),
+    ("Vera Lund", "vera@metalworks.example", "Metalworks Inc."),
+];
+
+fn err(e: crate::domain::DomainError) -> anyhow::Error {
+    anyhow::anyhow!("{e:?}")
+}
+
+fn va(name: &str, description: &str) -> VirtualAccountInput {
+    VirtualAccountInput { name: name.into(), description: description.into(), visibility: "public".into() }
+}
+
+fn role(email: &str, role: &str, vas: Vec<i64>) -> RoleInput {
+    RoleInput { email: email.into(), role: role.into(), virtual_accounts: vas, acknowledged: true }
+}
+
+/// Smart accounts: holding accounts of the distributor and the reseller,
+/// Fabrikam's regional account, Metalworks with users in every role and
+/// Contoso's partner access, Acme's pending request, a domain under review.
+fn seed_accounts(conn: &mut DbConnection, people: &[Actor], base_url: &str) -> anyhow::Result<()> {
+    let permit = users::console_permit();
+    let by = |email: &str| people.iter().find(|a| a.email == email).cloned().expect("demo person");
+    let (nora, carlos, fatima, maya) =
+        (by("nora@northwind.example"), by("carlos@contoso.example"), by("fatima@fabrikam.example"), by("maya@metalworks.example"));
+    request::create_active(conn, &permit, &nora, "Northwind Distribution Holding", "northwind.example", AccountKind::Holding)
+        .map_err(err)?;
+    request::create_active(conn, &permit, &carlos, "Contoso Resellers Holding", "contoso.example", AccountKind::Holding).map_err(err)?;
+
+    let fabrikam =
+        request::create_active(conn, &permit, &fatima, "Fabrikam Networks", "fabrikam.example", AccountKind::Customer).map_err(err)?;
+    for (name, what) in [("EMEA", "Europe, Middle East and Africa"), ("Americas", "North and South America"), ("APAC", "Asia Pacific")] {
+        admin::create_virtual_account(conn, &fatima, fabrikam, &va(name, what)).map_err(err)?;
+    }
+    admin::accept_agreement(conn, &fatima, fabrikam).map_err(err)?;
+
+    let metalworks =
+        request::create_active(conn, &permit, &maya, "Metalworks Inc.", "metalworks.example", AccountKind::Customer).map_err(err)?;
+    let (production, _) = admin::create_virtual_account(conn, &maya, metalworks, &va("Production", "Production lines")).map_err(err)?;
+    let (processing, _) = admin::create_virtual_account(conn, &maya, metalworks, &va("Processing", "Processing plant")).map_err(err)?;
+    admin::accept_agreement(conn, &maya, metalworks).map_err(err)?;
+    admin::add_user(conn, &maya, metalworks, &role("sam@metalworks.example", "sa_user", vec![]), false, base_url).map_err(err)?;
+    admin::add_user(conn, &maya, metalworks, &role("priya@metalworks.example", "sa_approver", vec![]), false, base_url).map_err(err)?;
+    admin::add_user(conn, &maya, metalworks, &role("victor@metalworks.example", "va_administrator", vec![production]), false, base_url)
+        .map_err(err)?;
+    admin::add_user(conn, &maya, metalworks, &role("vera@metalworks.example", "va_user", vec![processing]), false, base_url)
+        .map_err(err)?;
+    admin::add_user(conn, &maya, metalworks, &role("carlos@contoso.example", "va_user", vec![processing]), true, base_url).map_err(err)?;
+
+    // Contoso asks for an account on Acme's behalf; Acme's Adam must activate it.
+    let acme = AccountRequestInput {
+        kind: "customer".into(),
+        authority: "no".into(),
+        approver_email: "adam@acme.example".into(),
+        name: "Acme Corp".into(),
+        domain: "acme.example".into(),
+        company_name: "Acme Corp".into(),
+        country: "US".into(),
+        address: "1 Industrial Way".into(),
+        state_province: "OH".into(),
+        postal_code: "44101".into(),
+        access_for_myself: Some("yes".into()),
+        ..Default::default()
+    };
+    request::request_account(conn, &carlos, &acme, base_url).map_err(err)?;
+    // Northwind asks for a regional holding account with an edited domain: operations review it.
+    let emea = AccountRequestInput {
+        kind: "holding".into(),
+        authority: "yes".into(),
+        name: "Northwind Distribution EMEA".into(),
+        domain: "emea.northwind.example".into(),
+        duplicate_reason: "Separate holding account for the EMEA distribution business".into(),
+        ..Default::default()
+    };
+    request::request_account(conn, &nora, &emea, base_url).map_err(err)?;
+    Ok(())
+}
+
 /// Loads the demo story into an empty database and returns the logins.
-pub fn seed(conn: &mut DbConnection) -> anyhow::Result<Vec<DemoLogin>> {
+pub fn seed(conn: &mut DbConnection, base_url: &str) -> anyhow::Result<Vec<DemoLogin>> {
     if !is_empty(conn)? {
         anyhow::bail!("the database has data already; demo data goes only into an empty database");
     }
     let permit = users::console_permit();
     let mut logins = Vec::new();
     conn.transaction(|conn| {
+        let mut people = Vec::new();
         for (label, company, kind, name, email) in PEOPLE {
             let password = Alphanumeric.sample_string(&mut rand::rng(), 16);
-            users::create_user(conn, &permit, email, name, &password, company, *kind)
-                .map_err(|e| anyhow::anyhow!("{email}: {e:?}"))?;
-            logins.push(DemoLogin {
-                label: label.to_string(),
-                email: email.to_string(),
-                password,
-            });
+            people.push(
+                users::create_user(conn, &permit, email, name, &password, company, *kind).map_err(|e| anyhow::anyhow!("{email}: {e:?}"))?,
+            );
+            logins.push(DemoLogin { label: label.to_string(), email: email.to_string(), password });
         }
-        anyhow::Ok(())
+        for (name, email, company) in MORE_PEOPLE {
+            let password = Alphanumeric.sample_string(&mut rand::rng(), 16);
+            people.push(
+                users::create_user(conn, &permit, email, name, &password, company, CompanyKind::Customer)
+                    .map_err(|e| anyhow::anyhow!("{email}: {e:?}"))?,
+            );
+        }
+        seed_accounts(conn, &people, base_url)
     })?;
     Ok(logins)
 }
 
 pub fn write_logins(path: &std::path::Path, logins: &[DemoLogin]) -> std::io::Result<()> {
-    let text: String = logins
-        .iter()
-        .map(|l| format!("{}\t{}\t{}\n", l.label, l.email, l.password))
-        .collect();
+    let text: String = logins.iter().map(|l| format!("{}\t{}\t{}\n", l.label, l.email, l.password)).collect();
     crate::config::write_private(path, &text)
 }
 
@@ -104,11 +154,7 @@ pub fn read_logins(path: &std::path::Path) -> Vec<DemoLogin> {
         .lines()
         .filter_map(|l| {
             let mut parts = l.split('\t');
-            Some(DemoLogin {
-                label: parts.next()?.into(),
-                email: parts.next()?.into(),
-                password: parts.next()?.into(),
-            })
+            Some(DemoLogin { label: parts.next()?.into(), email: parts.next()?.into(), password: parts.next()?.into() })
         })
         .collect()
 }

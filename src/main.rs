@@ -8,10 +8,7 @@ use portal::{db, demo, domain, telemetry};
 use rand::distr::{Alphanumeric, SampleString};
 
 #[derive(Parser)]
-#[command(
-    name = "smart-account-portal",
-    about = "Smart Account Portal: orders, smart accounts and licenses"
-)]
+#[command(name = "smart-account-portal", about = "Smart Account Portal: orders, smart accounts and licenses")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -45,10 +42,7 @@ fn print_logins(settings: &Settings, logins: &[demo::DemoLogin]) {
     if logins.is_empty() {
         return;
     }
-    println!(
-        "Demo logins (kept in {}):",
-        settings.data_dir.join("demo-logins.txt").display()
-    );
+    println!("Demo logins (kept in {}):", settings.data_dir.join("demo-logins.txt").display());
     for l in logins {
         println!("  {:<28} {:<28} {}", l.label, l.email, l.password);
     }
@@ -70,18 +64,17 @@ async fn main() -> anyhow::Result<()> {
             let logins_file = settings.data_dir.join("demo-logins.txt");
             if settings.is_sqlite() {
                 let url = settings.database_url.clone();
-                let fresh = tokio::task::spawn_blocking(
-                    move || -> anyhow::Result<Option<Vec<demo::DemoLogin>>> {
-                        let pool = db::build_pool(&url, 1)?;
-                        let mut conn = pool.get()?;
-                        db::run_migrations(&mut conn)?;
-                        if demo::is_empty(&mut conn)? {
-                            Ok(Some(demo::seed(&mut conn)?))
-                        } else {
-                            Ok(None)
-                        }
-                    },
-                )
+                let base_url = settings.base_url.clone();
+                let fresh = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Vec<demo::DemoLogin>>> {
+                    let pool = db::build_pool(&url, 1)?;
+                    let mut conn = pool.get()?;
+                    db::run_migrations(&mut conn)?;
+                    if demo::is_empty(&mut conn)? {
+                        Ok(Some(demo::seed(&mut conn, &base_url)?))
+                    } else {
+                        Ok(None)
+                    }
+                })
                 .await??;
                 if let Some(logins) = fresh {
                     demo::write_logins(&logins_file, &logins)?;
@@ -103,24 +96,19 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::SeedDemo => {
             let url = settings.database_url.clone();
-            let logins =
-                tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<demo::DemoLogin>> {
-                    let pool = db::build_pool(&url, 1)?;
-                    let mut conn = pool.get()?;
-                    db::run_migrations(&mut conn)?;
-                    demo::seed(&mut conn)
-                })
-                .await??;
+            let base_url = settings.base_url.clone();
+            let logins = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<demo::DemoLogin>> {
+                let pool = db::build_pool(&url, 1)?;
+                let mut conn = pool.get()?;
+                db::run_migrations(&mut conn)?;
+                demo::seed(&mut conn, &base_url)
+            })
+            .await??;
             std::fs::create_dir_all(&settings.data_dir)?;
             demo::write_logins(&settings.data_dir.join("demo-logins.txt"), &logins)?;
             print_logins(&settings, &logins);
         }
-        Command::CreateUser {
-            email,
-            name,
-            company,
-            kind,
-        } => {
+        Command::CreateUser { email, name, company, kind } => {
             let Some(kind) = CompanyKind::parse(&kind) else {
                 anyhow::bail!("--kind: expected distributor, reseller, service_provider, customer or operations");
             };
@@ -131,22 +119,11 @@ async fn main() -> anyhow::Result<()> {
                 let pool = db::build_pool(&url, 1)?;
                 let mut conn = pool.get()?;
                 db::run_migrations(&mut conn)?;
-                domain::users::create_user(
-                    &mut conn,
-                    &domain::users::console_permit(),
-                    &email,
-                    &name,
-                    &pw,
-                    &company,
-                    kind,
-                )
-                .map_err(|e| anyhow::anyhow!("{e:?}"))
+                domain::users::create_user(&mut conn, &domain::users::console_permit(), &email, &name, &pw, &company, kind)
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))
             })
             .await??;
-            println!(
-                "Created {} at {} ({}). Password: {password}",
-                actor.email, actor.company_name, actor.company_kind
-            );
+            println!("Created {} at {} ({}). Password: {password}", actor.email, actor.company_name, actor.company_kind);
         }
     }
     Ok(())

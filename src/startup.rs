@@ -53,11 +53,7 @@ impl Application {
     }
 
     /// Builds on a given listener; `workers` overrides the number of worker threads.
-    pub async fn build_with_listener(
-        mut settings: Settings,
-        listener: TcpListener,
-        workers: Option<usize>,
-    ) -> anyhow::Result<Application> {
+    pub async fn build_with_listener(mut settings: Settings, listener: TcpListener, workers: Option<usize>) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
         if settings.base_url.ends_with(":0") {
             settings.base_url = format!("http://{}:{port}", settings.bind.ip());
@@ -90,20 +86,13 @@ impl Application {
         tokio::spawn(worker.run(mail_wake.clone()));
 
         let redis = match &settings.redis_url {
-            Some(url) => Some(
-                RedisSessionStore::new(url.clone())
-                    .await
-                    .map_err(|e| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {e}"))?,
-            ),
+            Some(url) => {
+                Some(RedisSessionStore::new(url.clone()).await.map_err(|e| anyhow::anyhow!("REDIS_URL: cannot reach Redis: {e}"))?)
+            }
             None => None,
         };
 
-        let state = web::Data::new(AppState {
-            pool,
-            settings: settings.clone(),
-            mail,
-            mail_wake,
-        });
+        let state = web::Data::new(AppState { pool, settings: settings.clone(), mail, mail_wake });
         let secure = settings.secure_cookies();
         let key = settings.session_key.clone();
         let mail_viewer = state.mail_viewer_enabled();

@@ -70,18 +70,17 @@ impl ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match self.backend {
-            Backend::Postgres => diesel::PgConnection::establish(&self.url)
-                .map(DbConnection::Postgresql)
-                .map_err(r2d2::Error::ConnectionError),
-            Backend::Sqlite => diesel::SqliteConnection::establish(&self.url)
-                .map(DbConnection::Sqlite)
-                .map_err(r2d2::Error::ConnectionError),
+            Backend::Postgres => {
+                diesel::PgConnection::establish(&self.url).map(DbConnection::Postgresql).map_err(r2d2::Error::ConnectionError)
+            }
+            Backend::Sqlite => {
+                diesel::SqliteConnection::establish(&self.url).map(DbConnection::Sqlite).map_err(r2d2::Error::ConnectionError)
+            }
         }
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
@@ -115,9 +114,7 @@ pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
             }
         }
         // WAL once, at start-up: it is a property of the file, not of a connection.
-        let mut c = manager
-            .connect()
-            .map_err(|e| anyhow::anyhow!("cannot open the SQLite database {}: {e}", manager.url))?;
+        let mut c = manager.connect().map_err(|e| anyhow::anyhow!("cannot open the SQLite database {}: {e}", manager.url))?;
         c.batch_execute("PRAGMA journal_mode = WAL;")?;
     }
     let pool = r2d2::Pool::builder()
@@ -132,9 +129,7 @@ pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
 /// Applies the embedded migrations of the connection's backend.
 pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
     let applied = match conn {
-        DbConnection::Postgresql(c) => c
-            .run_pending_migrations(POSTGRES_MIGRATIONS)
-            .map(|v| v.len()),
+        DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     }
     .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
@@ -162,8 +157,7 @@ pub fn check_health(pool: &Pool, url: &str) -> anyhow::Result<()> {
             conn.batch_execute("SELECT count(*) FROM companies")?;
         }
         Backend::Sqlite => {
-            let mut conn =
-                diesel::SqliteConnection::establish(&format!("file:{}?mode=rw", manager.url))?;
+            let mut conn = diesel::SqliteConnection::establish(&format!("file:{}?mode=rw", manager.url))?;
             conn.batch_execute("PRAGMA busy_timeout = 2000; SELECT count(*) FROM companies")?;
         }
     }

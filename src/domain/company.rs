@@ -20,13 +20,8 @@ pub enum CompanyKind {
 }
 
 impl CompanyKind {
-    pub const ALL: [CompanyKind; 5] = [
-        CompanyKind::Distributor,
-        CompanyKind::Reseller,
-        CompanyKind::ServiceProvider,
-        CompanyKind::Customer,
-        CompanyKind::Operations,
-    ];
+    pub const ALL: [CompanyKind; 5] =
+        [CompanyKind::Distributor, CompanyKind::Reseller, CompanyKind::ServiceProvider, CompanyKind::Customer, CompanyKind::Operations];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -54,10 +49,7 @@ impl CompanyKind {
 
     /// Partners place orders for others and may hold holding accounts.
     pub fn is_partner(self) -> bool {
-        matches!(
-            self,
-            CompanyKind::Distributor | CompanyKind::Reseller | CompanyKind::ServiceProvider
-        )
+        matches!(self, CompanyKind::Distributor | CompanyKind::Reseller | CompanyKind::ServiceProvider)
     }
 }
 
@@ -68,10 +60,7 @@ impl fmt::Display for CompanyKind {
 }
 
 /// The company that owns an email domain, if any.
-pub fn find_by_domain(
-    conn: &mut DbConnection,
-    domain: &DomainIdentifier,
-) -> QueryResult<Option<Company>> {
+pub fn find_by_domain(conn: &mut DbConnection, domain: &DomainIdentifier) -> QueryResult<Option<Company>> {
     company_domains::table
         .inner_join(companies::table)
         .filter(company_domains::domain.eq(domain.as_str()))
@@ -82,30 +71,15 @@ pub fn find_by_domain(
 
 /// Creates a company known by `domain`. Only callers that have decided the
 /// kind (registration: customer; operations and set-up: any) reach this.
-pub(crate) fn create(
-    conn: &mut DbConnection,
-    name: &CompanyName,
-    kind: CompanyKind,
-    domain: &DomainIdentifier,
-) -> QueryResult<Company> {
+pub(crate) fn create(conn: &mut DbConnection, name: &CompanyName, kind: CompanyKind, domain: &DomainIdentifier) -> QueryResult<Company> {
     let now = crate::db::now();
     let id: i64 = diesel::insert_into(companies::table)
-        .values(&NewCompany {
-            name: name.as_str(),
-            kind: kind.as_str(),
-            created_at: now,
-        })
+        .values(&NewCompany { name: name.as_str(), kind: kind.as_str(), created_at: now })
         .returning(companies::id)
         .get_result(conn)?;
-    let company: Company = companies::table
-        .find(id)
-        .select(Company::as_select())
-        .first(conn)?;
+    let company: Company = companies::table.find(id).select(Company::as_select()).first(conn)?;
     diesel::insert_into(company_domains::table)
-        .values(&NewCompanyDomain {
-            company_id: company.id,
-            domain: domain.as_str(),
-        })
+        .values(&NewCompanyDomain { company_id: company.id, domain: domain.as_str() })
         .execute(conn)?;
     Ok(company)
 }

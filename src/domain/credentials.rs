@@ -15,15 +15,12 @@ fn hasher() -> Argon2<'static> {
 }
 
 pub fn hash_password(password: &NewPassword) -> anyhow::Result<String> {
-    let hash = hasher()
-        .hash_password(password.expose().as_bytes())
-        .map_err(|e| anyhow::anyhow!("hashing a password failed: {e}"))?;
+    let hash = hasher().hash_password(password.expose().as_bytes()).map_err(|e| anyhow::anyhow!("hashing a password failed: {e}"))?;
     Ok(hash.to_string())
 }
 
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    hash_password(&NewPassword::parse("not a real password at all").expect("valid")).expect("hash")
-});
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_password(&NewPassword::parse("not a real password at all").expect("valid")).expect("hash"));
 
 /// True when `password` matches `stored`. With `None`, spends the same time and answers false.
 pub fn verify_password(password: &str, stored: Option<&str>) -> bool {

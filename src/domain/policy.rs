@@ -15,10 +15,7 @@ pub struct Permit<A> {
 
 impl<A> Permit<A> {
     fn grant(action: A) -> Permit<A> {
-        Permit {
-            action,
-            _sealed: (),
-        }
+        Permit { action, _sealed: () }
     }
 }
 
@@ -105,34 +102,20 @@ pub fn allows(a: &AccountAccess, capability: Capability) -> bool {
     let covers = |va: i64| a.virtual_accounts.contains(&va);
     match capability {
         C::ViewAccount => role.is_some() || a.operations || a.requester,
-        C::EditProperties | C::ManageVirtualAccounts | C::ManageUsers | C::DecideAccessRequests => {
-            role == Some(R::SaAdministrator)
-        }
-        C::GrantPartnerAccess => {
-            role == Some(R::SaAdministrator) && a.kind == AccountKind::Customer
-        }
-        C::ManageUsersOfVirtualAccount(va) => {
-            role == Some(R::SaAdministrator) || (role == Some(R::VaAdministrator) && covers(va))
-        }
+        C::EditProperties | C::ManageVirtualAccounts | C::ManageUsers | C::DecideAccessRequests => role == Some(R::SaAdministrator),
+        C::GrantPartnerAccess => role == Some(R::SaAdministrator) && a.kind == AccountKind::Customer,
+        C::ManageUsersOfVirtualAccount(va) => role == Some(R::SaAdministrator) || (role == Some(R::VaAdministrator) && covers(va)),
         C::ViewUsers | C::ViewEventLog => role.is_some() || a.operations,
-        C::ViewAccountWideEvents => {
-            matches!(role, Some(R::SaAdministrator | R::SaUser | R::SaApprover)) || a.operations
-        }
+        C::ViewAccountWideEvents => matches!(role, Some(R::SaAdministrator | R::SaUser | R::SaApprover)) || a.operations,
         C::ViewAgreement => a.kind == AccountKind::Customer && (role.is_some() || a.operations),
         C::AcceptAgreement => {
-            a.kind == AccountKind::Customer
-                && a.status == AccountStatus::Active
-                && matches!(role, Some(R::SaAdministrator | R::SaApprover))
+            a.kind == AccountKind::Customer && a.status == AccountStatus::Active && matches!(role, Some(R::SaAdministrator | R::SaApprover))
         }
         C::ManageLicenses(None) => matches!(role, Some(R::SaAdministrator | R::SaUser)),
         C::ManageLicenses(Some(va)) => {
-            matches!(role, Some(R::SaAdministrator | R::SaUser))
-                || (matches!(role, Some(R::VaAdministrator | R::VaUser)) && covers(va))
+            matches!(role, Some(R::SaAdministrator | R::SaUser)) || (matches!(role, Some(R::VaAdministrator | R::VaUser)) && covers(va))
         }
-        C::ReassignOrders => matches!(
-            role,
-            Some(R::SaAdministrator | R::SaUser | R::VaAdministrator | R::VaUser)
-        ),
+        C::ReassignOrders => matches!(role, Some(R::SaAdministrator | R::SaUser | R::VaAdministrator | R::VaUser)),
     }
 }
 
@@ -145,20 +128,14 @@ pub struct OnAccount {
 
 /// Answers 404 when the actor may not know the account exists, 403 when they
 /// know it but may not do this.
-pub fn account_permit(
-    a: &AccountAccess,
-    capability: Capability,
-) -> Result<Permit<OnAccount>, DomainError> {
+pub fn account_permit(a: &AccountAccess, capability: Capability) -> Result<Permit<OnAccount>, DomainError> {
     if !allows(a, Capability::ViewAccount) {
         return Err(DomainError::NotFound);
     }
     if !allows(a, capability) {
         return Err(DomainError::Forbidden);
     }
-    Ok(Permit::grant(OnAccount {
-        account_id: a.account_id,
-        capability,
-    }))
+    Ok(Permit::grant(OnAccount { account_id: a.account_id, capability }))
 }
 
 /// Holding accounts belong to partners: only they may request one.
@@ -196,34 +173,13 @@ mod tests {
     fn only_operations_administer_companies_and_see_the_operations_section() {
         for kind in CompanyKind::ALL {
             let a = actor(kind);
-            assert_eq!(
-                may_administer_companies(&a).is_ok(),
-                kind == CompanyKind::Operations,
-                "{kind:?}"
-            );
-            assert_eq!(
-                sees_operations_section(&a),
-                kind == CompanyKind::Operations,
-                "{kind:?}"
-            );
+            assert_eq!(may_administer_companies(&a).is_ok(), kind == CompanyKind::Operations, "{kind:?}");
+            assert_eq!(sees_operations_section(&a), kind == CompanyKind::Operations, "{kind:?}");
         }
     }
 
-    fn access(
-        role: Option<Role>,
-        kind: AccountKind,
-        status: AccountStatus,
-        vas: Vec<i64>,
-    ) -> AccountAccess {
-        AccountAccess {
-            account_id: 7,
-            kind,
-            status,
-            role,
-            virtual_accounts: vas,
-            operations: false,
-            requester: false,
-        }
+    fn access(role: Option<Role>, kind: AccountKind, status: AccountStatus, vas: Vec<i64>) -> AccountAccess {
+        AccountAccess { account_id: 7, kind, status, role, virtual_accounts: vas, operations: false, requester: false }
     }
 
     /// DOMAIN.md's role table, row by row, on an active customer account.
@@ -259,11 +215,7 @@ mod tests {
             (None,                        [false,false,false,false,false,false,false,false,false,false,false,false,false,false,false,false]),
         ];
         for (role, expected) in table {
-            let vas = if role.is_some_and(Role::is_va_role) {
-                vec![1]
-            } else {
-                vec![]
-            };
+            let vas = if role.is_some_and(Role::is_va_role) { vec![1] } else { vec![] };
             let a = access(role, AccountKind::Customer, AccountStatus::Active, vas);
             for (cap, want) in caps.iter().zip(expected) {
                 assert_eq!(allows(&a, *cap), want, "{role:?} {cap:?}");
@@ -273,12 +225,7 @@ mod tests {
 
     #[test]
     fn holding_accounts_have_no_agreement_and_no_partner_grants() {
-        let a = access(
-            Some(Role::SaAdministrator),
-            AccountKind::Holding,
-            AccountStatus::Active,
-            vec![],
-        );
+        let a = access(Some(Role::SaAdministrator), AccountKind::Holding, AccountStatus::Active, vec![]);
         assert!(!allows(&a, Capability::ViewAgreement));
         assert!(!allows(&a, Capability::AcceptAgreement));
         assert!(!allows(&a, Capability::GrantPartnerAccess));
@@ -287,17 +234,8 @@ mod tests {
 
     #[test]
     fn the_agreement_is_accepted_only_on_an_active_account() {
-        for status in [
-            AccountStatus::Pending,
-            AccountStatus::PendingDomainReview,
-            AccountStatus::Rejected,
-        ] {
-            let a = access(
-                Some(Role::SaAdministrator),
-                AccountKind::Customer,
-                status,
-                vec![],
-            );
+        for status in [AccountStatus::Pending, AccountStatus::PendingDomainReview, AccountStatus::Rejected] {
+            let a = access(Some(Role::SaAdministrator), AccountKind::Customer, status, vec![]);
             assert!(!allows(&a, Capability::AcceptAgreement), "{status:?}");
         }
     }
@@ -305,54 +243,24 @@ mod tests {
     #[test]
     fn strangers_get_not_found_and_members_get_forbidden() {
         let stranger = access(None, AccountKind::Customer, AccountStatus::Active, vec![]);
-        assert!(matches!(
-            account_permit(&stranger, Capability::ViewUsers),
-            Err(DomainError::NotFound)
-        ));
-        let va_user = access(
-            Some(Role::VaUser),
-            AccountKind::Customer,
-            AccountStatus::Active,
-            vec![1],
-        );
-        assert!(matches!(
-            account_permit(&va_user, Capability::ManageUsers),
-            Err(DomainError::Forbidden)
-        ));
+        assert!(matches!(account_permit(&stranger, Capability::ViewUsers), Err(DomainError::NotFound)));
+        let va_user = access(Some(Role::VaUser), AccountKind::Customer, AccountStatus::Active, vec![1]);
+        assert!(matches!(account_permit(&va_user, Capability::ManageUsers), Err(DomainError::Forbidden)));
         assert!(account_permit(&va_user, Capability::ViewUsers).is_ok());
-        let requester = AccountAccess {
-            requester: true,
-            ..stranger.clone()
-        };
+        let requester = AccountAccess { requester: true, ..stranger.clone() };
         assert!(account_permit(&requester, Capability::ViewAccount).is_ok());
-        assert!(matches!(
-            account_permit(&requester, Capability::ViewUsers),
-            Err(DomainError::Forbidden)
-        ));
-        let ops = AccountAccess {
-            operations: true,
-            ..stranger
-        };
+        assert!(matches!(account_permit(&requester, Capability::ViewUsers), Err(DomainError::Forbidden)));
+        let ops = AccountAccess { operations: true, ..stranger };
         assert!(account_permit(&ops, Capability::ViewEventLog).is_ok());
-        assert!(matches!(
-            account_permit(&ops, Capability::ManageUsers),
-            Err(DomainError::Forbidden)
-        ));
+        assert!(matches!(account_permit(&ops, Capability::ManageUsers), Err(DomainError::Forbidden)));
     }
 
     #[test]
     fn only_partners_request_holding_accounts() {
         for kind in CompanyKind::ALL {
-            assert_eq!(
-                may_request_account(&actor(kind), AccountKind::Holding),
-                kind.is_partner(),
-                "{kind:?}"
-            );
+            assert_eq!(may_request_account(&actor(kind), AccountKind::Holding), kind.is_partner(), "{kind:?}");
         }
-        assert!(may_request_account(
-            &actor(CompanyKind::Customer),
-            AccountKind::Customer
-        ));
+        assert!(may_request_account(&actor(CompanyKind::Customer), AccountKind::Customer));
     }
 
     #[test]

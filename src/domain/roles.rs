@@ -57,14 +57,9 @@ impl AccountStatus {
         }
     }
     pub fn parse(s: &str) -> Option<AccountStatus> {
-        [
-            AccountStatus::Pending,
-            AccountStatus::PendingDomainReview,
-            AccountStatus::Active,
-            AccountStatus::Rejected,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        [AccountStatus::Pending, AccountStatus::PendingDomainReview, AccountStatus::Active, AccountStatus::Rejected]
+            .into_iter()
+            .find(|k| k.as_str() == s)
     }
     pub fn label(self) -> &'static str {
         match self {
@@ -88,10 +83,7 @@ impl AccountStatus {
     }
     /// Orders may be assigned to a pending (temporary) or active account.
     pub fn accepts_orders(self) -> bool {
-        matches!(
-            self,
-            AccountStatus::Pending | AccountStatus::PendingDomainReview | AccountStatus::Active
-        )
+        matches!(self, AccountStatus::Pending | AccountStatus::PendingDomainReview | AccountStatus::Active)
     }
 }
 
@@ -106,20 +98,9 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::SaAdministrator,
-        Role::SaUser,
-        Role::SaApprover,
-        Role::VaAdministrator,
-        Role::VaUser,
-    ];
+    pub const ALL: [Role; 5] = [Role::SaAdministrator, Role::SaUser, Role::SaApprover, Role::VaAdministrator, Role::VaUser];
     /// The roles a customer may give a partner's user.
-    pub const PARTNER: [Role; 4] = [
-        Role::SaAdministrator,
-        Role::VaAdministrator,
-        Role::SaUser,
-        Role::VaUser,
-    ];
+    pub const PARTNER: [Role; 4] = [Role::SaAdministrator, Role::VaAdministrator, Role::SaUser, Role::VaUser];
 
     pub fn as_str(self) -> &'static str {
         match self {

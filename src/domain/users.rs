@@ -47,12 +47,7 @@ impl TryFrom<&RegistrationInput> for Registration {
         // The company name is needed only when the email domain is new; checked then.
         let company_name = CompanyName::parse(&input.company_name).ok();
         match (name, email, password, errors.is_empty()) {
-            (Some(name), Some(email), Some(password), true) => Ok(Registration {
-                name,
-                email,
-                password,
-                company_name,
-            }),
+            (Some(name), Some(email), Some(password), true) => Ok(Registration { name, email, password, company_name }),
             _ => Err(errors),
         }
     }
@@ -60,19 +55,12 @@ impl TryFrom<&RegistrationInput> for Registration {
 
 /// Registers a user: joins the company that owns the email's domain, or
 /// creates a customer company for it. Sends the welcome email via the outbox.
-pub fn register(
-    conn: &mut DbConnection,
-    input: &RegistrationInput,
-    base_url: &str,
-) -> DomainResult<Actor> {
+pub fn register(conn: &mut DbConnection, input: &RegistrationInput, base_url: &str) -> DomainResult<Actor> {
     let registration = Registration::try_from(input)?;
     // Hash outside the transaction: it is slow and touches nothing.
     let hash = credentials::hash_password(&registration.password)?;
     conn.transaction(|conn| {
-        let taken: i64 = users::table
-            .filter(users::email.eq(registration.email.as_str()))
-            .count()
-            .get_result(conn)?;
+        let taken: i64 = users::table.filter(users::email.eq(registration.email.as_str())).count().get_result(conn)?;
         if taken > 0 {
             return Err(FieldErrors::single("email", "An account with this email exists already. Sign in instead.").into());
         }
@@ -98,13 +86,7 @@ pub fn register(
     })
 }
 
-fn insert_user(
-    conn: &mut DbConnection,
-    company_id: i64,
-    email: &EmailAddress,
-    name: &PersonName,
-    hash: &str,
-) -> DomainResult<User> {
+fn insert_user(conn: &mut DbConnection, company_id: i64, email: &EmailAddress, name: &PersonName, hash: &str) -> DomainResult<User> {
     let id: i64 = diesel::insert_into(users::table)
         .values(&NewUser {
             company_id,
@@ -118,29 +100,17 @@ fn insert_user(
         .returning(users::id)
         .get_result(conn)
         .map_err(|e| match e {
-            diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            ) => DomainError::Invalid(FieldErrors::single(
-                "email",
-                "An account with this email exists already.",
-            )),
+            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                DomainError::Invalid(FieldErrors::single("email", "An account with this email exists already."))
+            }
             e => e.into(),
         })?;
-    Ok(users::table
-        .find(id)
-        .select(User::as_select())
-        .first(conn)?)
+    Ok(users::table.find(id).select(User::as_select()).first(conn)?)
 }
 
 /// Checks an email and password. Every failure, for known and unknown emails
 /// alike, gives the same answer and counts towards the throttle.
-pub fn authenticate(
-    conn: &mut DbConnection,
-    email: &str,
-    password: &str,
-    client_address: &str,
-) -> DomainResult<Actor> {
+pub fn authenticate(conn: &mut DbConnection, email: &str, password: &str, client_address: &str) -> DomainResult<Actor> {
     let email = email.trim().to_lowercase();
     let now = crate::db::now();
     let since = now - Duration::minutes(THROTTLE_WINDOW_MINUTES);
@@ -156,52 +126,29 @@ pub fn authenticate(
         .get_result(conn)?;
     if by_account >= MAX_FAILURES_PER_ACCOUNT || by_address >= MAX_FAILURES_PER_ADDRESS {
         let oldest: Option<chrono::NaiveDateTime> = sign_in_failures::table
-            .filter(
-                sign_in_failures::email
-                    .eq(&email)
-                    .or(sign_in_failures::ip.eq(client_address)),
-            )
+            .filter(sign_in_failures::email.eq(&email).or(sign_in_failures::ip.eq(client_address)))
             .filter(sign_in_failures::at.gt(since))
             .select(diesel::dsl::min(sign_in_failures::at))
             .first(conn)?;
-        let retry = oldest
-            .map(|o| (o - since).num_seconds().max(1))
-            .unwrap_or(60);
-        return Err(DomainError::Throttled {
-            retry_after_secs: retry,
-        });
+        let retry = oldest.map(|o| (o - since).num_seconds().max(1)).unwrap_or(60);
+        return Err(DomainError::Throttled { retry_after_secs: retry });
     }
-    let found: Option<User> = users::table
-        .filter(users::email.eq(&email))
-        .select(User::as_select())
-        .first(conn)
-        .optional()?;
-    let ok =
-        credentials::verify_password(password, found.as_ref().map(|u| u.password_hash.as_str()));
+    let found: Option<User> = users::table.filter(users::email.eq(&email)).select(User::as_select()).first(conn).optional()?;
+    let ok = credentials::verify_password(password, found.as_ref().map(|u| u.password_hash.as_str()));
     match (ok, found) {
         (true, Some(user)) => {
             conn.transaction(|conn| {
-                diesel::delete(sign_in_failures::table.filter(sign_in_failures::email.eq(&email)))
-                    .execute(conn)?;
-                diesel::update(users::table.find(user.id))
-                    .set(users::last_sign_in_at.eq(now))
-                    .execute(conn)?;
+                diesel::delete(sign_in_failures::table.filter(sign_in_failures::email.eq(&email))).execute(conn)?;
+                diesel::update(users::table.find(user.id)).set(users::last_sign_in_at.eq(now)).execute(conn)?;
                 Ok::<_, DomainError>(())
             })?;
             Actor::load(conn, user.id)?.ok_or(DomainError::NotFound)
         }
         _ => {
             diesel::insert_into(sign_in_failures::table)
-                .values(&NewSignInFailure {
-                    email: &email,
-                    ip: client_address,
-                    at: now,
-                })
+                .values(&NewSignInFailure { email: &email, ip: client_address, at: now })
                 .execute(conn)?;
-            Err(
-                FieldErrors::single("email", "That email and password do not match an account.")
-                    .into(),
-            )
+            Err(FieldErrors::single("email", "That email and password do not match an account.").into())
         }
     }
 }
@@ -247,9 +194,7 @@ pub fn create_user(
     let name = errors.check("name", PersonName::parse(name));
     let password = errors.check("password", NewPassword::parse(password));
     let company_name = errors.check("company_name", CompanyName::parse(company_name));
-    let (Some(email), Some(name), Some(password), Some(company_name)) =
-        (email, name, password, company_name)
-    else {
+    let (Some(email), Some(name), Some(password), Some(company_name)) = (email, name, password, company_name) else {
         return Err(errors.into());
     };
     let hash = credentials::hash_password(&password)?;

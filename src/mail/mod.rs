@@ -44,13 +44,7 @@ struct NoticeEmail<'a> {
 
 impl Email {
     /// A short message: paragraphs and at most one link to follow.
-    pub fn notice(
-        to: &str,
-        subject: impl Into<String>,
-        kind: &'static str,
-        paragraphs: &[String],
-        link: Option<(&str, &str)>,
-    ) -> Email {
+    pub fn notice(to: &str, subject: impl Into<String>, kind: &'static str, paragraphs: &[String], link: Option<(&str, &str)>) -> Email {
         let body = NoticeEmail { paragraphs, link };
         Email {
             to: to.to_string(),
@@ -72,9 +66,7 @@ impl Email {
         Email {
             to: actor.email.clone(),
             subject: "Welcome to the Smart Account Portal".into(),
-            body_text: body
-                .render()
-                .unwrap_or_else(|e| format!("Welcome, {}. ({e})", actor.name)),
+            body_text: body.render().unwrap_or_else(|e| format!("Welcome, {}. ({e})", actor.name)),
             kind: "welcome",
             dedupe_key: Some(format!("welcome:{}", actor.user_id.0)),
         }

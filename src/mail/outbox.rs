@@ -17,10 +17,7 @@ const LEASE_SECONDS: i64 = 300;
 pub fn enqueue(conn: &mut DbConnection, email: &Email) -> QueryResult<bool> {
     let now = crate::db::now();
     if let Some(key) = &email.dedupe_key {
-        let exists: i64 = outbox::table
-            .filter(outbox::dedupe_key.eq(key))
-            .count()
-            .get_result(conn)?;
+        let exists: i64 = outbox::table.filter(outbox::dedupe_key.eq(key)).count().get_result(conn)?;
         if exists > 0 {
             return Ok(false);
         }
@@ -43,10 +40,7 @@ pub fn enqueue(conn: &mut DbConnection, email: &Email) -> QueryResult<bool> {
     });
     match inserted {
         Ok(_) => Ok(true),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(false),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
         Err(e) => Err(e),
     }
 }
@@ -56,11 +50,7 @@ fn due_filter(now: chrono::NaiveDateTime) -> _ {
     outbox::table
         .filter(outbox::sent_at.is_null())
         .filter(outbox::next_attempt_at.le(now))
-        .filter(
-            outbox::claimed_until
-                .is_null()
-                .or(outbox::claimed_until.lt(now)),
-        )
+        .filter(outbox::claimed_until.is_null().or(outbox::claimed_until.lt(now)))
 }
 
 /// Claims up to `limit` due messages for this worker. On PostgreSQL the rows
@@ -78,39 +68,24 @@ pub fn claim_due(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<OutboxM
                 .for_update()
                 .skip_locked()
                 .load(pg)?;
-            diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
-                .set(outbox::claimed_until.eq(lease))
-                .execute(pg)?;
+            diesel::update(outbox::table.filter(outbox::id.eq_any(&ids))).set(outbox::claimed_until.eq(lease)).execute(pg)?;
             Ok::<_, diesel::result::Error>(ids)
         })?,
         DbConnection::Sqlite(lite) => lite.immediate_transaction(|lite| {
-            let ids: Vec<i64> = due_filter(now)
-                .order((outbox::next_attempt_at, outbox::id))
-                .limit(limit)
-                .select(outbox::id)
-                .load(lite)?;
-            diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
-                .set(outbox::claimed_until.eq(lease))
-                .execute(lite)?;
+            let ids: Vec<i64> = due_filter(now).order((outbox::next_attempt_at, outbox::id)).limit(limit).select(outbox::id).load(lite)?;
+            diesel::update(outbox::table.filter(outbox::id.eq_any(&ids))).set(outbox::claimed_until.eq(lease)).execute(lite)?;
             Ok::<_, diesel::result::Error>(ids)
         })?,
     };
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    outbox::table
-        .filter(outbox::id.eq_any(&ids))
-        .order(outbox::id)
-        .select(OutboxMessage::as_select())
-        .load(conn)
+    outbox::table.filter(outbox::id.eq_any(&ids)).order(outbox::id).select(OutboxMessage::as_select()).load(conn)
 }
 
 pub fn mark_sent(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
     diesel::update(outbox::table.find(id))
-        .set((
-            outbox::sent_at.eq(crate::db::now()),
-            outbox::claimed_until.eq(None::<chrono::NaiveDateTime>),
-        ))
+        .set((outbox::sent_at.eq(crate::db::now()), outbox::claimed_until.eq(None::<chrono::NaiveDateTime>)))
         .execute(conn)?;
     Ok(())
 }
@@ -121,11 +96,7 @@ pub fn backoff_after(attempts: i32) -> Duration {
     Duration::seconds(secs.min(3600))
 }
 
-pub fn mark_failed(
-    conn: &mut DbConnection,
-    message: &OutboxMessage,
-    error: &str,
-) -> QueryResult<()> {
+pub fn mark_failed(conn: &mut DbConnection, message: &OutboxMessage, error: &str) -> QueryResult<()> {
     let attempts = message.attempts + 1;
     let error: String = error.chars().take(1000).collect();
     diesel::update(outbox::table.find(message.id))
@@ -141,11 +112,7 @@ pub fn mark_failed(
 
 /// Messages for one recipient, newest first (for tests and support).
 pub fn for_recipient(conn: &mut DbConnection, recipient: &str) -> QueryResult<Vec<OutboxMessage>> {
-    outbox::table
-        .filter(outbox::recipient.eq(recipient))
-        .order(outbox::id.desc())
-        .select(OutboxMessage::as_select())
-        .load(conn)
+    outbox::table.filter(outbox::recipient.eq(recipient)).order(outbox::id.desc()).select(OutboxMessage::as_select()).load(conn)
 }
 
 #[cfg(test)]

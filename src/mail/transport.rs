@@ -12,20 +12,14 @@ use crate::db::models::outbox::OutboxMessage;
 
 #[derive(Clone)]
 pub enum MailTransport {
-    Files {
-        dir: PathBuf,
-        transport: AsyncFileTransport<Tokio1Executor>,
-    },
+    Files { dir: PathBuf, transport: AsyncFileTransport<Tokio1Executor> },
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
 impl MailTransport {
     pub fn files(dir: PathBuf) -> anyhow::Result<MailTransport> {
         std::fs::create_dir_all(&dir)?;
-        Ok(MailTransport::Files {
-            transport: AsyncFileTransport::new(&dir),
-            dir,
-        })
+        Ok(MailTransport::Files { transport: AsyncFileTransport::new(&dir), dir })
     }
 
     /// `smtp://host:port` (plain, for local relays and test sinks), `smtps://…`
@@ -51,12 +45,7 @@ impl MailTransport {
             .from(from.clone())
             .to(message.recipient.parse()?)
             .subject(&message.subject)
-            .message_id(Some(format!(
-                "<outbox-{}-{}@{}>",
-                message.id,
-                message.created_at.and_utc().timestamp(),
-                from.email.domain()
-            )))
+            .message_id(Some(format!("<outbox-{}-{}@{}>", message.id, message.created_at.and_utc().timestamp(), from.email.domain())))
             .header(ContentType::TEXT_PLAIN)
             .body(message.body_text.clone())?;
         match self {

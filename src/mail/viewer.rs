@@ -37,13 +37,7 @@ fn parse(id: &str, path: &Path) -> Option<MailDetail> {
     let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
     let message = MessageParser::default().parse(&raw)?;
     let addresses = |a: Option<&mail_parser::Address>| {
-        a.map(|a| {
-            a.iter()
-                .filter_map(|x| x.address())
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default()
+        a.map(|a| a.iter().filter_map(|x| x.address()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
     };
     let summary = MailSummary {
         id: id.to_string(),
@@ -54,12 +48,7 @@ fn parse(id: &str, path: &Path) -> Option<MailDetail> {
     };
     Some(MailDetail {
         from: addresses(message.from()),
-        body: split_links(
-            &message
-                .body_text(0)
-                .map(|b| b.to_string())
-                .unwrap_or_default(),
-        ),
+        body: split_links(&message.body_text(0).map(|b| b.to_string()).unwrap_or_default()),
         summary,
     })
 }
@@ -74,10 +63,7 @@ pub fn list(dir: &Path) -> Vec<MailSummary> {
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
             let id = name.strip_suffix(".eml")?.to_string();
-            valid_id(&id)
-                .then(|| parse(&id, &e.path()))
-                .flatten()
-                .map(|d| d.summary)
+            valid_id(&id).then(|| parse(&id, &e.path())).flatten().map(|d| d.summary)
         })
         .collect();
     mails.sort_by(|a, b| b.modified.cmp(&a.modified).then_with(|| b.id.cmp(&a.id)));
@@ -95,18 +81,12 @@ pub fn read(dir: &Path, id: &str) -> Option<MailDetail> {
 pub fn split_links(text: &str) -> Vec<BodyPart> {
     let mut parts = Vec::new();
     let mut rest = text;
-    while let Some(start) = ["https://", "http://"]
-        .iter()
-        .filter_map(|p| rest.find(p))
-        .min()
-    {
+    while let Some(start) = ["https://", "http://"].iter().filter_map(|p| rest.find(p)).min() {
         if start > 0 {
             parts.push(BodyPart::Text(rest[..start].to_string()));
         }
         let tail = &rest[start..];
-        let end = tail
-            .find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')
-            .unwrap_or(tail.len());
+        let end = tail.find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"').unwrap_or(tail.len());
         let mut link = &tail[..end];
         while link.ends_with(['.', ',', ')', ';', ':']) {
             link = &link[..link.len() - 1];
@@ -126,8 +106,7 @@ mod tests {
 
     #[test]
     fn links_are_split_out_without_trailing_punctuation() {
-        let parts =
-            split_links("Sign in: http://x.example/sign-in. Then see https://x.example/p?a=1");
+        let parts = split_links("Sign in: http://x.example/sign-in. Then see https://x.example/p?a=1");
         assert_eq!(
             parts,
             vec![

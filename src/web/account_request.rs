@@ -42,7 +42,14 @@ impl RequestPage {
 
 const STEPS: [(u8, &str); 5] = [(1, "Authority"), (2, "Account"), (3, "Company"), (4, "Administrators"), (5, "Review")];
 
-fn page(user: &SignedIn, layout: Layout, step: Step, input: AccountRequestInput, errors: FieldErrors, similar: Vec<SimilarAccount>) -> RequestPage {
+fn page(
+    user: &SignedIn,
+    layout: Layout,
+    step: Step,
+    input: AccountRequestInput,
+    errors: FieldErrors,
+    similar: Vec<SimilarAccount>,
+) -> RequestPage {
     let default_domain = input.default_domain(&user.actor).map(|d| d.to_string()).unwrap_or_default();
     RequestPage {
         layout,
@@ -59,7 +66,11 @@ fn page(user: &SignedIn, layout: Layout, step: Step, input: AccountRequestInput,
 }
 
 pub async fn request_form(user: SignedIn) -> Result<HttpResponse, AppError> {
-    let input = AccountRequestInput { kind: if user.actor.company_kind.is_partner() { String::new() } else { "customer".into() }, authority: "yes".into(), ..Default::default() };
+    let input = AccountRequestInput {
+        kind: if user.actor.company_kind.is_partner() { String::new() } else { "customer".into() },
+        authority: "yes".into(),
+        ..Default::default()
+    };
     let layout = user.layout.clone();
     render(StatusCode::OK, &page(&user, layout, Step::Authority, input, FieldErrors::new(), Vec::new()))
 }
@@ -85,7 +96,12 @@ fn step_of(field: &str) -> Step {
     }
 }
 
-pub async fn request_step(state: web::Data<AppState>, user: SignedIn, session: PortalSession, form: web::Form<StepForm>) -> Result<HttpResponse, AppError> {
+pub async fn request_step(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    form: web::Form<StepForm>,
+) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let step = Step::from_number(form.step);
     let mut input = form.input;
@@ -155,7 +171,11 @@ pub struct SimilarQuery {
 }
 
 /// As the requester types: accounts that already match, each with "Request access".
-pub async fn similar_accounts(state: web::Data<AppState>, _user: SignedIn, query: web::Query<SimilarQuery>) -> Result<HttpResponse, AppError> {
+pub async fn similar_accounts(
+    state: web::Data<AppState>,
+    _user: SignedIn,
+    query: web::Query<SimilarQuery>,
+) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let similar = run(&state, move |conn| request::similar_accounts(conn, &q.name, &q.domain)).await??;
     render(StatusCode::OK, &SimilarFragment { similar })
@@ -176,7 +196,15 @@ pub struct SetupPage {
     pub errors: FieldErrors,
 }
 
-async fn setup_page(state: &AppState, user: SignedIn, token: String, stage: &'static str, nominee: String, errors: FieldErrors, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn setup_page(
+    state: &AppState,
+    user: SignedIn,
+    token: String,
+    stage: &'static str,
+    nominee: String,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let (actor, t) = (user.actor.clone(), token.clone());
     let opened = run(state, move |conn| request::open_setup_link(conn, &actor, &t)).await??;
     let (problem, open, status) = match opened {
@@ -199,7 +227,13 @@ pub struct AuthorityForm {
 }
 
 /// "Yes, I can represent my company" → the review; "No" → a new link to the nominee.
-pub async fn setup_authority(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<String>, form: web::Form<AuthorityForm>) -> Result<HttpResponse, AppError> {
+pub async fn setup_authority(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<String>,
+    form: web::Form<AuthorityForm>,
+) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let form = form.into_inner();
     match form.authority.as_str() {
@@ -212,16 +246,36 @@ pub async fn setup_authority(state: web::Data<AppState>, user: SignedIn, session
                     session.flash("success", format!("We have sent {} a link to authorize and activate the account.", form.email.trim()));
                     Ok(see_other("/accounts"))
                 }
-                Err(DomainError::Invalid(errors)) => setup_page(&state, user, token, "confirm", form.email, errors, StatusCode::BAD_REQUEST).await,
-                Err(DomainError::Conflict(_)) => setup_page(&state, user, token, "confirm", form.email, FieldErrors::new(), StatusCode::GONE).await,
+                Err(DomainError::Invalid(errors)) => {
+                    setup_page(&state, user, token, "confirm", form.email, errors, StatusCode::BAD_REQUEST).await
+                }
+                Err(DomainError::Conflict(_)) => {
+                    setup_page(&state, user, token, "confirm", form.email, FieldErrors::new(), StatusCode::GONE).await
+                }
                 Err(e) => Err(e.into()),
             }
         }
-        _ => setup_page(&state, user, token, "confirm", form.email, FieldErrors::single("authority", "Say whether you can represent the company."), StatusCode::BAD_REQUEST).await,
+        _ => {
+            setup_page(
+                &state,
+                user,
+                token,
+                "confirm",
+                form.email,
+                FieldErrors::single("authority", "Say whether you can represent the company."),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
     }
 }
 
-pub async fn activate(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn activate(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let (actor, t, base) = (user.actor.clone(), token.clone(), state.settings.base_url.clone());
     match run(&state, move |conn| request::activate(conn, &actor, &t, &base)).await? {
@@ -230,7 +284,9 @@ pub async fn activate(state: web::Data<AppState>, user: SignedIn, session: Porta
             session.flash("success", "The smart account is active, and you are its SA Administrator.");
             Ok(see_other(&format!("/accounts/{id}")))
         }
-        Err(DomainError::Conflict(_)) => setup_page(&state, user, token, "confirm", String::new(), FieldErrors::new(), StatusCode::GONE).await,
+        Err(DomainError::Conflict(_)) => {
+            setup_page(&state, user, token, "confirm", String::new(), FieldErrors::new(), StatusCode::GONE).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -245,7 +301,12 @@ pub struct DomainReviewsPage {
     pub error: Option<(i64, String)>,
 }
 
-async fn reviews_page(state: &AppState, user: SignedIn, error: Option<(i64, String)>, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn reviews_page(
+    state: &AppState,
+    user: SignedIn,
+    error: Option<(i64, String)>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let actor = user.actor.clone();
     let reviews = run(state, move |conn| {
         let permit = policy::may_review_domains(&actor)?;
@@ -271,7 +332,13 @@ pub struct ReviewForm {
     pub reason: String,
 }
 
-pub async fn decide_domain_review(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<i64>, form: web::Form<ReviewForm>) -> Result<HttpResponse, AppError> {
+pub async fn decide_domain_review(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<i64>,
+    form: web::Form<ReviewForm>,
+) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let form = form.into_inner();
     let approve = form.decision == "approve";
@@ -288,7 +355,14 @@ pub async fn decide_domain_review(state: web::Data<AppState>, user: SignedIn, se
     match outcome {
         Ok(()) => {
             state.wake_mail_worker();
-            session.flash("success", if approve { "Domain identifier approved; the authorizer has been sent the set-up link." } else { "Request rejected; the requester has been told." });
+            session.flash(
+                "success",
+                if approve {
+                    "Domain identifier approved; the authorizer has been sent the set-up link."
+                } else {
+                    "Request rejected; the requester has been told."
+                },
+            );
             Ok(see_other("/operations/domain-reviews"))
         }
         Err(DomainError::Invalid(errors)) => {

@@ -35,7 +35,6 @@ pub struct AccountHeader {
     pub tabs: Vec<(&'static str, String, &'static str)>,
 }
 
-
 impl AccountHeader {
     fn new(ctx: &AccountInContext, tab: &'static str) -> AccountHeader {
         let id = ctx.account.id;
@@ -111,7 +110,12 @@ pub async fn list_accounts(state: web::Data<AppState>, user: SignedIn, query: we
 
 /// The live search of the access-request box: the result list only (htmx),
 /// or the whole page without JavaScript.
-pub async fn search_accounts(req: HttpRequest, state: web::Data<AppState>, user: SignedIn, query: web::Query<SearchQuery>) -> Result<HttpResponse, AppError> {
+pub async fn search_accounts(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: SignedIn,
+    query: web::Query<SearchQuery>,
+) -> Result<HttpResponse, AppError> {
     if req.headers().get("HX-Request").is_none() {
         return list_accounts(state, user, query).await;
     }
@@ -282,7 +286,12 @@ pub struct EditQuery {
     pub edit: Option<i64>,
 }
 
-pub async fn list_virtual_accounts(state: web::Data<AppState>, user: SignedIn, path: web::Path<i64>, query: web::Query<EditQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list_virtual_accounts(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<i64>,
+    query: web::Query<EditQuery>,
+) -> Result<HttpResponse, AppError> {
     let empty = VirtualAccountInput { visibility: "public".into(), ..Default::default() };
     virtual_accounts_page(&state, user, path.into_inner(), empty, FieldErrors::new(), query.edit, StatusCode::OK).await
 }
@@ -332,7 +341,12 @@ pub async fn update_virtual_account(
     }
 }
 
-pub async fn delete_virtual_account(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<(i64, i64)>) -> Result<HttpResponse, AppError> {
+pub async fn delete_virtual_account(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
     let (id, va) = path.into_inner();
     let actor = user.actor.clone();
     match run(&state, move |conn| admin::delete_virtual_account(conn, &actor, id, va)).await? {
@@ -363,7 +377,12 @@ impl RoleForm {
         }
     }
     fn input(&self) -> RoleInput {
-        RoleInput { email: self.email.clone(), role: self.role.clone(), virtual_accounts: self.virtual_accounts.clone(), acknowledged: self.acknowledged }
+        RoleInput {
+            email: self.email.clone(),
+            role: self.role.clone(),
+            virtual_accounts: self.virtual_accounts.clone(),
+            acknowledged: self.acknowledged,
+        }
     }
     pub fn has_va(&self, id: &i64) -> bool {
         self.virtual_accounts.contains(id)
@@ -419,7 +438,16 @@ impl UsersPage {
     }
 }
 
-async fn users_page(state: &AppState, user: SignedIn, id: i64, form_for: &str, form: RoleForm, errors: FieldErrors, error: Option<String>, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn users_page(
+    state: &AppState,
+    user: SignedIn,
+    id: i64,
+    form_for: &str,
+    form: RoleForm,
+    errors: FieldErrors,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let actor = user.actor.clone();
     let (ctx, users, vas) = run(state, move |conn| {
         let ctx = accounts::load(conn, &actor, id)?;
@@ -473,22 +501,37 @@ async fn role_outcome(
             Ok(see_other(&format!("/accounts/{id}/users")))
         }
         Err(DomainError::Invalid(errors)) => users_page(state, user, id, form_for, form, errors, None, StatusCode::BAD_REQUEST).await,
-        Err(DomainError::Conflict(m)) => users_page(state, user, id, form_for, form, FieldErrors::new(), Some(m), StatusCode::CONFLICT).await,
+        Err(DomainError::Conflict(m)) => {
+            users_page(state, user, id, form_for, form, FieldErrors::new(), Some(m), StatusCode::CONFLICT).await
+        }
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn add_user(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<i64>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+pub async fn add_user(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let form = RoleForm::from_pairs(&form_pairs(&body));
     let partner = field(&form_pairs(&body), "partner") == "yes";
     let (actor, input, base) = (user.actor.clone(), form.input(), state.settings.base_url.clone());
     let outcome = run(&state, move |conn| admin::add_user(conn, &actor, id, &input, partner, &base)).await?;
-    let message = if partner { format!("Partner access granted to {}.", form.email.trim()) } else { format!("{} was added.", form.email.trim()) };
+    let message =
+        if partner { format!("Partner access granted to {}.", form.email.trim()) } else { format!("{} was added.", form.email.trim()) };
     role_outcome(&state, user, session, id, if partner { "partner" } else { "add" }, form, outcome, &message).await
 }
 
-pub async fn change_role(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<(i64, i64)>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+pub async fn change_role(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<(i64, i64)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let (id, role_id) = path.into_inner();
     let form = RoleForm::from_pairs(&form_pairs(&body));
     let (actor, input) = (user.actor.clone(), form.input());
@@ -496,11 +539,17 @@ pub async fn change_role(state: web::Data<AppState>, user: SignedIn, session: Po
     role_outcome(&state, user, session, id, &role_id.to_string(), form, outcome, "The role was changed.").await
 }
 
-pub async fn remove_user(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<(i64, i64)>) -> Result<HttpResponse, AppError> {
+pub async fn remove_user(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
     let (id, role_id) = path.into_inner();
     let actor = user.actor.clone();
     let outcome = run(&state, move |conn| admin::remove_user(conn, &actor, id, role_id)).await?;
-    role_outcome(&state, user, session, id, &role_id.to_string(), RoleForm::default(), outcome, "The user was removed from the account.").await
+    role_outcome(&state, user, session, id, &role_id.to_string(), RoleForm::default(), outcome, "The user was removed from the account.")
+        .await
 }
 
 // ---------------------------------------------------------------- agreement
@@ -532,7 +581,12 @@ pub async fn show_agreement(state: web::Data<AppState>, user: SignedIn, path: we
     )
 }
 
-pub async fn accept_agreement(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+pub async fn accept_agreement(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let actor = user.actor.clone();
     run(&state, move |conn| admin::accept_agreement(conn, &actor, id)).await??;
@@ -565,7 +619,12 @@ pub struct EventQuery {
     pub kind: String,
 }
 
-pub async fn list_events(state: web::Data<AppState>, user: SignedIn, path: web::Path<i64>, query: web::Query<EventQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list_events(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<i64>,
+    query: web::Query<EventQuery>,
+) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let q = query.into_inner();
     let parse = |s: &str| (!s.trim().is_empty()).then(|| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d"));
@@ -597,7 +656,16 @@ pub async fn list_events(state: web::Data<AppState>, user: SignedIn, path: web::
     .await??;
     render(
         if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK },
-        &EventsPage { layout: user.layout, header: AccountHeader::new(&ctx, "events"), events: list, kinds: events::KINDS, from: q.from, to: q.to, kind: q.kind, error },
+        &EventsPage {
+            layout: user.layout,
+            header: AccountHeader::new(&ctx, "events"),
+            events: list,
+            kinds: events::KINDS,
+            from: q.from,
+            to: q.to,
+            kind: q.kind,
+            error,
+        },
     )
 }
 
@@ -619,7 +687,13 @@ pub struct AccessRequestsPage {
     pub error: Option<(i64, String)>,
 }
 
-async fn access_requests_page(state: &AppState, user: SignedIn, id: i64, error: Option<(i64, String)>, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn access_requests_page(
+    state: &AppState,
+    user: SignedIn,
+    id: i64,
+    error: Option<(i64, String)>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let actor = user.actor.clone();
     let (ctx, requests) = run(state, move |conn| {
         let ctx = accounts::load(conn, &actor, id)?;
@@ -667,7 +741,10 @@ pub async fn decide_access_request(
     match run(&state, move |conn| admin::decide_access(conn, &actor, id, request_id, approve, &form.role, &form.reason, &base)).await? {
         Ok(()) => {
             state.wake_mail_worker();
-            session.flash("success", if approve { "Access approved; the requester has been told." } else { "Access denied; the requester has been told." });
+            session.flash(
+                "success",
+                if approve { "Access approved; the requester has been told." } else { "Access denied; the requester has been told." },
+            );
             Ok(see_other(&format!("/accounts/{id}/access-requests")))
         }
         Err(DomainError::Invalid(errors)) => {

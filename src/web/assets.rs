@@ -14,12 +14,7 @@ pub async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
         return HttpResponse::NotFound().finish();
     };
     let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..16]));
-    if req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        == Some(etag.as_str())
-    {
+    if req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
         return HttpResponse::NotModified().finish();
     }
     HttpResponse::Ok()

@@ -37,23 +37,12 @@ pub struct NextQuery {
     pub next: Option<String>,
 }
 
-pub async fn sign_in_form(
-    viewer: Viewer,
-    query: web::Query<NextQuery>,
-) -> Result<HttpResponse, AppError> {
+pub async fn sign_in_form(viewer: Viewer, query: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {
     let next = safe_next(query.next.as_deref()).to_string();
     if viewer.actor.is_some() {
         return Ok(see_other(&next));
     }
-    render(
-        StatusCode::OK,
-        &SignInPage {
-            layout: viewer.layout,
-            email: String::new(),
-            next,
-            error: None,
-        },
-    )
+    render(StatusCode::OK, &SignInPage { layout: viewer.layout, email: String::new(), next, error: None })
 }
 
 pub async fn sign_in(
@@ -72,37 +61,22 @@ pub async fn sign_in(
         users::authenticate(&mut conn, &email, &password, &address)
     })
     .await?;
-    let page = |error: String| SignInPage {
-        layout: viewer.layout.clone(),
-        email: form.email.clone(),
-        next: next.clone(),
-        error: Some(error),
-    };
+    let page =
+        |error: String| SignInPage { layout: viewer.layout.clone(), email: form.email.clone(), next: next.clone(), error: Some(error) };
     match outcome {
         Ok(actor) => {
             let session = PortalSession::from_request(&req);
-            session
-                .sign_in(actor.user_id.0)
-                .map_err(AppError::internal)?;
+            session.sign_in(actor.user_id.0).map_err(AppError::internal)?;
             tracing::info!(user_id = actor.user_id.0, "signed in");
             Ok(see_other(&next))
         }
-        Err(DomainError::Invalid(_)) => render(
-            StatusCode::BAD_REQUEST,
-            &page("That email and password do not match an account.".into()),
-        ),
+        Err(DomainError::Invalid(_)) => render(StatusCode::BAD_REQUEST, &page("That email and password do not match an account.".into())),
         Err(DomainError::Throttled { retry_after_secs }) => {
             let mut resp = render(
                 StatusCode::TOO_MANY_REQUESTS,
-                &page(format!(
-                    "Too many failed sign-ins. Please wait {} and try again.",
-                    human_wait(retry_after_secs)
-                )),
+                &page(format!("Too many failed sign-ins. Please wait {} and try again.", human_wait(retry_after_secs))),
             )?;
-            resp.headers_mut().insert(
-                actix_web::http::header::RETRY_AFTER,
-                actix_web::http::header::HeaderValue::from(retry_after_secs),
-            );
+            resp.headers_mut().insert(actix_web::http::header::RETRY_AFTER, actix_web::http::header::HeaderValue::from(retry_after_secs));
             Ok(resp)
         }
         Err(e) => Err(e.into()),
@@ -177,9 +151,7 @@ pub async fn register(
         Ok(actor) => {
             state.wake_mail_worker();
             let session = PortalSession::from_request(&req);
-            session
-                .sign_in(actor.user_id.0)
-                .map_err(AppError::internal)?;
+            session.sign_in(actor.user_id.0).map_err(AppError::internal)?;
             session.flash(
                 "success",
                 format!("Welcome, {}. Your account at {} is ready; we have emailed you a welcome message.", actor.name, actor.company_name),
@@ -188,13 +160,7 @@ pub async fn register(
         }
         Err(DomainError::Invalid(errors)) => render(
             StatusCode::BAD_REQUEST,
-            &RegisterPage {
-                layout: viewer.layout,
-                name: form.name,
-                email: form.email,
-                company_name: form.company_name,
-                errors,
-            },
+            &RegisterPage { layout: viewer.layout, name: form.name, email: form.email, company_name: form.company_name, errors },
         ),
         Err(e) => Err(e.into()),
     }

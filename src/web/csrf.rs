@@ -22,11 +22,7 @@ fn bytes_to_payload(buf: web::Bytes) -> Payload {
 }
 
 fn same_origin(req: &ServiceRequest, base_url: &str) -> bool {
-    if let Some(site) = req
-        .headers()
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(site) = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         if site == "cross-site" || site == "same-site" {
             return false;
         }
@@ -42,11 +38,7 @@ fn same_origin(req: &ServiceRequest, base_url: &str) -> bool {
 }
 
 fn tokens_match(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 pub async fn protect(
@@ -57,19 +49,12 @@ pub async fn protect(
     if safe {
         return next.call(req).await;
     }
-    let base_url = req
-        .app_data::<web::Data<crate::startup::AppState>>()
-        .map(|s| s.settings.base_url.clone())
-        .unwrap_or_default();
+    let base_url = req.app_data::<web::Data<crate::startup::AppState>>().map(|s| s.settings.base_url.clone()).unwrap_or_default();
     if !same_origin(&req, &base_url) {
         return Err(AppError::Forbidden("This request came from another site.".into()).into());
     }
     let expected = PortalSession::from_request(req.request()).existing_csrf_token();
-    let mut presented = req
-        .headers()
-        .get(HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let mut presented = req.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
     if presented.is_none() {
         let is_form = req
             .headers()

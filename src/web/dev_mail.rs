@@ -26,38 +26,17 @@ pub struct MailDetailPage {
     pub mail: MailDetail,
 }
 
-pub async fn mail_list(
-    state: web::Data<AppState>,
-    viewer: Viewer,
-) -> Result<HttpResponse, AppError> {
+pub async fn mail_list(state: web::Data<AppState>, viewer: Viewer) -> Result<HttpResponse, AppError> {
     let dir = state.mail.files_dir().cloned().ok_or(AppError::NotFound)?;
     let mails = web::block(move || viewer::list(&dir)).await?;
-    render(
-        StatusCode::OK,
-        &MailListPage {
-            layout: viewer.layout,
-            mails,
-        },
-    )
+    render(StatusCode::OK, &MailListPage { layout: viewer.layout, mails })
 }
 
-pub async fn mail_detail(
-    state: web::Data<AppState>,
-    viewer: Viewer,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
+pub async fn mail_detail(state: web::Data<AppState>, viewer: Viewer, id: web::Path<String>) -> Result<HttpResponse, AppError> {
     let dir = state.mail.files_dir().cloned().ok_or(AppError::NotFound)?;
     let id = id.into_inner();
-    let mail = web::block(move || viewer::read(&dir, &id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    render(
-        StatusCode::OK,
-        &MailDetailPage {
-            layout: viewer.layout,
-            mail,
-        },
-    )
+    let mail = web::block(move || viewer::read(&dir, &id)).await?.ok_or(AppError::NotFound)?;
+    render(StatusCode::OK, &MailDetailPage { layout: viewer.layout, mail })
 }
 
 impl BodyPart {

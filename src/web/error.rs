@@ -35,9 +35,7 @@ impl AppError {
     pub fn internal(cause: impl std::fmt::Display + std::fmt::Debug) -> AppError {
         let reference: String = {
             let mut rng = rand::rng();
-            (0..8)
-                .map(|_| char::from(b"abcdefghjkmnpqrstuvwxyz23456789"[rng.random_range(0..31)]))
-                .collect()
+            (0..8).map(|_| char::from(b"abcdefghjkmnpqrstuvwxyz23456789"[rng.random_range(0..31)])).collect()
         };
         tracing::error!(reference = %reference, error = %cause, chain = ?cause, "internal error");
         AppError::Internal { reference }
@@ -48,20 +46,10 @@ impl From<DomainError> for AppError {
     fn from(e: DomainError) -> Self {
         match e {
             DomainError::NotFound => AppError::NotFound,
-            DomainError::Forbidden => {
-                AppError::Forbidden("You do not have permission to do that.".into())
-            }
+            DomainError::Forbidden => AppError::Forbidden("You do not have permission to do that.".into()),
             DomainError::Conflict(m) => AppError::Conflict(m),
-            DomainError::Throttled { retry_after_secs } => {
-                AppError::TooManyRequests { retry_after_secs }
-            }
-            DomainError::Invalid(errors) => AppError::BadRequest(
-                errors
-                    .iter()
-                    .map(|(_, m)| m.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
+            DomainError::Throttled { retry_after_secs } => AppError::TooManyRequests { retry_after_secs },
+            DomainError::Invalid(errors) => AppError::BadRequest(errors.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" ")),
             DomainError::Database(e) => AppError::internal(e),
             DomainError::Other(e) => AppError::internal(e),
         }
@@ -116,10 +104,7 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         if let AppError::Unauthenticated { next } = self {
-            let target = format!(
-                "/sign-in?next={}",
-                url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
-            );
+            let target = format!("/sign-in?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>());
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, target.clone()))
                 .insert_header(("HX-Redirect", target))
@@ -130,12 +115,12 @@ impl ResponseError for AppError {
             AppError::Forbidden(m) => ("Not allowed", m.clone(), None),
             AppError::BadRequest(m) => ("That did not work", m.clone(), None),
             AppError::Conflict(m) => ("Changed by someone else", m.clone(), None),
-            AppError::TooManyRequests { retry_after_secs } => (
-                "Too many attempts",
-                format!("Please wait {} before trying again.", human_wait(*retry_after_secs)),
-                None,
-            ),
-            AppError::Unavailable(_) => ("Temporarily unavailable", "The portal cannot reach its database. Please try again shortly.".to_string(), None),
+            AppError::TooManyRequests { retry_after_secs } => {
+                ("Too many attempts", format!("Please wait {} before trying again.", human_wait(*retry_after_secs)), None)
+            }
+            AppError::Unavailable(_) => {
+                ("Temporarily unavailable", "The portal cannot reach its database. Please try again shortly.".to_string(), None)
+            }
             AppError::Internal { reference } => (
                 "Something went wrong",
                 "The portal hit an unexpected error. Nothing was changed. If it happens again, quote the reference below.".to_string(),
@@ -144,13 +129,7 @@ impl ResponseError for AppError {
             AppError::Unauthenticated { .. } => unreachable!("handled above"),
         };
         let status = self.status_code();
-        let page = ErrorPage {
-            layout: Layout::bare(),
-            status: status.as_u16(),
-            title,
-            message,
-            reference,
-        };
+        let page = ErrorPage { layout: Layout::bare(), status: status.as_u16(), title, message, reference };
         let mut builder = HttpResponse::build(status);
         builder.content_type("text/html; charset=utf-8");
         if let AppError::TooManyRequests { retry_after_secs } = self {

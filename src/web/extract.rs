@@ -23,9 +23,7 @@ pub struct SignedIn {
 }
 
 fn state(req: &HttpRequest) -> web::Data<AppState> {
-    req.app_data::<web::Data<AppState>>()
-        .expect("AppState is registered")
-        .clone()
+    req.app_data::<web::Data<AppState>>().expect("AppState is registered").clone()
 }
 
 /// Loads the signed-in actor, if any, and the layout. With `require`, a
@@ -62,13 +60,8 @@ async fn load_viewer(req: HttpRequest, require: bool) -> Result<Viewer, AppError
         }
         None => {}
     }
-    let layout = Layout::new(
-        actor.as_ref(),
-        session.csrf_token(),
-        session.take_flashes(),
-        req.path().to_string(),
-        state.mail_viewer_enabled(),
-    );
+    let layout =
+        Layout::new(actor.as_ref(), session.csrf_token(), session.take_flashes(), req.path().to_string(), state.mail_viewer_enabled());
     Ok(Viewer { actor, layout })
 }
 
@@ -89,10 +82,7 @@ impl FromRequest for SignedIn {
         Box::pin(async move {
             let viewer = load_viewer(req, true).await?;
             let actor = viewer.actor.expect("load_viewer(require) returns an actor");
-            Ok(SignedIn {
-                actor,
-                layout: viewer.layout,
-            })
+            Ok(SignedIn { actor, layout: viewer.layout })
         })
     }
 }
@@ -101,11 +91,7 @@ impl FromRequest for SignedIn {
 /// address when the portal runs behind a trusted proxy.
 pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
     let info = req.connection_info();
-    let addr = if trust_forwarded_for {
-        info.realip_remote_addr()
-    } else {
-        info.peer_addr()
-    };
+    let addr = if trust_forwarded_for { info.realip_remote_addr() } else { info.peer_addr() };
     match addr {
         Some(a) => a
             .parse::<std::net::SocketAddr>()

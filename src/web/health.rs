@@ -12,12 +12,8 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         Ok(Ok(())) => HttpResponse::Ok().content_type("text/plain").body("ok"),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "health check failed");
-            HttpResponse::ServiceUnavailable()
-                .content_type("text/plain")
-                .body("database unavailable")
+            HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unavailable")
         }
-        Err(_) => HttpResponse::ServiceUnavailable()
-            .content_type("text/plain")
-            .body("database unavailable"),
+        Err(_) => HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unavailable"),
     }
 }

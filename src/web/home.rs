@@ -45,27 +45,12 @@ pub struct SectionPage {
     pub summary: &'static str,
 }
 
-fn section(
-    user: SignedIn,
-    title: &'static str,
-    summary: &'static str,
-) -> Result<HttpResponse, AppError> {
-    render(
-        StatusCode::OK,
-        &SectionPage {
-            layout: user.layout,
-            title,
-            summary,
-        },
-    )
+fn section(user: SignedIn, title: &'static str, summary: &'static str) -> Result<HttpResponse, AppError> {
+    render(StatusCode::OK, &SectionPage { layout: user.layout, title, summary })
 }
 
 pub async fn orders(user: SignedIn) -> Result<HttpResponse, AppError> {
-    section(
-        user,
-        "Orders",
-        "Quotes and orders your company placed, and orders assigned to your smart accounts.",
-    )
+    section(user, "Orders", "Quotes and orders your company placed, and orders assigned to your smart accounts.")
 }
 
 pub async fn smart_account_orders(user: SignedIn) -> Result<HttpResponse, AppError> {
@@ -73,20 +58,12 @@ pub async fn smart_account_orders(user: SignedIn) -> Result<HttpResponse, AppErr
 }
 
 pub async fn licenses(user: SignedIn) -> Result<HttpResponse, AppError> {
-    section(
-        user,
-        "Licenses",
-        "Licenses in your virtual accounts: owned, in use and available.",
-    )
+    section(user, "Licenses", "Licenses in your virtual accounts: owned, in use and available.")
 }
 
 pub async fn operations(user: SignedIn) -> Result<HttpResponse, AppError> {
     if !policy::sees_operations_section(&user.actor) {
         return Err(AppError::NotFound);
     }
-    section(
-        user,
-        "Operations",
-        "Booking and shipping orders, domain reviews and support cases.",
-    )
+    section(user, "Operations", "Booking and shipping orders, domain reviews and support cases.")
 }

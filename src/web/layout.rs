@@ -26,22 +26,10 @@ pub struct Layout {
 impl Layout {
     /// For pages rendered outside a request's context (error pages).
     pub fn bare() -> Layout {
-        Layout {
-            user: None,
-            csrf_token: String::new(),
-            flashes: Vec::new(),
-            path: String::new(),
-            mail_viewer: false,
-        }
+        Layout { user: None, csrf_token: String::new(), flashes: Vec::new(), path: String::new(), mail_viewer: false }
     }
 
-    pub fn new(
-        actor: Option<&Actor>,
-        csrf_token: String,
-        flashes: Vec<Flash>,
-        path: String,
-        mail_viewer: bool,
-    ) -> Layout {
+    pub fn new(actor: Option<&Actor>, csrf_token: String, flashes: Vec<Flash>, path: String, mail_viewer: bool) -> Layout {
         Layout {
             user: actor.map(|a| LayoutUser {
                 name: a.name.clone(),
@@ -59,10 +47,7 @@ impl Layout {
 
     /// `aria-current="page"` for the navigation entry of `prefix`.
     pub fn current(&self, prefix: &str) -> &'static str {
-        let here = self.path == prefix
-            || (prefix != "/"
-                && self.path.starts_with(prefix)
-                && self.path[prefix.len()..].starts_with('/'));
+        let here = self.path == prefix || (prefix != "/" && self.path.starts_with(prefix) && self.path[prefix.len()..].starts_with('/'));
         if here {
             "page"
         } else {

@@ -59,10 +59,7 @@ pub async fn update_profile(
     form: web::Form<ProfileForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let preferences = Preferences {
-        notify_orders: form.notify_orders.is_some(),
-        notify_reminders: form.notify_reminders.is_some(),
-    };
+    let preferences = Preferences { notify_orders: form.notify_orders.is_some(), notify_reminders: form.notify_reminders.is_some() };
     let pool = state.pool.clone();
     let actor = user.actor.clone();
     let name = form.name.clone();

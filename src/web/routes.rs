@@ -19,10 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
         .route("/profile", web::get().to(profile::profile_form))
         .route("/profile", web::post().to(profile::update_profile))
         .route("/orders", web::get().to(home::orders))
-        .route(
-            "/smart-account-orders",
-            web::get().to(home::smart_account_orders),
-        )
+        .route("/smart-account-orders", web::get().to(home::smart_account_orders))
         .route("/accounts", web::get().to(accounts::list_accounts))
         .route("/accounts/search", web::get().to(accounts::search_accounts))
         .route("/accounts/new", web::get().to(account_request::request_form))
@@ -56,7 +53,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
 
     // Development only: mail written to files
     if mail_viewer {
-        cfg.route("/dev/mail", web::get().to(dev_mail::mail_list))
-            .route("/dev/mail/{id}", web::get().to(dev_mail::mail_detail));
+        cfg.route("/dev/mail", web::get().to(dev_mail::mail_list)).route("/dev/mail/{id}", web::get().to(dev_mail::mail_detail));
     }
 }

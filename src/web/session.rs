@@ -3,10 +3,7 @@
 
 use std::collections::HashMap;
 
-use actix_session::storage::{
-    CookieSessionStore, LoadError, RedisSessionStore, SaveError, SessionKey, SessionStore,
-    UpdateError,
-};
+use actix_session::storage::{CookieSessionStore, LoadError, RedisSessionStore, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_session::{Session, SessionExt};
 use actix_web::cookie::time::Duration;
 use actix_web::dev::Payload;
@@ -40,12 +37,7 @@ impl SessionStore for PortalSessionStore {
             Self::Redis(s) => s.save(state, ttl).await,
         }
     }
-    async fn update(
-        &self,
-        key: SessionKey,
-        state: State,
-        ttl: &Duration,
-    ) -> Result<SessionKey, UpdateError> {
+    async fn update(&self, key: SessionKey, state: State, ttl: &Duration) -> Result<SessionKey, UpdateError> {
         match self {
             Self::Cookie(s) => s.update(key, state, ttl).await,
             Self::Redis(s) => s.update(key, state, ttl).await,
@@ -112,26 +104,13 @@ impl PortalSession {
     }
 
     pub fn flash(&self, level: &str, message: impl Into<String>) {
-        let mut all = self
-            .0
-            .get::<Vec<Flash>>(FLASH)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        all.push(Flash {
-            level: level.into(),
-            message: message.into(),
-        });
+        let mut all = self.0.get::<Vec<Flash>>(FLASH).ok().flatten().unwrap_or_default();
+        all.push(Flash { level: level.into(), message: message.into() });
         let _ = self.0.insert(FLASH, all);
     }
 
     pub fn take_flashes(&self) -> Vec<Flash> {
-        let all = self
-            .0
-            .get::<Vec<Flash>>(FLASH)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let all = self.0.get::<Vec<Flash>>(FLASH).ok().flatten().unwrap_or_default();
         if !all.is_empty() {
             self.0.remove(FLASH);
         }

@@ -14,47 +14,25 @@ fn user_count(app: &TestApp) -> i64 {
 async fn registering_creates_a_customer_company_signs_in_and_queues_a_welcome_mail() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let resp = app
-            .register(
-                "Ada Lovelace",
-                "Ada@Analytical.example",
-                PASSWORD,
-                "Analytical Engines",
-            )
-            .await;
+        let resp = app.register("Ada Lovelace", "Ada@Analytical.example", PASSWORD, "Analytical Engines").await;
         assert_eq!(resp.status().as_u16(), 303, "{backend:?}");
         assert_eq!(location(&resp), "/");
 
         let home = app.get_text("/").await;
-        assert!(
-            home.contains("Welcome, Ada Lovelace"),
-            "{backend:?}: {home}"
-        );
+        assert!(home.contains("Welcome, Ada Lovelace"), "{backend:?}: {home}");
         assert!(home.contains("Analytical Engines"));
-        assert!(
-            home.contains("Customer"),
-            "a self-registered company is a customer"
-        );
+        assert!(home.contains("Customer"), "a self-registered company is a customer");
 
         let mut conn = app.conn();
-        let kind: String = companies::table
-            .filter(companies::name.eq("Analytical Engines"))
-            .select(companies::kind)
-            .first(&mut conn)
-            .unwrap();
+        let kind: String =
+            companies::table.filter(companies::name.eq("Analytical Engines")).select(companies::kind).first(&mut conn).unwrap();
         assert_eq!(kind, "customer");
         let welcome: Vec<(String, String)> = outbox::table
             .filter(outbox::recipient.eq("ada@analytical.example"))
             .select((outbox::kind, outbox::subject))
             .load(&mut conn)
             .unwrap();
-        assert_eq!(
-            welcome,
-            vec![(
-                "welcome".to_string(),
-                "Welcome to the Smart Account Portal".to_string()
-            )]
-        );
+        assert_eq!(welcome, vec![("welcome".to_string(), "Welcome to the Smart Account Portal".to_string())]);
     }
 }
 
@@ -62,75 +40,39 @@ async fn registering_creates_a_customer_company_signs_in_and_queues_a_welcome_ma
 async fn registering_with_a_known_domain_joins_that_company_and_never_makes_a_partner() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        app.create_user(
-            "nora@northwind.example",
-            "Nora",
-            PASSWORD,
-            "Northwind Distribution",
-            CompanyKind::Distributor,
-        );
-        let resp = app
-            .register(
-                "Nils",
-                "nils@northwind.example",
-                PASSWORD,
-                "Some Other Name",
-            )
-            .await;
+        app.create_user("nora@northwind.example", "Nora", PASSWORD, "Northwind Distribution", CompanyKind::Distributor);
+        let resp = app.register("Nils", "nils@northwind.example", PASSWORD, "Some Other Name").await;
         assert_eq!(resp.status().as_u16(), 303);
         let home = app.get_text("/").await;
         assert!(home.contains("Northwind Distribution"), "{backend:?}");
         assert!(home.contains("Distributor"));
-        let n: i64 = companies::table
-            .count()
-            .get_result(&mut *app.conn())
-            .unwrap();
+        let n: i64 = companies::table.count().get_result(&mut *app.conn()).unwrap();
         assert_eq!(n, 1, "no second company for a known domain");
     }
 }
 
 #[tokio::test]
-async fn registering_with_bad_input_shows_messages_beside_the_fields_keeps_the_input_and_writes_nothing(
-) {
+async fn registering_with_bad_input_shows_messages_beside_the_fields_keeps_the_input_and_writes_nothing() {
     for backend in backends() {
         let app = spawn_app(backend).await;
         let resp = app.register("", "not-an-email", "short", "").await;
         assert_eq!(resp.status().as_u16(), 400);
         let page = resp.text().await.unwrap();
         assert_eq!(texts(&page, "#name-error"), vec!["Enter your name."]);
-        assert_eq!(
-            texts(&page, "#email-error"),
-            vec!["An email address has the form name@company.com."]
-        );
-        assert_eq!(
-            texts(&page, "#password-error"),
-            vec!["Use at least 10 characters."]
-        );
-        assert_eq!(
-            input_value(&page, "email").as_deref(),
-            Some("not-an-email"),
-            "input kept"
-        );
-        assert_eq!(
-            input_value(&page, "password"),
-            None,
-            "a password is never echoed"
-        );
+        assert_eq!(texts(&page, "#email-error"), vec!["An email address has the form name@company.com."]);
+        assert_eq!(texts(&page, "#password-error"), vec!["Use at least 10 characters."]);
+        assert_eq!(input_value(&page, "email").as_deref(), Some("not-an-email"), "input kept");
+        assert_eq!(input_value(&page, "password"), None, "a password is never echoed");
         assert_eq!(user_count(&app), 0, "{backend:?}");
 
         // A new domain needs a company name, said beside that field.
-        let resp = app
-            .register("Bea", "bea@newco.example", PASSWORD, "   ")
-            .await;
+        let resp = app.register("Bea", "bea@newco.example", PASSWORD, "   ").await;
         assert_eq!(resp.status().as_u16(), 400);
         let page = resp.text().await.unwrap();
         assert!(texts(&page, "#company_name-error")[0].contains("newco.example"));
         assert_eq!(input_value(&page, "name").as_deref(), Some("Bea"));
         assert_eq!(user_count(&app), 0);
-        let n: i64 = companies::table
-            .count()
-            .get_result(&mut *app.conn())
-            .unwrap();
+        let n: i64 = companies::table.count().get_result(&mut *app.conn()).unwrap();
         assert_eq!(n, 0);
     }
 }
@@ -139,16 +81,8 @@ async fn registering_with_bad_input_shows_messages_beside_the_fields_keeps_the_i
 async fn registering_an_email_twice_is_refused_beside_the_email_field() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        app.create_user(
-            "maya@metalworks.example",
-            "Maya",
-            PASSWORD,
-            "Metalworks Inc.",
-            CompanyKind::Customer,
-        );
-        let resp = app
-            .register("Maya Again", "MAYA@metalworks.example", PASSWORD, "")
-            .await;
+        app.create_user("maya@metalworks.example", "Maya", PASSWORD, "Metalworks Inc.", CompanyKind::Customer);
+        let resp = app.register("Maya Again", "MAYA@metalworks.example", PASSWORD, "").await;
         assert_eq!(resp.status().as_u16(), 400, "{backend:?}");
         let page = resp.text().await.unwrap();
         assert!(texts(&page, "#email-error")[0].contains("exists already"));
@@ -160,20 +94,10 @@ async fn registering_an_email_twice_is_refused_beside_the_email_field() {
 async fn signing_in_goes_to_the_requested_page_and_signing_out_ends_the_session() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        app.create_user(
-            "carlos@contoso.example",
-            "Carlos Ortega",
-            PASSWORD,
-            "Contoso Resellers",
-            CompanyKind::Reseller,
-        );
+        app.create_user("carlos@contoso.example", "Carlos Ortega", PASSWORD, "Contoso Resellers", CompanyKind::Reseller);
 
         let resp = app.get("/profile").await;
-        assert_eq!(
-            resp.status().as_u16(),
-            303,
-            "a signed-out user is sent to sign in"
-        );
+        assert_eq!(resp.status().as_u16(), 303, "a signed-out user is sent to sign in");
         assert_eq!(location(&resp), "/sign-in?next=%2Fprofile");
 
         let page = app.get_text("/sign-in?next=%2Fprofile").await;
@@ -181,12 +105,7 @@ async fn signing_in_goes_to_the_requested_page_and_signing_out_ends_the_session(
         let resp = app
             .client
             .post(app.url("/sign-in"))
-            .form(&[
-                ("email", "carlos@contoso.example"),
-                ("password", PASSWORD),
-                ("next", "/profile"),
-                ("csrf_token", &token),
-            ])
+            .form(&[("email", "carlos@contoso.example"), ("password", PASSWORD), ("next", "/profile"), ("csrf_token", &token)])
             .send()
             .await
             .unwrap();
@@ -198,15 +117,8 @@ async fn signing_in_goes_to_the_requested_page_and_signing_out_ends_the_session(
 
         let resp = app.post_form("/profile", "/sign-out", &[]).await;
         assert_eq!(resp.status().as_u16(), 303);
-        assert_eq!(
-            app.get("/profile").await.status().as_u16(),
-            303,
-            "signed out"
-        );
-        assert!(app
-            .get_text("/sign-in")
-            .await
-            .contains("You are signed out."));
+        assert_eq!(app.get("/profile").await.status().as_u16(), 303, "signed out");
+        assert!(app.get_text("/sign-in").await.contains("You are signed out."));
     }
 }
 
@@ -214,43 +126,17 @@ async fn signing_in_goes_to_the_requested_page_and_signing_out_ends_the_session(
 async fn a_wrong_password_and_an_unknown_email_get_the_same_message_with_the_email_kept() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        app.create_user(
-            "fatima@fabrikam.example",
-            "Fatima",
-            PASSWORD,
-            "Fabrikam Networks",
-            CompanyKind::ServiceProvider,
-        );
-        let wrong = app
-            .sign_in("fatima@fabrikam.example", "wrong password!")
-            .await;
+        app.create_user("fatima@fabrikam.example", "Fatima", PASSWORD, "Fabrikam Networks", CompanyKind::ServiceProvider);
+        let wrong = app.sign_in("fatima@fabrikam.example", "wrong password!").await;
         assert_eq!(wrong.status().as_u16(), 400, "{backend:?}");
         let wrong = wrong.text().await.unwrap();
-        let unknown = app
-            .sign_in("nobody@fabrikam.example", PASSWORD)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let unknown = app.sign_in("nobody@fabrikam.example", PASSWORD).await.text().await.unwrap();
         let message = texts(&wrong, "#sign-in-error");
-        assert_eq!(
-            message,
-            vec!["That email and password do not match an account."]
-        );
+        assert_eq!(message, vec!["That email and password do not match an account."]);
         assert_eq!(texts(&unknown, "#sign-in-error"), message);
-        assert_eq!(
-            input_value(&wrong, "email").as_deref(),
-            Some("fatima@fabrikam.example")
-        );
-        assert_eq!(
-            input_value(&unknown, "email").as_deref(),
-            Some("nobody@fabrikam.example")
-        );
-        assert_eq!(
-            app.get("/profile").await.status().as_u16(),
-            303,
-            "not signed in"
-        );
+        assert_eq!(input_value(&wrong, "email").as_deref(), Some("fatima@fabrikam.example"));
+        assert_eq!(input_value(&unknown, "email").as_deref(), Some("nobody@fabrikam.example"));
+        assert_eq!(app.get("/profile").await.status().as_u16(), 303, "not signed in");
     }
 }
 
@@ -258,51 +144,19 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_message_with_the_ema
 async fn sign_in_is_throttled_per_account_after_five_failures_even_with_the_right_password() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        app.create_user(
-            "olga@ops.example",
-            "Olga",
-            PASSWORD,
-            "Vendor Operations",
-            CompanyKind::Operations,
-        );
+        app.create_user("olga@ops.example", "Olga", PASSWORD, "Vendor Operations", CompanyKind::Operations);
         for _ in 0..5 {
-            assert_eq!(
-                app.sign_in("olga@ops.example", "not the password")
-                    .await
-                    .status()
-                    .as_u16(),
-                400
-            );
+            assert_eq!(app.sign_in("olga@ops.example", "not the password").await.status().as_u16(), 400);
         }
         let resp = app.sign_in("olga@ops.example", PASSWORD).await;
         assert_eq!(resp.status().as_u16(), 429, "{backend:?}");
         assert!(resp.headers().contains_key("retry-after"));
-        assert!(resp
-            .text()
-            .await
-            .unwrap()
-            .contains("Too many failed sign-ins"));
-        assert_eq!(
-            app.get("/profile").await.status().as_u16(),
-            303,
-            "still signed out"
-        );
+        assert!(resp.text().await.unwrap().contains("Too many failed sign-ins"));
+        assert_eq!(app.get("/profile").await.status().as_u16(), 303, "still signed out");
 
         // Another account from the same address is not locked by these five.
-        app.create_user(
-            "oskar@ops.example",
-            "Oskar",
-            PASSWORD,
-            "Vendor Operations",
-            CompanyKind::Operations,
-        );
-        assert_eq!(
-            app.sign_in("oskar@ops.example", PASSWORD)
-                .await
-                .status()
-                .as_u16(),
-            303
-        );
+        app.create_user("oskar@ops.example", "Oskar", PASSWORD, "Vendor Operations", CompanyKind::Operations);
+        assert_eq!(app.sign_in("oskar@ops.example", PASSWORD).await.status().as_u16(), 303);
     }
 }
 
@@ -310,61 +164,23 @@ async fn sign_in_is_throttled_per_account_after_five_failures_even_with_the_righ
 async fn sign_in_is_throttled_per_address_across_accounts() {
     let app = spawn_app(Backend::Sqlite).await;
     for i in 0..portal::domain::users::MAX_FAILURES_PER_ADDRESS {
-        let resp = app
-            .sign_in(&format!("guess{i}@x.example"), "nope nope nope")
-            .await;
+        let resp = app.sign_in(&format!("guess{i}@x.example"), "nope nope nope").await;
         assert_eq!(resp.status().as_u16(), 400);
     }
-    app.create_user(
-        "real@x.example",
-        "Real",
-        PASSWORD,
-        "X",
-        CompanyKind::Customer,
-    );
-    assert_eq!(
-        app.sign_in("real@x.example", PASSWORD)
-            .await
-            .status()
-            .as_u16(),
-        429
-    );
+    app.create_user("real@x.example", "Real", PASSWORD, "X", CompanyKind::Customer);
+    assert_eq!(app.sign_in("real@x.example", PASSWORD).await.status().as_u16(), 429);
 }
 
 #[tokio::test]
 async fn a_state_changing_request_without_the_csrf_token_is_refused_and_changes_nothing() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        app.create_user(
-            "maya@metalworks.example",
-            "Maya Stein",
-            PASSWORD,
-            "Metalworks Inc.",
-            CompanyKind::Customer,
-        );
-        assert_eq!(
-            app.sign_in("maya@metalworks.example", PASSWORD)
-                .await
-                .status()
-                .as_u16(),
-            303
-        );
+        app.create_user("maya@metalworks.example", "Maya Stein", PASSWORD, "Metalworks Inc.", CompanyKind::Customer);
+        assert_eq!(app.sign_in("maya@metalworks.example", PASSWORD).await.status().as_u16(), 303);
 
-        let no_token = app
-            .client
-            .post(app.url("/profile"))
-            .form(&[("name", "Mallory")])
-            .send()
-            .await
-            .unwrap();
+        let no_token = app.client.post(app.url("/profile")).form(&[("name", "Mallory")]).send().await.unwrap();
         assert_eq!(no_token.status().as_u16(), 403, "{backend:?}");
-        let wrong_token = app
-            .client
-            .post(app.url("/profile"))
-            .form(&[("name", "Mallory"), ("csrf_token", "forged")])
-            .send()
-            .await
-            .unwrap();
+        let wrong_token = app.client.post(app.url("/profile")).form(&[("name", "Mallory"), ("csrf_token", "forged")]).send().await.unwrap();
         assert_eq!(wrong_token.status().as_u16(), 403);
         let token = csrf_from(&app.get_text("/profile").await);
         let cross_site = app
@@ -376,19 +192,10 @@ async fn a_state_changing_request_without_the_csrf_token_is_refused_and_changes_
             .await
             .unwrap();
         assert_eq!(cross_site.status().as_u16(), 403);
-        let htmx_header = app
-            .client
-            .post(app.url("/profile"))
-            .header("X-CSRF-Token", "forged")
-            .form(&[("name", "Mallory")])
-            .send()
-            .await
-            .unwrap();
+        let htmx_header =
+            app.client.post(app.url("/profile")).header("X-CSRF-Token", "forged").form(&[("name", "Mallory")]).send().await.unwrap();
         assert_eq!(htmx_header.status().as_u16(), 403);
-        let name: String = users::table
-            .select(users::name)
-            .first(&mut *app.conn())
-            .unwrap();
+        let name: String = users::table.select(users::name).first(&mut *app.conn()).unwrap();
         assert_eq!(name, "Maya Stein", "nothing changed");
 
         // The same request with the page's token (as a form field, or as htmx's header) is accepted.
@@ -401,10 +208,7 @@ async fn a_state_changing_request_without_the_csrf_token_is_refused_and_changes_
             .await
             .unwrap();
         assert_eq!(ok.status().as_u16(), 303);
-        let name: String = users::table
-            .select(users::name)
-            .first(&mut *app.conn())
-            .unwrap();
+        let name: String = users::table.select(users::name).first(&mut *app.conn()).unwrap();
         assert_eq!(name, "Maya S. Stein");
     }
 }
@@ -412,13 +216,7 @@ async fn a_state_changing_request_without_the_csrf_token_is_refused_and_changes_
 #[tokio::test]
 async fn a_signed_out_user_cannot_post_forms_either() {
     let app = spawn_app(Backend::Sqlite).await;
-    let resp = app
-        .client
-        .post(app.url("/profile"))
-        .form(&[("name", "x")])
-        .send()
-        .await
-        .unwrap();
+    let resp = app.client.post(app.url("/profile")).form(&[("name", "x")]).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 403);
 }
 
@@ -426,47 +224,20 @@ async fn a_signed_out_user_cannot_post_forms_either() {
 async fn the_profile_saves_notification_preferences_and_refuses_an_empty_name() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        app.create_user(
-            "maya@metalworks.example",
-            "Maya Stein",
-            PASSWORD,
-            "Metalworks Inc.",
-            CompanyKind::Customer,
-        );
+        app.create_user("maya@metalworks.example", "Maya Stein", PASSWORD, "Metalworks Inc.", CompanyKind::Customer);
         app.sign_in("maya@metalworks.example", PASSWORD).await;
 
-        let resp = app
-            .post_form(
-                "/profile",
-                "/profile",
-                &[("name", "Maya Stein"), ("notify_reminders", "on")],
-            )
-            .await;
+        let resp = app.post_form("/profile", "/profile", &[("name", "Maya Stein"), ("notify_reminders", "on")]).await;
         assert_eq!(resp.status().as_u16(), 303);
-        let prefs: (bool, bool) = users::table
-            .select((users::notify_orders, users::notify_reminders))
-            .first(&mut *app.conn())
-            .unwrap();
+        let prefs: (bool, bool) = users::table.select((users::notify_orders, users::notify_reminders)).first(&mut *app.conn()).unwrap();
         assert_eq!(prefs, (false, true), "{backend:?}");
-        assert!(app
-            .get_text("/profile")
-            .await
-            .contains("Your profile is saved."));
+        assert!(app.get_text("/profile").await.contains("Your profile is saved."));
 
-        let resp = app
-            .post_form(
-                "/profile",
-                "/profile",
-                &[("name", "  "), ("notify_orders", "on")],
-            )
-            .await;
+        let resp = app.post_form("/profile", "/profile", &[("name", "  "), ("notify_orders", "on")]).await;
         assert_eq!(resp.status().as_u16(), 400);
         let page = resp.text().await.unwrap();
         assert_eq!(texts(&page, "#name-error"), vec!["Enter your name."]);
-        let prefs: (bool, bool) = users::table
-            .select((users::notify_orders, users::notify_reminders))
-            .first(&mut *app.conn())
-            .unwrap();
+        let prefs: (bool, bool) = users::table.select((users::notify_orders, users::notify_reminders)).first(&mut *app.conn()).unwrap();
         assert_eq!(prefs, (false, true), "nothing written");
     }
 }
@@ -475,44 +246,15 @@ async fn the_profile_saves_notification_preferences_and_refuses_an_empty_name() 
 async fn only_operations_staff_see_the_operations_section() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        app.create_user(
-            "carlos@contoso.example",
-            "Carlos",
-            PASSWORD,
-            "Contoso Resellers",
-            CompanyKind::Reseller,
-        );
+        app.create_user("carlos@contoso.example", "Carlos", PASSWORD, "Contoso Resellers", CompanyKind::Reseller);
         app.sign_in("carlos@contoso.example", PASSWORD).await;
-        assert_eq!(
-            app.get("/operations").await.status().as_u16(),
-            404,
-            "{backend:?}"
-        );
-        assert!(!app
-            .get_text("/orders")
-            .await
-            .contains("href=\"/operations\""));
+        assert_eq!(app.get("/operations").await.status().as_u16(), 404, "{backend:?}");
+        assert!(!app.get_text("/orders").await.contains("href=\"/operations\""));
 
-        let ops = spawn_app_with(
-            backend,
-            AppOptions {
-                share_with: Some((app.db.clone(), app.data_handle())),
-                ..Default::default()
-            },
-        )
-        .await;
-        ops.create_user(
-            "olga@ops.example",
-            "Olga",
-            PASSWORD,
-            "Vendor Operations",
-            CompanyKind::Operations,
-        );
+        let ops = spawn_app_with(backend, AppOptions { share_with: Some((app.db.clone(), app.data_handle())), ..Default::default() }).await;
+        ops.create_user("olga@ops.example", "Olga", PASSWORD, "Vendor Operations", CompanyKind::Operations);
         ops.sign_in("olga@ops.example", PASSWORD).await;
         assert_eq!(ops.get("/operations").await.status().as_u16(), 200);
-        assert!(ops
-            .get_text("/orders")
-            .await
-            .contains("href=\"/operations\""));
+        assert!(ops.get_text("/orders").await.contains("href=\"/operations\""));
     }
 }

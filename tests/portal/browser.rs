@@ -11,15 +11,11 @@ use thirtyfour::prelude::*;
 use crate::helpers::*;
 
 fn find(binary: &str, candidates: &[&str]) -> Option<PathBuf> {
-    candidates
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .or_else(|| {
-            let out = Command::new("which").arg(binary).output().ok()?;
-            let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            (!p.is_empty()).then(|| PathBuf::from(p))
-        })
+    candidates.iter().map(PathBuf::from).find(|p| p.exists()).or_else(|| {
+        let out = Command::new("which").arg(binary).output().ok()?;
+        let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (!p.is_empty()).then(|| PathBuf::from(p))
+    })
 }
 
 /// A chromedriver process for one test, killed when dropped.
@@ -39,10 +35,7 @@ impl Drop for Browser {
 /// Starts Chromium, or returns `None` (skip) when it is not installed,
 /// unless `REQUIRE_BROWSER=1`, which fails instead.
 pub async fn browser() -> Option<Browser> {
-    let chromium = find(
-        "chromium",
-        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
-    );
+    let chromium = find("chromium", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
     let chromedriver = find("chromedriver", &["/usr/bin/chromedriver"]);
     let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
         if std::env::var("REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
@@ -51,11 +44,7 @@ pub async fn browser() -> Option<Browser> {
         eprintln!("skipping browser test: chromium/chromedriver not installed (set REQUIRE_BROWSER=1 to fail instead)");
         return None;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(chromedriver)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
@@ -79,19 +68,12 @@ pub async fn browser() -> Option<Browser> {
     ] {
         caps.add_arg(arg).unwrap();
     }
-    caps.add_arg(&format!("--user-data-dir={}", profile.path().display()))
-        .unwrap();
+    caps.add_arg(&format!("--user-data-dir={}", profile.path().display())).unwrap();
     let url = format!("http://127.0.0.1:{port}");
     let mut last_error = None;
     for _ in 0..50 {
         match WebDriver::new(&url, caps.clone()).await {
-            Ok(driver) => {
-                return Some(Browser {
-                    driver,
-                    child,
-                    _profile: profile,
-                })
-            }
+            Ok(driver) => return Some(Browser { driver, child, _profile: profile }),
             Err(e) => last_error = Some(e),
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -101,14 +83,9 @@ pub async fn browser() -> Option<Browser> {
 
 impl Browser {
     pub async fn shot(&self, name: &str) {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("target")
-            .join("screenshots");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("screenshots");
         std::fs::create_dir_all(&dir).unwrap();
-        self.driver
-            .screenshot(&dir.join(format!("{name}.png")))
-            .await
-            .unwrap();
+        self.driver.screenshot(&dir.join(format!("{name}.png"))).await.unwrap();
     }
 
     pub async fn fill(&self, css: &str, text: &str) {
@@ -118,14 +95,7 @@ impl Browser {
     }
 
     pub async fn click(&self, css: &str) {
-        self.driver
-            .query(By::Css(css))
-            .first()
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.driver.query(By::Css(css)).first().await.unwrap().click().await.unwrap();
     }
 
     /// Clicks something that loads a new page, and waits until it has.
@@ -136,14 +106,7 @@ impl Browser {
     }
 
     pub async fn text(&self, css: &str) -> String {
-        self.driver
-            .query(By::Css(css))
-            .first()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        self.driver.query(By::Css(css)).first().await.unwrap().text().await.unwrap()
     }
 
     pub async fn quit(self) {
@@ -173,25 +136,9 @@ async fn a_person_registers_signs_out_signs_in_and_reads_the_welcome_mail_in_the
         b.fill("#email", "nils@northwind").await;
         b.fill("#password", "short").await;
         b.click_and_wait("button[type=submit]").await;
-        assert_eq!(
-            b.text("#email-error").await,
-            "The part after the @ is not a valid domain."
-        );
-        assert_eq!(
-            b.text("#password-error").await,
-            "Use at least 10 characters."
-        );
-        assert_eq!(
-            b.driver
-                .find(By::Css("#name"))
-                .await
-                .unwrap()
-                .value()
-                .await
-                .unwrap()
-                .as_deref(),
-            Some("Nils Berg")
-        );
+        assert_eq!(b.text("#email-error").await, "The part after the @ is not a valid domain.");
+        assert_eq!(b.text("#password-error").await, "Use at least 10 characters.");
+        assert_eq!(b.driver.find(By::Css("#name")).await.unwrap().value().await.unwrap().as_deref(), Some("Nils Berg"));
         b.shot(&format!("{tag}-02-register-errors")).await;
 
         b.fill("#email", "nils@northwind.example").await;
@@ -199,10 +146,7 @@ async fn a_person_registers_signs_out_signs_in_and_reads_the_welcome_mail_in_the
         b.click_and_wait("button[type=submit]").await;
         let welcome = b.text("main h1").await;
         assert_eq!(welcome, "Welcome, Nils Berg", "{backend:?}");
-        assert!(b
-            .text(".flash-success")
-            .await
-            .contains("Northwind Distribution"));
+        assert!(b.text(".flash-success").await.contains("Northwind Distribution"));
         assert_eq!(b.text(".who-company .badge").await, "Distributor");
         b.shot(&format!("{tag}-03-home")).await;
 
@@ -213,10 +157,7 @@ async fn a_person_registers_signs_out_signs_in_and_reads_the_welcome_mail_in_the
         b.fill("#email", "nils@northwind.example").await;
         b.fill("#password", "wrong password").await;
         b.click_and_wait("button[type=submit]").await;
-        assert_eq!(
-            b.text("#sign-in-error").await,
-            "That email and password do not match an account."
-        );
+        assert_eq!(b.text("#sign-in-error").await, "That email and password do not match an account.");
         b.shot(&format!("{tag}-05-sign-in-error")).await;
         b.fill("#password", PASSWORD).await;
         b.click_and_wait("button[type=submit]").await;
@@ -228,14 +169,7 @@ async fn a_person_registers_signs_out_signs_in_and_reads_the_welcome_mail_in_the
         b.click("input[name=notify_reminders]").await;
         b.click_and_wait("main button[type=submit]").await;
         assert_eq!(b.text(".flash-success").await, "Your profile is saved.");
-        assert!(!b
-            .driver
-            .find(By::Css("input[name=notify_reminders]"))
-            .await
-            .unwrap()
-            .is_selected()
-            .await
-            .unwrap());
+        assert!(!b.driver.find(By::Css("input[name=notify_reminders]")).await.unwrap().is_selected().await.unwrap());
         b.shot(&format!("{tag}-06-profile")).await;
 
         // The welcome mail in the development mail viewer, its link clickable.
@@ -252,10 +186,7 @@ async fn a_person_registers_signs_out_signs_in_and_reads_the_welcome_mail_in_the
         assert!(found, "the welcome mail shows in the viewer");
         b.shot(&format!("{tag}-07-mail-list")).await;
         b.click_and_wait("td a").await;
-        assert_eq!(
-            b.text("main h1").await,
-            "Welcome to the Smart Account Portal"
-        );
+        assert_eq!(b.text("main h1").await, "Welcome to the Smart Account Portal");
         b.shot(&format!("{tag}-08-mail")).await;
         b.click_and_wait(".mail-body a").await;
         assert_eq!(b.driver.current_url().await.unwrap().path(), "/");
@@ -267,29 +198,15 @@ async fn a_person_registers_signs_out_signs_in_and_reads_the_welcome_mail_in_the
 async fn the_pages_fit_a_phone_screen() {
     let Some(b) = browser().await else { return };
     let app = spawn_app(Backend::Sqlite).await;
-    app.create_user(
-        "maya@metalworks.example",
-        "Maya Stein",
-        PASSWORD,
-        "Metalworks Inc.",
-        portal::domain::company::CompanyKind::Customer,
-    );
+    app.create_user("maya@metalworks.example", "Maya Stein", PASSWORD, "Metalworks Inc.", portal::domain::company::CompanyKind::Customer);
     b.driver.set_window_rect(0, 0, 390, 844).await.unwrap();
     b.driver.goto(app.url("/sign-in")).await.unwrap();
     b.fill("#email", "maya@metalworks.example").await;
     b.fill("#password", PASSWORD).await;
     b.click_and_wait("button[type=submit]").await;
     assert_eq!(b.text("main h1").await, "Welcome, Maya Stein");
-    let overflow: bool = b
-        .driver
-        .execute(
-            "return document.documentElement.scrollWidth > window.innerWidth + 1;",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .convert()
-        .unwrap();
+    let overflow: bool =
+        b.driver.execute("return document.documentElement.scrollWidth > window.innerWidth + 1;", vec![]).await.unwrap().convert().unwrap();
     assert!(!overflow, "no sideways scrolling on a phone");
     b.shot("phone-home").await;
     b.quit().await;

@@ -18,8 +18,7 @@ async fn health_is_200_while_the_database_answers_and_503_once_it_is_gone() {
                 let name = app.db.url.rsplit('/').next().unwrap().to_string();
                 let admin = app.db.url.replace(&format!("/{name}"), "/postgres");
                 let mut conn = diesel::PgConnection::establish(&admin).unwrap();
-                conn.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
-                    .unwrap();
+                conn.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
             }
             Backend::Sqlite => {
                 // The file is overwritten with something that is not a database.

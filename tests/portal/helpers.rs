@@ -18,14 +18,11 @@ pub enum Backend {
 }
 
 fn required(var: &str) -> bool {
-    std::env::var(var)
-        .map(|v| v == "1" || v == "true")
-        .unwrap_or(false)
+    std::env::var(var).map(|v| v == "1" || v == "true").unwrap_or(false)
 }
 
 pub fn postgres_base_url() -> String {
-    std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/".into())
+    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/".into())
 }
 
 pub fn redis_url() -> String {
@@ -37,9 +34,7 @@ fn postgres_admin_url() -> String {
     let base = base.trim_end_matches('/');
     // Connect to the maintenance database to create and drop test databases.
     match base.rsplit_once('/') {
-        Some((server, db))
-            if !db.is_empty() && !server.ends_with('/') && !server.ends_with(':') =>
-        {
+        Some((server, db)) if !db.is_empty() && !server.ends_with('/') && !server.ends_with(':') => {
             format!("{server}/postgres")
         }
         _ => format!("{base}/postgres"),
@@ -48,18 +43,13 @@ fn postgres_admin_url() -> String {
 
 fn postgres_reachable() -> bool {
     static REACHABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *REACHABLE.get_or_init(
-        || match diesel::PgConnection::establish(&postgres_admin_url()) {
-            Ok(_) => true,
-            Err(e) => {
-                eprintln!(
-                    "PostgreSQL at {} is not reachable: {e}",
-                    postgres_admin_url()
-                );
-                false
-            }
-        },
-    )
+    *REACHABLE.get_or_init(|| match diesel::PgConnection::establish(&postgres_admin_url()) {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("PostgreSQL at {} is not reachable: {e}", postgres_admin_url());
+            false
+        }
+    })
 }
 
 /// The backends every integration test runs on. PostgreSQL is skipped (with a
@@ -69,10 +59,7 @@ pub fn backends() -> Vec<Backend> {
     if postgres_reachable() {
         all.push(Backend::Postgres);
     } else if required("REQUIRE_POSTGRES") {
-        panic!(
-            "REQUIRE_POSTGRES=1 but PostgreSQL is not reachable at {}",
-            postgres_admin_url()
-        );
+        panic!("REQUIRE_POSTGRES=1 but PostgreSQL is not reachable at {}", postgres_admin_url());
     } else {
         eprintln!("skipping PostgreSQL: not reachable (set REQUIRE_POSTGRES=1 to fail instead)");
     }
@@ -82,15 +69,10 @@ pub fn backends() -> Vec<Backend> {
 /// Redis for the shared-session tests; `None` (skip) unless `REQUIRE_REDIS=1`.
 pub fn redis_available() -> Option<String> {
     let url = redis_url();
-    let hostport = url
-        .trim_start_matches("redis://")
-        .trim_end_matches('/')
-        .to_string();
+    let hostport = url.trim_start_matches("redis://").trim_end_matches('/').to_string();
     let ok = (|| -> std::io::Result<bool> {
         use std::io::{Read, Write};
-        let addr = hostport
-            .parse()
-            .map_err(|_| std::io::Error::other("address"))?;
+        let addr = hostport.parse().map_err(|_| std::io::Error::other("address"))?;
         let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
         s.set_read_timeout(Some(Duration::from_secs(1)))?;
         s.write_all(b"PING\r\n")?;
@@ -124,31 +106,16 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = dir.path().join("portal.db").to_string_lossy().into_owned();
-                TestDb {
-                    url,
-                    name: None,
-                    _dir: Some(dir),
-                }
+                TestDb { url, name: None, _dir: Some(dir) }
             }
             Backend::Postgres => {
-                let name = format!(
-                    "portal_test_{}_{}_{}",
-                    std::process::id(),
-                    COUNTER.fetch_add(1, Ordering::SeqCst),
-                    rand::random::<u32>()
-                );
-                let mut admin = diesel::PgConnection::establish(&postgres_admin_url())
-                    .expect("PostgreSQL admin connection");
-                admin
-                    .batch_execute(&format!("CREATE DATABASE {name}"))
-                    .expect("create test database");
+                let name =
+                    format!("portal_test_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst), rand::random::<u32>());
+                let mut admin = diesel::PgConnection::establish(&postgres_admin_url()).expect("PostgreSQL admin connection");
+                admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
                 let base = postgres_admin_url();
                 let server = base.trim_end_matches("/postgres");
-                TestDb {
-                    url: format!("{server}/{name}"),
-                    name: Some(name),
-                    _dir: None,
-                }
+                TestDb { url: format!("{server}/{name}"), name: Some(name), _dir: None }
             }
         }
     }
@@ -158,8 +125,7 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(name) = &self.name {
             if let Ok(mut admin) = diesel::PgConnection::establish(&postgres_admin_url()) {
-                let _ =
-                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
             }
         }
     }
@@ -187,12 +153,7 @@ pub struct AppOptions {
 
 impl Default for AppOptions {
     fn default() -> Self {
-        AppOptions {
-            smtp_url: None,
-            redis_url: None,
-            share_with: None,
-            mail_poll_interval: "200ms",
-        }
+        AppOptions { smtp_url: None, redis_url: None, share_with: None, mail_poll_interval: "200ms" }
     }
 }
 
@@ -203,10 +164,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> TestApp {
     let (db, data) = match options.share_with {
         Some((db, data)) => (db, data),
-        None => (
-            std::sync::Arc::new(TestDb::new(backend)),
-            std::sync::Arc::new(tempfile::tempdir().expect("data dir")),
-        ),
+        None => (std::sync::Arc::new(TestDb::new(backend)), std::sync::Arc::new(tempfile::tempdir().expect("data dir"))),
     };
     let data_dir = data.path().to_path_buf();
     let mut vars = std::collections::HashMap::new();
@@ -225,24 +183,12 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> TestApp {
     let port = listener.local_addr().unwrap().port();
     vars.insert("BASE_URL", format!("http://127.0.0.1:{port}"));
     let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings");
-    let app = Application::build_with_listener(settings.clone(), listener, Some(1))
-        .await
-        .expect("app builds");
+    let app = Application::build_with_listener(settings.clone(), listener, Some(1)).await.expect("app builds");
     let handle = app.server_handle();
     tokio::spawn(app.run_until_stopped());
     let address = format!("http://127.0.0.1:{port}");
     let pool = db::build_pool(&db.url, 2).expect("test pool");
-    TestApp {
-        address,
-        backend,
-        client: client(),
-        pool,
-        settings,
-        data_dir,
-        handle,
-        db,
-        data,
-    }
+    TestApp { address, backend, client: client(), pool, settings, data_dir, handle, db, data }
 }
 
 /// A client like a browser's: a cookie jar, redirects not followed (tests look at them).
@@ -259,30 +205,21 @@ pub fn client() -> reqwest::Client {
 pub fn csrf_from(html: &str) -> String {
     let doc = scraper::Html::parse_document(html);
     let sel = scraper::Selector::parse("input[name=csrf_token]").unwrap();
-    doc.select(&sel)
-        .next()
-        .and_then(|e| e.value().attr("value"))
-        .map(str::to_string)
-        .expect("page has a csrf_token field")
+    doc.select(&sel).next().and_then(|e| e.value().attr("value")).map(str::to_string).expect("page has a csrf_token field")
 }
 
 /// The texts of the elements matching `selector`.
 pub fn texts(html: &str, selector: &str) -> Vec<String> {
     let doc = scraper::Html::parse_document(html);
     let sel = scraper::Selector::parse(selector).unwrap();
-    doc.select(&sel)
-        .map(|e| e.text().collect::<String>().trim().to_string())
-        .collect()
+    doc.select(&sel).map(|e| e.text().collect::<String>().trim().to_string()).collect()
 }
 
 /// The `value` attribute of the input named `name`.
 pub fn input_value(html: &str, name: &str) -> Option<String> {
     let doc = scraper::Html::parse_document(html);
     let sel = scraper::Selector::parse(&format!("input[name=\"{name}\"]")).unwrap();
-    doc.select(&sel)
-        .next()
-        .and_then(|e| e.value().attr("value"))
-        .map(str::to_string)
+    doc.select(&sel).next().and_then(|e| e.value().attr("value")).map(str::to_string)
 }
 
 impl TestApp {
@@ -304,73 +241,28 @@ impl TestApp {
     }
 
     /// Loads `form_page`, takes its CSRF token and posts `fields` to `action`.
-    pub async fn post_form(
-        &self,
-        form_page: &str,
-        action: &str,
-        fields: &[(&str, &str)],
-    ) -> reqwest::Response {
+    pub async fn post_form(&self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let page = self.get_text(form_page).await;
         let token = csrf_from(&page);
         let mut all: Vec<(&str, &str)> = fields.to_vec();
         all.push(("csrf_token", &token));
-        self.client
-            .post(self.url(action))
-            .form(&all)
-            .send()
-            .await
-            .expect("POST")
+        self.client.post(self.url(action)).form(&all).send().await.expect("POST")
     }
 
-    pub async fn register(
-        &self,
-        name: &str,
-        email: &str,
-        password: &str,
-        company: &str,
-    ) -> reqwest::Response {
-        self.post_form(
-            "/register",
-            "/register",
-            &[
-                ("name", name),
-                ("email", email),
-                ("password", password),
-                ("company_name", company),
-            ],
-        )
-        .await
+    pub async fn register(&self, name: &str, email: &str, password: &str, company: &str) -> reqwest::Response {
+        self.post_form("/register", "/register", &[("name", name), ("email", email), ("password", password), ("company_name", company)])
+            .await
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
-        self.post_form(
-            "/sign-in",
-            "/sign-in",
-            &[("email", email), ("password", password)],
-        )
-        .await
+        self.post_form("/sign-in", "/sign-in", &[("email", email), ("password", password)]).await
     }
 
     /// Creates a user directly through the domain (set-up for a test).
-    pub fn create_user(
-        &self,
-        email: &str,
-        name: &str,
-        password: &str,
-        company: &str,
-        kind: portal::domain::company::CompanyKind,
-    ) {
+    pub fn create_user(&self, email: &str, name: &str, password: &str, company: &str, kind: portal::domain::company::CompanyKind) {
         let mut conn = self.pool.get().unwrap();
-        portal::domain::users::create_user(
-            &mut conn,
-            &portal::domain::users::console_permit(),
-            email,
-            name,
-            password,
-            company,
-            kind,
-        )
-        .expect("create user");
+        portal::domain::users::create_user(&mut conn, &portal::domain::users::console_permit(), email, name, password, company, kind)
+            .expect("create user");
     }
 
     pub fn conn(&self) -> db::PooledConnection {
@@ -390,11 +282,7 @@ impl TestApp {
 }
 
 pub fn location(resp: &reqwest::Response) -> String {
-    resp.headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
+    resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
 }
 
 pub const PASSWORD: &str = "correct horse battery";

@@ -31,10 +31,7 @@ impl Handler for Sink {
         response::OK
     }
     fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
-        self.current = Some(Received {
-            to: to.to_vec(),
-            data: String::new(),
-        });
+        self.current = Some(Received { to: to.to_vec(), data: String::new() });
         response::OK
     }
     fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
@@ -64,27 +61,15 @@ impl SmtpSink {
         let handler = Sink::default();
         let received = handler.received.clone();
         let mut server = Server::new(handler);
-        server
-            .with_name("sink.test")
-            .with_num_threads(2)
-            .with_tcp_listener(listener);
+        server.with_name("sink.test").with_num_threads(2).with_tcp_listener(listener);
         std::thread::spawn(move || {
             let _ = server.serve();
         });
-        SmtpSink {
-            url: format!("smtp://127.0.0.1:{port}"),
-            received,
-        }
+        SmtpSink { url: format!("smtp://127.0.0.1:{port}"), received }
     }
 
     pub fn to(&self, recipient: &str) -> Vec<Received> {
-        self.received
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|m| m.to.iter().any(|t| t == recipient))
-            .cloned()
-            .collect()
+        self.received.lock().unwrap().iter().filter(|m| m.to.iter().any(|t| t == recipient)).cloned().collect()
     }
 
     pub fn count(&self) -> usize {
@@ -96,42 +81,21 @@ impl SmtpSink {
 async fn the_welcome_mail_reaches_a_real_smtp_server_exactly_once() {
     let sink = SmtpSink::start();
     for backend in backends() {
-        let app = spawn_app_with(
-            backend,
-            AppOptions {
-                smtp_url: Some(sink.url.clone()),
-                ..Default::default()
-            },
-        )
-        .await;
+        let app = spawn_app_with(backend, AppOptions { smtp_url: Some(sink.url.clone()), ..Default::default() }).await;
         let email = format!("ada.{backend:?}@analytical.example").to_lowercase();
-        let resp = app
-            .register("Ada Lovelace", &email, PASSWORD, "Analytical Engines")
-            .await;
+        let resp = app.register("Ada Lovelace", &email, PASSWORD, "Analytical Engines").await;
         assert_eq!(resp.status().as_u16(), 303);
-        app.eventually("the welcome mail arrives", || sink.to(&email).len() == 1)
-            .await;
+        app.eventually("the welcome mail arrives", || sink.to(&email).len() == 1).await;
         // Several more worker rounds: still exactly one.
         tokio::time::sleep(Duration::from_millis(1000)).await;
         let got = sink.to(&email);
         assert_eq!(got.len(), 1, "{backend:?}");
-        let parsed = mail_parser::MessageParser::default()
-            .parse(got[0].data.as_bytes())
-            .unwrap();
-        assert_eq!(
-            parsed.subject(),
-            Some("Welcome to the Smart Account Portal")
-        );
+        let parsed = mail_parser::MessageParser::default().parse(got[0].data.as_bytes()).unwrap();
+        assert_eq!(parsed.subject(), Some("Welcome to the Smart Account Portal"));
         let body = parsed.body_text(0).unwrap();
-        assert!(
-            body.contains(&format!("{}/sign-in", app.settings.base_url)),
-            "{body}"
-        );
-        let sent: Option<chrono::NaiveDateTime> = outbox::table
-            .filter(outbox::recipient.eq(&email))
-            .select(outbox::sent_at)
-            .first(&mut *app.conn())
-            .unwrap();
+        assert!(body.contains(&format!("{}/sign-in", app.settings.base_url)), "{body}");
+        let sent: Option<chrono::NaiveDateTime> =
+            outbox::table.filter(outbox::recipient.eq(&email)).select(outbox::sent_at).first(&mut *app.conn()).unwrap();
         assert!(sent.is_some());
         // With SMTP, there is no development mail viewer.
         assert_eq!(app.get("/dev/mail").await.status().as_u16(), 404);
@@ -154,18 +118,11 @@ async fn a_message_that_cannot_be_sent_is_kept_retried_later_and_sent_once() {
         {
             let mut conn = pool.get().unwrap();
             assert!(portal::mail::enqueue(&mut conn, &email).unwrap());
-            assert!(
-                !portal::mail::enqueue(&mut conn, &email).unwrap(),
-                "the same dedupe key is queued once"
-            );
+            assert!(!portal::mail::enqueue(&mut conn, &email).unwrap(), "the same dedupe key is queued once");
         }
 
         // Nothing listens on this port: the send fails and the message stays queued.
-        let closed = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let down = MailWorker {
             pool: pool.clone(),
             transport: MailTransport::smtp(&format!("smtp://127.0.0.1:{closed}")).unwrap(),
@@ -173,39 +130,20 @@ async fn a_message_that_cannot_be_sent_is_kept_retried_later_and_sent_once() {
             interval: Duration::from_millis(100),
         };
         assert_eq!(down.send_due().await.unwrap(), 1);
-        let (attempts, error, next, sent): (
-            i32,
-            Option<String>,
-            chrono::NaiveDateTime,
-            Option<chrono::NaiveDateTime>,
-        ) = outbox::table
-            .select((
-                outbox::attempts,
-                outbox::last_error,
-                outbox::next_attempt_at,
-                outbox::sent_at,
-            ))
+        let (attempts, error, next, sent): (i32, Option<String>, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>) = outbox::table
+            .select((outbox::attempts, outbox::last_error, outbox::next_attempt_at, outbox::sent_at))
             .first(&mut *pool.get().unwrap())
             .unwrap();
         assert_eq!(attempts, 1, "{backend:?}");
         assert!(error.is_some());
         assert!(sent.is_none());
-        assert!(
-            next > portal::db::now(),
-            "backs off before the next attempt"
-        );
+        assert!(next > portal::db::now(), "backs off before the next attempt");
         assert_eq!(down.send_due().await.unwrap(), 0, "not due again yet");
 
         // Later (the back-off has passed) the server is up: sent exactly once.
-        diesel::update(outbox::table)
-            .set(outbox::next_attempt_at.eq(portal::db::now()))
-            .execute(&mut *pool.get().unwrap())
-            .unwrap();
+        diesel::update(outbox::table).set(outbox::next_attempt_at.eq(portal::db::now())).execute(&mut *pool.get().unwrap()).unwrap();
         let sink = SmtpSink::start();
-        let up = MailWorker {
-            transport: MailTransport::smtp(&sink.url).unwrap(),
-            ..down
-        };
+        let up = MailWorker { transport: MailTransport::smtp(&sink.url).unwrap(), ..down };
         assert_eq!(up.send_due().await.unwrap(), 1);
         assert_eq!(up.send_due().await.unwrap(), 0);
         assert_eq!(sink.to("maya@metalworks.example").len(), 1);
@@ -218,20 +156,9 @@ async fn two_instances_on_one_postgresql_send_each_message_exactly_once() {
         return;
     }
     let sink = SmtpSink::start();
-    let options = || AppOptions {
-        smtp_url: Some(sink.url.clone()),
-        mail_poll_interval: "50ms",
-        ..Default::default()
-    };
+    let options = || AppOptions { smtp_url: Some(sink.url.clone()), mail_poll_interval: "50ms", ..Default::default() };
     let a = spawn_app_with(Backend::Postgres, options()).await;
-    let _b = spawn_app_with(
-        Backend::Postgres,
-        AppOptions {
-            share_with: Some((a.db.clone(), a.data_handle())),
-            ..options()
-        },
-    )
-    .await;
+    let _b = spawn_app_with(Backend::Postgres, AppOptions { share_with: Some((a.db.clone(), a.data_handle())), ..options() }).await;
     let n = 60;
     {
         let mut conn = a.conn();
@@ -256,23 +183,12 @@ async fn two_instances_on_one_postgresql_send_each_message_exactly_once() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let errors: Vec<(i32, Option<String>)> = outbox::table
-        .select((outbox::attempts, outbox::last_error))
-        .filter(outbox::sent_at.is_null())
-        .load(&mut *a.conn())
-        .unwrap();
-    assert!(
-        sink.count() >= n,
-        "sent {} of {n}; unsent: {errors:?}",
-        sink.count()
-    );
+    let errors: Vec<(i32, Option<String>)> =
+        outbox::table.select((outbox::attempts, outbox::last_error)).filter(outbox::sent_at.is_null()).load(&mut *a.conn()).unwrap();
+    assert!(sink.count() >= n, "sent {} of {n}; unsent: {errors:?}", sink.count());
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(sink.count(), n, "no message sent twice");
     for i in 0..n {
-        assert_eq!(
-            sink.to(&format!("user{i}@metalworks.example")).len(),
-            1,
-            "user{i}"
-        );
+        assert_eq!(sink.to(&format!("user{i}@metalworks.example")).len(), 1, "user{i}");
     }
 }

@@ -10,59 +10,26 @@ async fn with_redis_a_user_signed_in_through_one_instance_keeps_working_through_
         return;
     };
     for backend in backends() {
-        let a = spawn_app_with(
-            backend,
-            AppOptions {
-                redis_url: Some(redis.clone()),
-                ..Default::default()
-            },
-        )
-        .await;
+        let a = spawn_app_with(backend, AppOptions { redis_url: Some(redis.clone()), ..Default::default() }).await;
         let mut b = spawn_app_with(
             backend,
-            AppOptions {
-                redis_url: Some(redis.clone()),
-                share_with: Some((a.db.clone(), a.data_handle())),
-                ..Default::default()
-            },
+            AppOptions { redis_url: Some(redis.clone()), share_with: Some((a.db.clone(), a.data_handle())), ..Default::default() },
         )
         .await;
-        a.create_user(
-            "carlos@contoso.example",
-            "Carlos Ortega",
-            PASSWORD,
-            "Contoso Resellers",
-            CompanyKind::Reseller,
-        );
-        assert_eq!(
-            a.sign_in("carlos@contoso.example", PASSWORD)
-                .await
-                .status()
-                .as_u16(),
-            303
-        );
+        a.create_user("carlos@contoso.example", "Carlos Ortega", PASSWORD, "Contoso Resellers", CompanyKind::Reseller);
+        assert_eq!(a.sign_in("carlos@contoso.example", PASSWORD).await.status().as_u16(), 303);
         let cookie = a.client.get(a.url("/profile")).send().await.unwrap();
         assert_eq!(cookie.status().as_u16(), 200);
 
         // The browser's cookie goes to instance b now (same host, other port: same cookie jar).
         b.client = a.client.clone();
         let profile = b.get("/profile").await;
-        assert_eq!(
-            profile.status().as_u16(),
-            200,
-            "{backend:?}: signed in on b too"
-        );
+        assert_eq!(profile.status().as_u16(), 200, "{backend:?}: signed in on b too");
         let page = profile.text().await.unwrap();
         assert!(page.contains("carlos@contoso.example"));
 
         // A form loaded from b posts fine to b: the CSRF token lives in the shared session.
-        let resp = b
-            .post_form(
-                "/profile",
-                "/profile",
-                &[("name", "Carlos O."), ("notify_orders", "on")],
-            )
-            .await;
+        let resp = b.post_form("/profile", "/profile", &[("name", "Carlos O."), ("notify_orders", "on")]).await;
         assert_eq!(resp.status().as_u16(), 303);
         // Signing out through b ends the session on a as well.
         b.post_form("/profile", "/sign-out", &[]).await;
@@ -73,23 +40,8 @@ async fn with_redis_a_user_signed_in_through_one_instance_keeps_working_through_
 #[tokio::test]
 async fn without_redis_the_session_lives_in_an_encrypted_cookie() {
     let app = spawn_app(Backend::Sqlite).await;
-    app.create_user(
-        "carlos@contoso.example",
-        "Carlos Ortega",
-        PASSWORD,
-        "Contoso Resellers",
-        CompanyKind::Reseller,
-    );
+    app.create_user("carlos@contoso.example", "Carlos Ortega", PASSWORD, "Contoso Resellers", CompanyKind::Reseller);
     let page = app.get("/sign-in").await;
-    let cookie = page
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        !cookie.contains("csrf"),
-        "the state is not readable in the cookie: {cookie}"
-    );
+    let cookie = page.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(!cookie.contains("csrf"), "the state is not readable in the cookie: {cookie}");
 }

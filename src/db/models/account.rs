@@ -1,8 +1,6 @@
 use diesel::prelude::*;
 
-use crate::db::schema::{
-    access_requests, account_events, account_roles, setup_links, smart_accounts, virtual_accounts,
-};
+use crate::db::schema::{access_requests, account_events, account_roles, setup_links, smart_accounts, virtual_accounts};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = smart_accounts)]

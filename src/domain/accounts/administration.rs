@@ -3,12 +3,9 @@
 
 use diesel::prelude::*;
 
-use crate::db::models::account::{
-    AccessRequestRow, NewAccountRole, NewVirtualAccount, SmartAccountRow, VirtualAccountRow,
-};
+use crate::db::models::account::{AccessRequestRow, NewAccountRole, NewVirtualAccount, SmartAccountRow, VirtualAccountRow};
 use crate::db::schema::{
-    access_requests, account_role_virtual_accounts, account_roles, companies, smart_accounts,
-    users, virtual_accounts,
+    access_requests, account_role_virtual_accounts, account_roles, companies, smart_accounts, users, virtual_accounts,
 };
 use crate::db::DbConnection;
 use crate::domain::accounts::request::grant;
@@ -26,15 +23,8 @@ pub const VIRTUAL_ACCOUNT_WARNING: i64 = 100;
 pub const VIRTUAL_ACCOUNT_LIMIT: i64 = 1000;
 
 /// Renames the account, unless someone changed it since the form was loaded.
-pub fn update_properties(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    account_id: i64,
-    name: &str,
-    version: i32,
-) -> DomainResult<()> {
-    let name = CompanyName::parse(name)
-        .map_err(|m| FieldErrors::single("name", m.replace("company name", "account name")))?;
+pub fn update_properties(conn: &mut DbConnection, actor: &Actor, account_id: i64, name: &str, version: i32) -> DomainResult<()> {
+    let name = CompanyName::parse(name).map_err(|m| FieldErrors::single("name", m.replace("company name", "account name")))?;
     conn.transaction(|conn| {
         let (ctx, _permit) = permit(conn, actor, account_id, Capability::EditProperties)?;
         let changed = diesel::update(smart_accounts::table.find(account_id).filter(smart_accounts::version.eq(version)))
@@ -45,7 +35,14 @@ pub fn update_properties(
                 "Someone else changed this account after you opened the form. Your change was not saved; reload to see theirs.".into(),
             ));
         }
-        events::record(conn, account_id, None, Some(actor.user_id.0), "properties_updated", &format!("Name changed from \"{}\" to \"{}\"", ctx.account.name, name.as_str()))?;
+        events::record(
+            conn,
+            account_id,
+            None,
+            Some(actor.user_id.0),
+            "properties_updated",
+            &format!("Name changed from \"{}\" to \"{}\"", ctx.account.name, name.as_str()),
+        )?;
         Ok(())
     })
 }
@@ -88,12 +85,7 @@ fn parse_va(input: &VirtualAccountInput) -> Result<(String, String, bool), Field
     }
 }
 
-fn name_taken(
-    conn: &mut DbConnection,
-    account_id: i64,
-    key: &str,
-    except: Option<i64>,
-) -> QueryResult<bool> {
+fn name_taken(conn: &mut DbConnection, account_id: i64, key: &str, except: Option<i64>) -> QueryResult<bool> {
     let mut q = virtual_accounts::table
         .filter(virtual_accounts::smart_account_id.eq(account_id))
         .filter(virtual_accounts::name_key.eq(key))
@@ -142,11 +134,7 @@ pub fn create_virtual_account(
     })
 }
 
-fn load_va(
-    conn: &mut DbConnection,
-    account_id: i64,
-    va_id: i64,
-) -> DomainResult<VirtualAccountRow> {
+fn load_va(conn: &mut DbConnection, account_id: i64, va_id: i64) -> DomainResult<VirtualAccountRow> {
     virtual_accounts::table
         .find(va_id)
         .filter(virtual_accounts::smart_account_id.eq(account_id))
@@ -169,11 +157,7 @@ pub fn update_virtual_account(
         let va = load_va(conn, account_id, va_id)?;
         let key = name.to_lowercase();
         if name_taken(conn, account_id, &key, Some(va_id))? {
-            return Err(FieldErrors::single(
-                "name",
-                format!("A virtual account named \"{name}\" exists already in this account."),
-            )
-            .into());
+            return Err(FieldErrors::single("name", format!("A virtual account named \"{name}\" exists already in this account.")).into());
         }
         diesel::update(virtual_accounts::table.find(va_id))
             .set((
@@ -189,23 +173,14 @@ pub fn update_virtual_account(
             Some(va_id),
             Some(actor.user_id.0),
             "va_updated",
-            &format!(
-                "Virtual account \"{}\" is now \"{name}\" ({})",
-                va.name,
-                if public { "public" } else { "private" }
-            ),
+            &format!("Virtual account \"{}\" is now \"{name}\" ({})", va.name, if public { "public" } else { "private" }),
         )?;
         Ok(())
     })
 }
 
 /// Deletes an empty virtual account; never the default one.
-pub fn delete_virtual_account(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    account_id: i64,
-    va_id: i64,
-) -> DomainResult<()> {
+pub fn delete_virtual_account(conn: &mut DbConnection, actor: &Actor, account_id: i64, va_id: i64) -> DomainResult<()> {
     conn.transaction(|conn| {
         permit(conn, actor, account_id, Capability::ManageVirtualAccounts)?;
         let va = load_va(conn, account_id, va_id)?;
@@ -243,10 +218,7 @@ pub struct AccountUser {
 
 /// The users the actor may see: everyone for SA roles and operations; for VA
 /// roles, the VA-level users of their virtual accounts.
-pub fn list_users(
-    conn: &mut DbConnection,
-    ctx: &AccountInContext,
-) -> DomainResult<Vec<AccountUser>> {
+pub fn list_users(conn: &mut DbConnection, ctx: &AccountInContext) -> DomainResult<Vec<AccountUser>> {
     policy::account_permit(&ctx.access, Capability::ViewUsers)?;
     let rows: Vec<(i64, i64, String, bool, String, String, String)> = account_roles::table
         .inner_join(users::table.inner_join(companies::table))
@@ -266,38 +238,23 @@ pub fn list_users(
     let vas: Vec<(i64, i64, String)> = account_role_virtual_accounts::table
         .inner_join(virtual_accounts::table)
         .filter(account_role_virtual_accounts::account_role_id.eq_any(&role_ids))
-        .select((
-            account_role_virtual_accounts::account_role_id,
-            virtual_accounts::id,
-            virtual_accounts::name,
-        ))
+        .select((account_role_virtual_accounts::account_role_id, virtual_accounts::id, virtual_accounts::name))
         .order(virtual_accounts::name_key)
         .load(conn)?;
     let limited = ctx.access.role.is_some_and(Role::is_va_role);
     Ok(rows
         .into_iter()
-        .map(
-            |(role_id, user_id, role, partner_access, name, email, company)| AccountUser {
-                role_id,
-                user_id,
-                name,
-                email,
-                company,
-                role: Role::parse(&role).unwrap_or(Role::VaUser),
-                partner_access,
-                virtual_accounts: vas
-                    .iter()
-                    .filter(|v| v.0 == role_id)
-                    .map(|v| (v.1, v.2.clone()))
-                    .collect(),
-            },
-        )
-        .filter(|u| {
-            !limited
-                || u.virtual_accounts
-                    .iter()
-                    .any(|(id, _)| ctx.access.virtual_accounts.contains(id))
+        .map(|(role_id, user_id, role, partner_access, name, email, company)| AccountUser {
+            role_id,
+            user_id,
+            name,
+            email,
+            company,
+            role: Role::parse(&role).unwrap_or(Role::VaUser),
+            partner_access,
+            virtual_accounts: vas.iter().filter(|v| v.0 == role_id).map(|v| (v.1, v.2.clone())).collect(),
         })
+        .filter(|u| !limited || u.virtual_accounts.iter().any(|(id, _)| ctx.access.virtual_accounts.contains(id)))
         .collect())
 }
 
@@ -313,12 +270,7 @@ pub struct RoleInput {
 
 /// Parses role and virtual accounts and asks policy whether the actor may
 /// hand out that role on those virtual accounts.
-fn checked_role(
-    conn: &mut DbConnection,
-    ctx: &AccountInContext,
-    input: &RoleInput,
-    allowed: &[Role],
-) -> DomainResult<(Role, Vec<i64>)> {
+fn checked_role(conn: &mut DbConnection, ctx: &AccountInContext, input: &RoleInput, allowed: &[Role]) -> DomainResult<(Role, Vec<i64>)> {
     let Some(role) = Role::parse(&input.role).filter(|r| allowed.contains(r)) else {
         return Err(FieldErrors::single("role", "Choose a role.").into());
     };
@@ -327,11 +279,7 @@ fn checked_role(
     vas.dedup();
     if role.is_va_role() {
         if vas.is_empty() {
-            return Err(FieldErrors::single(
-                "virtual_accounts",
-                "Choose the virtual accounts this role covers.",
-            )
-            .into());
+            return Err(FieldErrors::single("virtual_accounts", "Choose the virtual accounts this role covers.").into());
         }
         let in_account: i64 = virtual_accounts::table
             .filter(virtual_accounts::smart_account_id.eq(ctx.account.id))
@@ -339,11 +287,7 @@ fn checked_role(
             .count()
             .get_result(conn)?;
         if in_account != vas.len() as i64 {
-            return Err(FieldErrors::single(
-                "virtual_accounts",
-                "Choose virtual accounts of this account.",
-            )
-            .into());
+            return Err(FieldErrors::single("virtual_accounts", "Choose virtual accounts of this account.").into());
         }
         for va in &vas {
             policy::account_permit(&ctx.access, Capability::ManageUsersOfVirtualAccount(*va))?;
@@ -356,17 +300,11 @@ fn checked_role(
 }
 
 fn set_role_vas(conn: &mut DbConnection, role_id: i64, vas: &[i64]) -> QueryResult<()> {
-    diesel::delete(
-        account_role_virtual_accounts::table
-            .filter(account_role_virtual_accounts::account_role_id.eq(role_id)),
-    )
-    .execute(conn)?;
+    diesel::delete(account_role_virtual_accounts::table.filter(account_role_virtual_accounts::account_role_id.eq(role_id)))
+        .execute(conn)?;
     for va in vas {
         diesel::insert_into(account_role_virtual_accounts::table)
-            .values((
-                account_role_virtual_accounts::account_role_id.eq(role_id),
-                account_role_virtual_accounts::virtual_account_id.eq(va),
-            ))
+            .values((account_role_virtual_accounts::account_role_id.eq(role_id), account_role_virtual_accounts::virtual_account_id.eq(va)))
             .execute(conn)?;
     }
     Ok(())
@@ -414,11 +352,21 @@ pub fn add_user(
         let company_kind = CompanyKind::parse(&company_kind).unwrap_or(CompanyKind::Customer);
         if partner {
             if !company_kind.is_partner() {
-                return Err(FieldErrors::single("email", format!("{email} works for {company_name}, which is not a partner (distributor, reseller or service provider).")).into());
+                return Err(FieldErrors::single(
+                    "email",
+                    format!("{email} works for {company_name}, which is not a partner (distributor, reseller or service provider)."),
+                )
+                .into());
             }
         } else if ctx.account.owner_company_id != Some(company_id) {
-            let hint = if company_kind.is_partner() && ctx.account.kind == AccountKind::Customer { " To give a partner access, use \"Grant partner access\"." } else { "" };
-            return Err(FieldErrors::single("email", format!("{email} works for {company_name}, not for this account's company.{hint}")).into());
+            let hint = if company_kind.is_partner() && ctx.account.kind == AccountKind::Customer {
+                " To give a partner access, use \"Grant partner access\"."
+            } else {
+                ""
+            };
+            return Err(
+                FieldErrors::single("email", format!("{email} works for {company_name}, not for this account's company.{hint}")).into()
+            );
         }
         let has: i64 = account_roles::table
             .filter(account_roles::smart_account_id.eq(account_id))
@@ -426,7 +374,11 @@ pub fn add_user(
             .count()
             .get_result(conn)?;
         if has > 0 {
-            return Err(FieldErrors::single("email", format!("{user_name} has a role in this account already; change it in the list below.")).into());
+            return Err(FieldErrors::single(
+                "email",
+                format!("{user_name} has a role in this account already; change it in the list below."),
+            )
+            .into());
         }
         let role_id: i64 = diesel::insert_into(account_roles::table)
             .values(&NewAccountRole {
@@ -449,36 +401,31 @@ pub fn add_user(
         events::record(conn, account_id, vas.first().copied(), Some(actor.user_id.0), kind, &detail)?;
         mail::enqueue(
             conn,
-            &Email::notice(email.as_str(), format!("You have access to {}", ctx.account.name), "account_role", &[format!("{} gave you the role {role}{scope} in the smart account \"{}\" ({}).", actor.name, ctx.account.name, ctx.account.domain)], Some(("Open the account", &format!("{base_url}/accounts/{account_id}")))),
+            &Email::notice(
+                email.as_str(),
+                format!("You have access to {}", ctx.account.name),
+                "account_role",
+                &[format!(
+                    "{} gave you the role {role}{scope} in the smart account \"{}\" ({}).",
+                    actor.name, ctx.account.name, ctx.account.domain
+                )],
+                Some(("Open the account", &format!("{base_url}/accounts/{account_id}"))),
+            ),
         )?;
         Ok(())
     })
 }
 
-fn load_role(
-    conn: &mut DbConnection,
-    account_id: i64,
-    role_id: i64,
-) -> DomainResult<(i64, Role, bool, String)> {
+fn load_role(conn: &mut DbConnection, account_id: i64, role_id: i64) -> DomainResult<(i64, Role, bool, String)> {
     let row: Option<(i64, String, bool, String)> = account_roles::table
         .inner_join(users::table)
         .filter(account_roles::id.eq(role_id))
         .filter(account_roles::smart_account_id.eq(account_id))
-        .select((
-            account_roles::user_id,
-            account_roles::role,
-            account_roles::partner_access,
-            users::name,
-        ))
+        .select((account_roles::user_id, account_roles::role, account_roles::partner_access, users::name))
         .first(conn)
         .optional()?;
     let (uid, role, partner, name) = row.ok_or(DomainError::NotFound)?;
-    Ok((
-        uid,
-        Role::parse(&role).unwrap_or(Role::VaUser),
-        partner,
-        name,
-    ))
+    Ok((uid, Role::parse(&role).unwrap_or(Role::VaUser), partner, name))
 }
 
 fn role_vas(conn: &mut DbConnection, role_id: i64) -> QueryResult<Vec<i64>> {
@@ -490,12 +437,7 @@ fn role_vas(conn: &mut DbConnection, role_id: i64) -> QueryResult<Vec<i64>> {
 
 /// The actor may touch this existing role: SA administrators any; VA
 /// administrators only VA-level roles within their own virtual accounts.
-fn may_touch(
-    conn: &mut DbConnection,
-    ctx: &AccountInContext,
-    role_id: i64,
-    role: Role,
-) -> DomainResult<()> {
+fn may_touch(conn: &mut DbConnection, ctx: &AccountInContext, role_id: i64, role: Role) -> DomainResult<()> {
     if role.is_va_role() {
         for va in role_vas(conn, role_id)? {
             policy::account_permit(&ctx.access, Capability::ManageUsersOfVirtualAccount(va))?;
@@ -517,55 +459,32 @@ fn administrators(conn: &mut DbConnection, account_id: i64) -> QueryResult<i64> 
 
 const LAST_ADMINISTRATOR: &str = "An account always keeps at least one SA Administrator: make someone else SA Administrator first.";
 
-pub fn change_role(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    account_id: i64,
-    role_id: i64,
-    input: &RoleInput,
-) -> DomainResult<()> {
+pub fn change_role(conn: &mut DbConnection, actor: &Actor, account_id: i64, role_id: i64, input: &RoleInput) -> DomainResult<()> {
     conn.transaction(|conn| {
         let ctx = crate::domain::accounts::load(conn, actor, account_id)?;
         let (_uid, current, partner, name) = load_role(conn, account_id, role_id)?;
         may_touch(conn, &ctx, role_id, current)?;
         let allowed: &[Role] = if partner { &Role::PARTNER } else { &Role::ALL };
         let (role, vas) = checked_role(conn, &ctx, input, allowed)?;
-        if current == Role::SaAdministrator
-            && role != Role::SaAdministrator
-            && administrators(conn, account_id)? <= 1
-        {
+        if current == Role::SaAdministrator && role != Role::SaAdministrator && administrators(conn, account_id)? <= 1 {
             return Err(DomainError::Conflict(LAST_ADMINISTRATOR.into()));
         }
-        diesel::update(account_roles::table.find(role_id))
-            .set(account_roles::role.eq(role.as_str()))
-            .execute(conn)?;
+        diesel::update(account_roles::table.find(role_id)).set(account_roles::role.eq(role.as_str())).execute(conn)?;
         set_role_vas(conn, role_id, &vas)?;
-        let scope = if vas.is_empty() {
-            String::new()
-        } else {
-            format!(" for {}", va_names(conn, &vas)?)
-        };
+        let scope = if vas.is_empty() { String::new() } else { format!(" for {}", va_names(conn, &vas)?) };
         events::record(
             conn,
             account_id,
             vas.first().copied(),
             Some(actor.user_id.0),
             "user_changed",
-            &format!(
-                "{} changed {name} from {current} to {role}{scope}",
-                actor.name
-            ),
+            &format!("{} changed {name} from {current} to {role}{scope}", actor.name),
         )?;
         Ok(())
     })
 }
 
-pub fn remove_user(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    account_id: i64,
-    role_id: i64,
-) -> DomainResult<()> {
+pub fn remove_user(conn: &mut DbConnection, actor: &Actor, account_id: i64, role_id: i64) -> DomainResult<()> {
     conn.transaction(|conn| {
         let ctx = crate::domain::accounts::load(conn, actor, account_id)?;
         let (_uid, current, _partner, name) = load_role(conn, account_id, role_id)?;
@@ -588,26 +507,15 @@ pub fn remove_user(
 }
 
 /// Accepts the Smart Licensing Agreement. Accepting twice changes nothing.
-pub fn accept_agreement(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    account_id: i64,
-) -> DomainResult<()> {
+pub fn accept_agreement(conn: &mut DbConnection, actor: &Actor, account_id: i64) -> DomainResult<()> {
     conn.transaction(|conn| {
         let (ctx, _permit) = permit(conn, actor, account_id, Capability::AcceptAgreement)?;
         if ctx.account.agreement_accepted() {
             return Ok(());
         }
-        diesel::update(
-            smart_accounts::table
-                .find(account_id)
-                .filter(smart_accounts::agreement_accepted_at.is_null()),
-        )
-        .set((
-            smart_accounts::agreement_accepted_at.eq(crate::db::now()),
-            smart_accounts::agreement_accepted_by.eq(actor.user_id.0),
-        ))
-        .execute(conn)?;
+        diesel::update(smart_accounts::table.find(account_id).filter(smart_accounts::agreement_accepted_at.is_null()))
+            .set((smart_accounts::agreement_accepted_at.eq(crate::db::now()), smart_accounts::agreement_accepted_by.eq(actor.user_id.0)))
+            .execute(conn)?;
         events::record(
             conn,
             account_id,
@@ -635,9 +543,7 @@ pub struct FoundAccount {
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// Accounts whose name or domain identifier starts with `q` (not rejected ones).
@@ -649,12 +555,7 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, q: &str) -> DomainResult<V
     let pattern = format!("{}%", escape_like(&q));
     let rows: Vec<SmartAccountRow> = smart_accounts::table
         .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
-        .filter(
-            crate::db::lower(smart_accounts::name)
-                .like(&pattern)
-                .escape('\\')
-                .or(smart_accounts::domain.like(&pattern).escape('\\')),
-        )
+        .filter(crate::db::lower(smart_accounts::name).like(&pattern).escape('\\').or(smart_accounts::domain.like(&pattern).escape('\\')))
         .order((smart_accounts::name, smart_accounts::id))
         .limit(20)
         .select(SmartAccountRow::as_select())
@@ -686,13 +587,7 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, q: &str) -> DomainResult<V
 }
 
 /// Asks the account's administrators for access. Asking twice changes nothing.
-pub fn request_access(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    account_id: i64,
-    message: &str,
-    base_url: &str,
-) -> DomainResult<()> {
+pub fn request_access(conn: &mut DbConnection, actor: &Actor, account_id: i64, message: &str, base_url: &str) -> DomainResult<()> {
     let message: String = message.trim().chars().take(1000).collect();
     conn.transaction(|conn| {
         let row = crate::domain::accounts::load_row(conn, account_id)?;
@@ -705,9 +600,7 @@ pub fn request_access(
             .count()
             .get_result(conn)?;
         if has > 0 {
-            return Err(DomainError::Conflict(
-                "You have a role in this account already.".into(),
-            ));
+            return Err(DomainError::Conflict("You have a role in this account already.".into()));
         }
         let pending: i64 = access_requests::table
             .filter(access_requests::smart_account_id.eq(account_id))
@@ -733,10 +626,7 @@ pub fn request_access(
             None,
             Some(actor.user_id.0),
             "access_requested",
-            &format!(
-                "{} ({}, {}) asked for access",
-                actor.name, actor.email, actor.company_name
-            ),
+            &format!("{} ({}, {}) asked for access", actor.name, actor.email, actor.company_name),
         )?;
         let admins: Vec<String> = account_roles::table
             .inner_join(users::table)
@@ -780,21 +670,13 @@ pub struct AccessRequest {
     pub created_at: chrono::NaiveDateTime,
 }
 
-pub fn access_requests_of(
-    conn: &mut DbConnection,
-    ctx: &AccountInContext,
-) -> DomainResult<Vec<AccessRequest>> {
+pub fn access_requests_of(conn: &mut DbConnection, ctx: &AccountInContext) -> DomainResult<Vec<AccessRequest>> {
     policy::account_permit(&ctx.access, Capability::DecideAccessRequests)?;
     let rows: Vec<(AccessRequestRow, String, String, String)> = access_requests::table
         .inner_join(users::table.inner_join(companies::table))
         .filter(access_requests::smart_account_id.eq(ctx.account.id))
         .order((access_requests::status.desc(), access_requests::id.desc()))
-        .select((
-            AccessRequestRow::as_select(),
-            users::name,
-            users::email,
-            companies::name,
-        ))
+        .select((AccessRequestRow::as_select(), users::name, users::email, companies::name))
         .limit(200)
         .load(conn)?;
     Ok(rows
@@ -825,18 +707,10 @@ pub fn decide_access(
 ) -> DomainResult<()> {
     let reason = reason.trim();
     let role = if approve {
-        Some(
-            Role::parse(role)
-                .filter(|r| !r.is_va_role())
-                .ok_or_else(|| FieldErrors::single("role", "Choose the role to give."))?,
-        )
+        Some(Role::parse(role).filter(|r| !r.is_va_role()).ok_or_else(|| FieldErrors::single("role", "Choose the role to give."))?)
     } else {
         if reason.is_empty() {
-            return Err(FieldErrors::single(
-                "reason",
-                "Say why you deny the request; the requester reads it.",
-            )
-            .into());
+            return Err(FieldErrors::single("reason", "Say why you deny the request; the requester reads it.").into());
         }
         None
     };
@@ -850,36 +724,21 @@ pub fn decide_access(
             .optional()?
             .ok_or(DomainError::NotFound)?;
         if request.status != "pending" {
-            return Err(DomainError::Conflict(
-                "This request has been answered already.".into(),
-            ));
+            return Err(DomainError::Conflict("This request has been answered already.".into()));
         }
-        let (name, email): (String, String) = users::table
-            .find(request.user_id)
-            .select((users::name, users::email))
-            .first(conn)?;
+        let (name, email): (String, String) = users::table.find(request.user_id).select((users::name, users::email)).first(conn)?;
         diesel::update(access_requests::table.find(request_id))
             .set((
                 access_requests::status.eq(if approve { "approved" } else { "denied" }),
                 access_requests::decided_by.eq(actor.user_id.0),
                 access_requests::decided_at.eq(crate::db::now()),
-                access_requests::reason.eq(if reason.is_empty() {
-                    None
-                } else {
-                    Some(reason)
-                }),
+                access_requests::reason.eq(if reason.is_empty() { None } else { Some(reason) }),
             ))
             .execute(conn)?;
         let url = format!("{base_url}/accounts/{account_id}");
         match role {
             Some(role) => {
-                grant(
-                    conn,
-                    account_id,
-                    request.user_id,
-                    role,
-                    Some(actor.user_id.0),
-                )?;
+                grant(conn, account_id, request.user_id, role, Some(actor.user_id.0))?;
                 events::record(
                     conn,
                     account_id,
@@ -894,10 +753,7 @@ pub fn decide_access(
                         &email,
                         format!("Access granted to {}", ctx.account.name),
                         "access_decision",
-                        &[format!(
-                            "{} approved your request: you are {role} of \"{}\".",
-                            actor.name, ctx.account.name
-                        )],
+                        &[format!("{} approved your request: you are {role} of \"{}\".", actor.name, ctx.account.name)],
                         Some(("Open the account", &url)),
                     ),
                 )?;
@@ -918,10 +774,7 @@ pub fn decide_access(
                         format!("Access denied to {}", ctx.account.name),
                         "access_decision",
                         &[
-                            format!(
-                                "{} denied your request for access to \"{}\".",
-                                actor.name, ctx.account.name
-                            ),
+                            format!("{} denied your request for access to \"{}\".", actor.name, ctx.account.name),
                             format!("Reason: {reason}"),
                         ],
                         None,

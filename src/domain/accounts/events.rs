@@ -32,11 +32,7 @@ pub const KINDS: &[(&str, &str)] = &[
 ];
 
 pub fn kind_label(kind: &str) -> &'static str {
-    KINDS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, l)| *l)
-        .unwrap_or("Change")
+    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, l)| *l).unwrap_or("Change")
 }
 
 pub(crate) fn record(
@@ -79,44 +75,24 @@ pub struct EventFilter {
 }
 
 /// The newest events first, at most `limit`, filtered; VA roles see their VAs' only.
-pub fn list(
-    conn: &mut DbConnection,
-    ctx: &AccountInContext,
-    filter: &EventFilter,
-    limit: i64,
-) -> DomainResult<Vec<AccountEvent>> {
+pub fn list(conn: &mut DbConnection, ctx: &AccountInContext, filter: &EventFilter, limit: i64) -> DomainResult<Vec<AccountEvent>> {
     policy::account_permit(&ctx.access, Capability::ViewEventLog)?;
     let mut q = account_events::table
         .left_join(users::table.on(users::id.nullable().eq(account_events::actor_user_id)))
-        .left_join(
-            virtual_accounts::table.on(virtual_accounts::id
-                .nullable()
-                .eq(account_events::virtual_account_id)),
-        )
+        .left_join(virtual_accounts::table.on(virtual_accounts::id.nullable().eq(account_events::virtual_account_id)))
         .filter(account_events::smart_account_id.eq(ctx.account.id))
-        .select((
-            AccountEventRow::as_select(),
-            users::name.nullable(),
-            virtual_accounts::name.nullable(),
-        ))
+        .select((AccountEventRow::as_select(), users::name.nullable(), virtual_accounts::name.nullable()))
         .order((account_events::created_at.desc(), account_events::id.desc()))
         .limit(limit)
         .into_boxed::<crate::db::MultiBackend>();
     if !policy::allows(&ctx.access, Capability::ViewAccountWideEvents) {
-        q = q
-            .filter(account_events::virtual_account_id.eq_any(ctx.access.virtual_accounts.clone()));
+        q = q.filter(account_events::virtual_account_id.eq_any(ctx.access.virtual_accounts.clone()));
     }
     if let Some(from) = filter.from {
         q = q.filter(account_events::created_at.ge(from.and_hms_opt(0, 0, 0).expect("midnight")));
     }
     if let Some(to) = filter.to {
-        q = q.filter(
-            account_events::created_at.lt(to
-                .succ_opt()
-                .unwrap_or(to)
-                .and_hms_opt(0, 0, 0)
-                .expect("midnight")),
-        );
+        q = q.filter(account_events::created_at.lt(to.succ_opt().unwrap_or(to).and_hms_opt(0, 0, 0).expect("midnight")));
     }
     if let Some(kind) = &filter.kind {
         q = q.filter(account_events::kind.eq(kind.clone()));

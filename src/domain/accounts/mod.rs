@@ -9,9 +9,7 @@ pub mod request;
 use diesel::prelude::*;
 
 use crate::db::models::account::{SmartAccountRow, VirtualAccountRow};
-use crate::db::schema::{
-    account_role_virtual_accounts, account_roles, smart_accounts, users, virtual_accounts,
-};
+use crate::db::schema::{account_role_virtual_accounts, account_roles, smart_accounts, users, virtual_accounts};
 use crate::db::DbConnection;
 use crate::domain::policy::{self, AccountAccess, Capability, OnAccount, Permit};
 use crate::domain::roles::{AccountKind, AccountStatus, Role};
@@ -79,32 +77,16 @@ impl AccountInContext {
         policy::allows(&self.access, capability)
     }
     pub fn role_label(&self) -> &'static str {
-        self.access
-            .role
-            .map(Role::label)
-            .unwrap_or(if self.access.operations {
-                "Operations"
-            } else {
-                "Requester"
-            })
+        self.access.role.map(Role::label).unwrap_or(if self.access.operations { "Operations" } else { "Requester" })
     }
 }
 
 pub(crate) fn load_row(conn: &mut DbConnection, account_id: i64) -> DomainResult<SmartAccountRow> {
-    smart_accounts::table
-        .find(account_id)
-        .select(SmartAccountRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(DomainError::NotFound)
+    smart_accounts::table.find(account_id).select(SmartAccountRow::as_select()).first(conn).optional()?.ok_or(DomainError::NotFound)
 }
 
 /// The actor's role and virtual accounts in `account`.
-pub(crate) fn access_of(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    row: &SmartAccountRow,
-) -> DomainResult<AccountAccess> {
+pub(crate) fn access_of(conn: &mut DbConnection, actor: &Actor, row: &SmartAccountRow) -> DomainResult<AccountAccess> {
     let role: Option<(i64, String)> = account_roles::table
         .filter(account_roles::smart_account_id.eq(row.id))
         .filter(account_roles::user_id.eq(actor.user_id.0))
@@ -133,26 +115,15 @@ pub(crate) fn access_of(
 }
 
 /// Loads an account for the actor, or 404 when they may not know it exists.
-pub fn load(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    account_id: i64,
-) -> DomainResult<AccountInContext> {
+pub fn load(conn: &mut DbConnection, actor: &Actor, account_id: i64) -> DomainResult<AccountInContext> {
     let row = load_row(conn, account_id)?;
     let access = access_of(conn, actor, &row)?;
     policy::account_permit(&access, Capability::ViewAccount)?;
     let accepted_by = match row.agreement_accepted_by {
-        Some(uid) => users::table
-            .find(uid)
-            .select(users::name)
-            .first::<String>(conn)
-            .optional()?,
+        Some(uid) => users::table.find(uid).select(users::name).first::<String>(conn).optional()?,
         None => None,
     };
-    Ok(AccountInContext {
-        account: SmartAccount::from_row(row, accepted_by),
-        access,
-    })
+    Ok(AccountInContext { account: SmartAccount::from_row(row, accepted_by), access })
 }
 
 /// Loads an account and a permit for `capability` on it (404 / 403 otherwise).
@@ -191,10 +162,7 @@ pub fn list_for(conn: &mut DbConnection, actor: &Actor) -> DomainResult<Vec<Acco
         .select(SmartAccountRow::as_select())
         .order(smart_accounts::name)
         .load(conn)?;
-    let mut out: Vec<AccountSummary> = with_role
-        .into_iter()
-        .map(|(r, role)| summary(r, Role::parse(&role)))
-        .collect();
+    let mut out: Vec<AccountSummary> = with_role.into_iter().map(|(r, role)| summary(r, Role::parse(&role))).collect();
     for r in requested {
         if !out.iter().any(|a| a.id == r.id) {
             out.push(summary(r, None));
@@ -217,23 +185,14 @@ fn summary(r: SmartAccountRow, role: Option<Role>) -> AccountSummary {
 
 /// The virtual accounts the actor may see in an account: all of them for SA
 /// roles and operations, only their own for VA roles.
-pub fn virtual_accounts(
-    conn: &mut DbConnection,
-    ctx: &AccountInContext,
-) -> DomainResult<Vec<VirtualAccountRow>> {
+pub fn virtual_accounts(conn: &mut DbConnection, ctx: &AccountInContext) -> DomainResult<Vec<VirtualAccountRow>> {
     let all: Vec<VirtualAccountRow> = virtual_accounts::table
         .filter(virtual_accounts::smart_account_id.eq(ctx.account.id))
         .select(VirtualAccountRow::as_select())
-        .order((
-            virtual_accounts::is_default.desc(),
-            virtual_accounts::name_key,
-        ))
+        .order((virtual_accounts::is_default.desc(), virtual_accounts::name_key))
         .load(conn)?;
     if ctx.access.role.is_some_and(Role::is_va_role) {
-        Ok(all
-            .into_iter()
-            .filter(|v| ctx.access.virtual_accounts.contains(&v.id))
-            .collect())
+        Ok(all.into_iter().filter(|v| ctx.access.virtual_accounts.contains(&v.id)).collect())
     } else {
         Ok(all)
     }

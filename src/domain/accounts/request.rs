@@ -8,12 +8,8 @@ use diesel::prelude::*;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::db::models::account::{
-    NewAccountRole, NewSmartAccount, NewVirtualAccount, SetupLinkRow, SmartAccountRow,
-};
-use crate::db::schema::{
-    account_nominations, account_roles, setup_links, smart_accounts, users, virtual_accounts,
-};
+use crate::db::models::account::{NewAccountRole, NewSmartAccount, NewVirtualAccount, SetupLinkRow, SmartAccountRow};
+use crate::db::schema::{account_nominations, account_roles, setup_links, smart_accounts, users, virtual_accounts};
 use crate::db::DbConnection;
 use crate::domain::accounts::{events, load_row, DomainResult};
 use crate::domain::error::FieldErrors;
@@ -92,19 +88,13 @@ impl Step {
 
 /// ISO 3166 countries: (alpha-2 code, name), sorted by name.
 pub fn countries() -> Vec<(&'static str, &'static str)> {
-    let mut all: Vec<(&str, &str)> = celes::Country::get_countries()
-        .iter()
-        .map(|c| (c.alpha2, c.long_name))
-        .collect();
+    let mut all: Vec<(&str, &str)> = celes::Country::get_countries().iter().map(|c| (c.alpha2, c.long_name)).collect();
     all.sort_by_key(|(_, n)| *n);
     all
 }
 
 fn country_name(code: &str) -> Option<&'static str> {
-    celes::Country::get_countries()
-        .iter()
-        .find(|c| c.alpha2.eq_ignore_ascii_case(code))
-        .map(|c| c.long_name)
+    celes::Country::get_countries().iter().find(|c| c.alpha2.eq_ignore_ascii_case(code)).map(|c| c.long_name)
 }
 
 impl AccountRequestInput {
@@ -123,16 +113,11 @@ impl AccountRequestInput {
         if self.requester_activates() {
             EmailAddress::parse(&actor.email).ok().map(|e| e.domain())
         } else {
-            EmailAddress::parse(&self.approver_email)
-                .ok()
-                .map(|e| e.domain())
+            EmailAddress::parse(&self.approver_email).ok().map(|e| e.domain())
         }
     }
     pub fn domain_edited(&self, actor: &Actor) -> bool {
-        match (
-            self.default_domain(actor),
-            DomainIdentifier::parse(&self.domain),
-        ) {
+        match (self.default_domain(actor), DomainIdentifier::parse(&self.domain)) {
             (Some(d), Ok(typed)) => d != typed,
             _ => false,
         }
@@ -141,12 +126,7 @@ impl AccountRequestInput {
         country_name(&self.country)
     }
     pub fn administrator_emails(&self) -> Vec<String> {
-        self.administrators
-            .split([',', ';', '\n'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| s.to_lowercase())
-            .collect()
+        self.administrators.split([',', ';', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(|s| s.to_lowercase()).collect()
     }
 }
 
@@ -156,10 +136,9 @@ pub fn check_step(actor: &Actor, input: &AccountRequestInput, step: Step) -> Fie
     if step == Step::Authority || step == Step::Review {
         match input.kind() {
             None => e.add("kind", "Choose a customer or a holding account."),
-            Some(kind) if !policy::may_request_account(actor, kind) => e.add(
-                "kind",
-                "Only distributors, resellers and service providers have holding accounts.",
-            ),
+            Some(kind) if !policy::may_request_account(actor, kind) => {
+                e.add("kind", "Only distributors, resellers and service providers have holding accounts.")
+            }
             _ => {}
         }
         match input.authority.as_str() {
@@ -168,13 +147,9 @@ pub fn check_step(actor: &Actor, input: &AccountRequestInput, step: Step) -> Fie
                 Err(m) => e.add("approver_email", m),
                 Ok(approver) => {
                     let own = EmailAddress::parse(&actor.email).map(|a| a.domain()).ok();
-                    let for_customer = input.kind() == Some(AccountKind::Customer)
-                        && actor.company_kind.is_partner();
+                    let for_customer = input.kind() == Some(AccountKind::Customer) && actor.company_kind.is_partner();
                     if approver.as_str() == actor.email {
-                        e.add(
-                            "approver_email",
-                            "That is you: choose \"Yes, I can represent my company\" instead.",
-                        );
+                        e.add("approver_email", "That is you: choose \"Yes, I can represent my company\" instead.");
                     } else if !for_customer && Some(approver.domain()) != own {
                         e.add(
                             "approver_email",
@@ -195,15 +170,9 @@ pub fn check_step(actor: &Actor, input: &AccountRequestInput, step: Step) -> Fie
         }
     }
     if step == Step::Company || step == Step::Review {
-        let any = [
-            &input.company_name,
-            &input.address,
-            &input.state_province,
-            &input.postal_code,
-            &input.country,
-        ]
-        .iter()
-        .any(|f| !f.trim().is_empty());
+        let any = [&input.company_name, &input.address, &input.state_province, &input.postal_code, &input.country]
+            .iter()
+            .any(|f| !f.trim().is_empty());
         if any {
             if let Err(m) = CompanyName::parse(&input.company_name) {
                 e.add("company_name", m);
@@ -213,11 +182,7 @@ pub fn check_step(actor: &Actor, input: &AccountRequestInput, step: Step) -> Fie
             }
             for (field, value, label) in [
                 ("address", &input.address, "The address"),
-                (
-                    "state_province",
-                    &input.state_province,
-                    "The state or province",
-                ),
+                ("state_province", &input.state_province, "The state or province"),
                 ("postal_code", &input.postal_code, "The postal code"),
             ] {
                 if value.trim().is_empty() {
@@ -235,10 +200,7 @@ pub fn check_step(actor: &Actor, input: &AccountRequestInput, step: Step) -> Fie
         }
         for email in emails {
             if EmailAddress::parse(&email).is_err() {
-                e.add(
-                    "administrators",
-                    format!("\"{email}\" is not a valid email address."),
-                );
+                e.add("administrators", format!("\"{email}\" is not a valid email address."));
                 break;
             }
         }
@@ -259,18 +221,12 @@ pub struct SimilarAccount {
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// Accounts with the same domain (or one under the same company domain), or a
 /// name that starts like the typed one. Rejected requests are left out.
-pub fn similar_accounts(
-    conn: &mut DbConnection,
-    name: &str,
-    domain: &str,
-) -> DomainResult<Vec<SimilarAccount>> {
+pub fn similar_accounts(conn: &mut DbConnection, name: &str, domain: &str) -> DomainResult<Vec<SimilarAccount>> {
     let domain = domain.trim().to_lowercase();
     let base = base_domain(&domain);
     let name_prefix: String = name.trim().to_lowercase().chars().take(6).collect();
@@ -278,11 +234,7 @@ pub fn similar_accounts(
     if !base.is_empty() {
         let rows: Vec<SmartAccountRow> = smart_accounts::table
             .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
-            .filter(
-                smart_accounts::domain.eq(&base).or(smart_accounts::domain
-                    .like(format!("%.{}", escape_like(&base)))
-                    .escape('\\')),
-            )
+            .filter(smart_accounts::domain.eq(&base).or(smart_accounts::domain.like(format!("%.{}", escape_like(&base))).escape('\\')))
             .select(SmartAccountRow::as_select())
             .limit(10)
             .load(conn)?;
@@ -291,11 +243,7 @@ pub fn similar_accounts(
     if name_prefix.chars().count() >= 3 {
         let rows: Vec<SmartAccountRow> = smart_accounts::table
             .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
-            .filter(
-                crate::db::lower(smart_accounts::name)
-                    .like(format!("{}%", escape_like(&name_prefix)))
-                    .escape('\\'),
-            )
+            .filter(crate::db::lower(smart_accounts::name).like(format!("{}%", escape_like(&name_prefix))).escape('\\'))
             .select(SmartAccountRow::as_select())
             .limit(10)
             .load(conn)?;
@@ -357,12 +305,7 @@ fn hash_token(token: &str) -> String {
 }
 
 /// Makes a single-use link for `email` and queues the "Complete Smart Account Setup" mail.
-fn send_setup_link(
-    conn: &mut DbConnection,
-    account: &SmartAccountRow,
-    email: &str,
-    base_url: &str,
-) -> QueryResult<()> {
+fn send_setup_link(conn: &mut DbConnection, account: &SmartAccountRow, email: &str, base_url: &str) -> QueryResult<()> {
     let (token, hash) = new_token();
     let now = crate::db::now();
     diesel::insert_into(setup_links::table)
@@ -386,7 +329,9 @@ fn send_setup_link(
                     "A {} smart account \"{}\" ({}) was requested and waits for you to activate it.",
                     account.kind, account.name, account.domain
                 ),
-                format!("The link works once and expires in {SETUP_LINK_DAYS} days. Sign in, or register with this email address, to continue."),
+                format!(
+                    "The link works once and expires in {SETUP_LINK_DAYS} days. Sign in, or register with this email address, to continue."
+                ),
             ],
             Some(("Complete Smart Account Setup", &url)),
         ),
@@ -397,12 +342,7 @@ fn send_setup_link(
 /// Submits a request: creates the pending (temporary) account with its
 /// default virtual account, queues the confirmation to the requester and,
 /// unless operations must review the domain, the set-up link to the authorizer.
-pub fn request_account(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    input: &AccountRequestInput,
-    base_url: &str,
-) -> DomainResult<i64> {
+pub fn request_account(conn: &mut DbConnection, actor: &Actor, input: &AccountRequestInput, base_url: &str) -> DomainResult<i64> {
     let errors = check_step(actor, input, Step::Review);
     if !errors.is_empty() {
         return Err(errors.into());
@@ -411,11 +351,7 @@ pub fn request_account(
     let name = CompanyName::parse(&input.name).expect("checked");
     let domain = DomainIdentifier::parse(&input.domain).expect("checked");
     let edited = input.domain_edited(actor);
-    let approver = if input.requester_activates() {
-        actor.email.clone()
-    } else {
-        input.approver_email.trim().to_lowercase()
-    };
+    let approver = if input.requester_activates() { actor.email.clone() } else { input.approver_email.trim().to_lowercase() };
     conn.transaction(|conn| {
         let dup = duplicate_errors(conn, input)?;
         if !dup.is_empty() {
@@ -528,6 +464,66 @@ fn nominate(conn: &mut DbConnection, account_id: i64, email: &str, role: Role) -
     Ok(())
 }
 
+/// Creates an account that is active at once, with `administrator` as its SA
+/// Administrator: set-up work (demo data, migrations of existing customers).
+pub fn create_active(
+    conn: &mut DbConnection,
+    _permit: &Permit<AdministerCompanies>,
+    administrator: &Actor,
+    name: &str,
+    domain: &str,
+    kind: AccountKind,
+) -> DomainResult<i64> {
+    let name = CompanyName::parse(name).map_err(|m| FieldErrors::single("name", m))?;
+    let domain = DomainIdentifier::parse(domain).map_err(|m| FieldErrors::single("domain", m))?;
+    conn.transaction(|conn| {
+        let now = crate::db::now();
+        let id: i64 = diesel::insert_into(smart_accounts::table)
+            .values(&NewSmartAccount {
+                name: name.as_str(),
+                domain: domain.as_str(),
+                kind: kind.as_str(),
+                status: AccountStatus::Active.as_str(),
+                owner_company_id: Some(administrator.company_id.0),
+                requested_by: administrator.user_id.0,
+                approver_email: &administrator.email,
+                domain_edited: false,
+                duplicate_reason: None,
+                company_name: None,
+                country: None,
+                address: None,
+                state_province: None,
+                postal_code: None,
+                created_at: now,
+                version: 0,
+            })
+            .returning(smart_accounts::id)
+            .get_result(conn)?;
+        diesel::update(smart_accounts::table.find(id)).set(smart_accounts::activated_at.eq(now)).execute(conn)?;
+        diesel::insert_into(virtual_accounts::table)
+            .values(&NewVirtualAccount {
+                smart_account_id: id,
+                name: DEFAULT_VIRTUAL_ACCOUNT,
+                name_key: &DEFAULT_VIRTUAL_ACCOUNT.to_lowercase(),
+                description: "Default virtual account",
+                is_public: true,
+                is_default: true,
+                created_at: now,
+            })
+            .execute(conn)?;
+        grant(conn, id, administrator.user_id.0, Role::SaAdministrator, None)?;
+        events::record(
+            conn,
+            id,
+            None,
+            Some(administrator.user_id.0),
+            "activated",
+            &format!("Account created active with {} as SA Administrator", administrator.name),
+        )?;
+        Ok(id)
+    })
+}
+
 /// Why a set-up link cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SetupLinkProblem {
@@ -563,11 +559,7 @@ pub struct OpenSetup {
 }
 
 /// Checks a set-up link for the signed-in actor.
-pub fn open_setup_link(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    token: &str,
-) -> DomainResult<Result<OpenSetup, SetupLinkProblem>> {
+pub fn open_setup_link(conn: &mut DbConnection, actor: &Actor, token: &str) -> DomainResult<Result<OpenSetup, SetupLinkProblem>> {
     let link: Option<SetupLinkRow> = setup_links::table
         .filter(setup_links::token_hash.eq(hash_token(token)))
         .select(SetupLinkRow::as_select())
@@ -594,30 +586,18 @@ pub fn open_setup_link(
         .filter(users::id.eq(account.requested_by))
         .select((users::name, crate::db::schema::companies::name))
         .first(conn)?;
-    Ok(Ok(OpenSetup {
-        link_id: link.id,
-        email: link.email,
-        account,
-        requester_name,
-        requester_company,
-    }))
+    Ok(Ok(OpenSetup { link_id: link.id, email: link.email, account, requester_name, requester_company }))
 }
 
 fn use_link(conn: &mut DbConnection, actor: &Actor, token: &str) -> DomainResult<OpenSetup> {
     match open_setup_link(conn, actor, token)? {
         Ok(open) => {
             // Claim the link: only one request can turn used_at from NULL.
-            let claimed = diesel::update(
-                setup_links::table
-                    .find(open.link_id)
-                    .filter(setup_links::used_at.is_null()),
-            )
-            .set(setup_links::used_at.eq(crate::db::now()))
-            .execute(conn)?;
+            let claimed = diesel::update(setup_links::table.find(open.link_id).filter(setup_links::used_at.is_null()))
+                .set(setup_links::used_at.eq(crate::db::now()))
+                .execute(conn)?;
             if claimed == 0 {
-                return Err(DomainError::Conflict(
-                    SetupLinkProblem::Used.message().into(),
-                ));
+                return Err(DomainError::Conflict(SetupLinkProblem::Used.message().into()));
             }
             Ok(open)
         }
@@ -628,12 +608,7 @@ fn use_link(conn: &mut DbConnection, actor: &Actor, token: &str) -> DomainResult
 /// Activates the account: the activator's company owns it, the activator
 /// becomes SA Administrator, nominated people get their roles (or an
 /// invitation to register), the requester is told.
-pub fn activate(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    token: &str,
-    base_url: &str,
-) -> DomainResult<i64> {
+pub fn activate(conn: &mut DbConnection, actor: &Actor, token: &str, base_url: &str) -> DomainResult<i64> {
     conn.transaction(|conn| {
         let open = use_link(conn, actor, token)?;
         let account = open.account;
@@ -686,28 +661,15 @@ pub fn activate(
 }
 
 /// "No, notify this person": the link is used up and a new one goes to the nominee.
-pub fn nominate_authorizer(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    token: &str,
-    email: &str,
-    base_url: &str,
-) -> DomainResult<()> {
+pub fn nominate_authorizer(conn: &mut DbConnection, actor: &Actor, token: &str, email: &str, base_url: &str) -> DomainResult<()> {
     let nominee = EmailAddress::parse(email).map_err(|m| FieldErrors::single("email", m))?;
     if nominee.as_str() == actor.email {
-        return Err(FieldErrors::single(
-            "email",
-            "That is you: choose \"Yes\" to activate the account yourself.",
-        )
-        .into());
+        return Err(FieldErrors::single("email", "That is you: choose \"Yes\" to activate the account yourself.").into());
     }
     conn.transaction(|conn| {
         let open = use_link(conn, actor, token)?;
         diesel::update(smart_accounts::table.find(open.account.id))
-            .set((
-                smart_accounts::approver_email.eq(nominee.as_str()),
-                smart_accounts::version.eq(open.account.version + 1),
-            ))
+            .set((smart_accounts::approver_email.eq(nominee.as_str()), smart_accounts::version.eq(open.account.version + 1)))
             .execute(conn)?;
         events::record(
             conn,
@@ -722,13 +684,7 @@ pub fn nominate_authorizer(
     })
 }
 
-pub(crate) fn grant(
-    conn: &mut DbConnection,
-    account_id: i64,
-    user_id: i64,
-    role: Role,
-    granted_by: Option<i64>,
-) -> QueryResult<i64> {
+pub(crate) fn grant(conn: &mut DbConnection, account_id: i64, user_id: i64, role: Role, granted_by: Option<i64>) -> QueryResult<i64> {
     let existing: Option<(i64, String)> = account_roles::table
         .filter(account_roles::smart_account_id.eq(account_id))
         .filter(account_roles::user_id.eq(user_id))
@@ -740,9 +696,7 @@ pub(crate) fn grant(
             // Never lower a role on activation: an administrator stays one.
             let current = Role::parse(&current).unwrap_or(Role::VaUser);
             if role < current {
-                diesel::update(account_roles::table.find(id))
-                    .set(account_roles::role.eq(role.as_str()))
-                    .execute(conn)?;
+                diesel::update(account_roles::table.find(id)).set(account_roles::role.eq(role.as_str())).execute(conn)?;
             }
             Ok(id)
         }
@@ -766,24 +720,13 @@ pub fn claim_nominations(conn: &mut DbConnection, user_id: i64, email: &str) -> 
         .inner_join(smart_accounts::table)
         .filter(account_nominations::email.eq(email))
         .filter(smart_accounts::status.eq(AccountStatus::Active.as_str()))
-        .select((
-            account_nominations::id,
-            account_nominations::smart_account_id,
-            account_nominations::role,
-        ))
+        .select((account_nominations::id, account_nominations::smart_account_id, account_nominations::role))
         .load(conn)?;
     for (id, account_id, role) in waiting {
         let role = Role::parse(&role).unwrap_or(Role::SaUser);
         grant(conn, account_id, user_id, role, None)?;
         diesel::delete(account_nominations::table.find(id)).execute(conn)?;
-        events::record(
-            conn,
-            account_id,
-            None,
-            Some(user_id),
-            "user_added",
-            &format!("{email} registered and became {role}"),
-        )?;
+        events::record(conn, account_id, None, Some(user_id), "user_added", &format!("{email} registered and became {role}"))?;
     }
     Ok(())
 }
@@ -801,10 +744,7 @@ pub struct DomainReview {
     pub created_at: chrono::NaiveDateTime,
 }
 
-pub fn domain_review_queue(
-    conn: &mut DbConnection,
-    _permit: &Permit<AdministerCompanies>,
-) -> DomainResult<Vec<DomainReview>> {
+pub fn domain_review_queue(conn: &mut DbConnection, _permit: &Permit<AdministerCompanies>) -> DomainResult<Vec<DomainReview>> {
     let rows: Vec<(SmartAccountRow, String, String)> = smart_accounts::table
         .inner_join(users::table.on(users::id.eq(smart_accounts::requested_by)))
         .filter(smart_accounts::status.eq(AccountStatus::PendingDomainReview.as_str()))
@@ -829,9 +769,7 @@ pub fn domain_review_queue(
 fn reviewable(conn: &mut DbConnection, account_id: i64) -> DomainResult<SmartAccountRow> {
     let row = load_row(conn, account_id)?;
     if row.status != AccountStatus::PendingDomainReview.as_str() {
-        return Err(DomainError::Conflict(
-            "This request has been decided already.".into(),
-        ));
+        return Err(DomainError::Conflict("This request has been decided already.".into()));
     }
     Ok(row)
 }
@@ -849,9 +787,28 @@ pub fn approve_domain(
         diesel::update(smart_accounts::table.find(row.id))
             .set((smart_accounts::status.eq(AccountStatus::Pending.as_str()), smart_accounts::version.eq(row.version + 1)))
             .execute(conn)?;
-        events::record(conn, row.id, None, Some(actor.user_id.0), "domain_approved", &format!("{} approved the domain identifier {}", actor.name, row.domain))?;
+        events::record(
+            conn,
+            row.id,
+            None,
+            Some(actor.user_id.0),
+            "domain_approved",
+            &format!("{} approved the domain identifier {}", actor.name, row.domain),
+        )?;
         let requester: String = users::table.find(row.requested_by).select(users::email).first(conn)?;
-        mail::enqueue(conn, &Email::notice(&requester, format!("Domain identifier approved: {}", row.domain), "domain_review", &[format!("Operations approved the domain identifier {} for \"{}\". {} has been sent the link to activate the account.", row.domain, row.name, row.approver_email)], Some(("View the account", &format!("{base_url}/accounts/{}", row.id)))))?;
+        mail::enqueue(
+            conn,
+            &Email::notice(
+                &requester,
+                format!("Domain identifier approved: {}", row.domain),
+                "domain_review",
+                &[format!(
+                    "Operations approved the domain identifier {} for \"{}\". {} has been sent the link to activate the account.",
+                    row.domain, row.name, row.approver_email
+                )],
+                Some(("View the account", &format!("{base_url}/accounts/{}", row.id))),
+            ),
+        )?;
         send_setup_link(conn, &row, &row.approver_email, base_url)?;
         Ok(())
     })
@@ -868,11 +825,7 @@ pub fn reject_domain(
     let _ = permit;
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(FieldErrors::single(
-            "reason",
-            "Say why the request is rejected; the requester reads it.",
-        )
-        .into());
+        return Err(FieldErrors::single("reason", "Say why the request is rejected; the requester reads it.").into());
     }
     conn.transaction(|conn| {
         let row = reviewable(conn, account_id)?;
@@ -891,10 +844,7 @@ pub fn reject_domain(
             "domain_rejected",
             &format!("{} rejected the request: {reason}", actor.name),
         )?;
-        let requester: String = users::table
-            .find(row.requested_by)
-            .select(users::email)
-            .first(conn)?;
+        let requester: String = users::table.find(row.requested_by).select(users::email).first(conn)?;
         mail::enqueue(
             conn,
             &Email::notice(
@@ -902,16 +852,10 @@ pub fn reject_domain(
                 format!("Smart account request rejected: {}", row.name),
                 "domain_review",
                 &[
-                    format!(
-                        "Operations rejected the request for \"{}\" with the domain identifier {}.",
-                        row.name, row.domain
-                    ),
+                    format!("Operations rejected the request for \"{}\" with the domain identifier {}.", row.name, row.domain),
                     format!("Reason: {reason}"),
                 ],
-                Some((
-                    "View the request",
-                    &format!("{base_url}/accounts/{}", row.id),
-                )),
+                Some(("View the request", &format!("{base_url}/accounts/{}", row.id))),
             ),
         )?;
         Ok(())
@@ -938,12 +882,7 @@ mod tests {
     }
 
     fn input(kind: &str, authority: &str, approver: &str) -> AccountRequestInput {
-        AccountRequestInput {
-            kind: kind.into(),
-            authority: authority.into(),
-            approver_email: approver.into(),
-            ..Default::default()
-        }
+        AccountRequestInput { kind: kind.into(), authority: authority.into(), approver_email: approver.into(), ..Default::default() }
     }
 
     #[test]
@@ -951,46 +890,23 @@ mod tests {
         let reseller = actor(CompanyKind::Reseller, "carlos@contoso.example");
         let i = input("customer", "no", "adam@acme.example");
         assert!(check_step(&reseller, &i, Step::Authority).is_empty());
-        assert_eq!(
-            i.default_domain(&reseller).unwrap().as_str(),
-            "acme.example",
-            "defaulted from the approver's email"
-        );
+        assert_eq!(i.default_domain(&reseller).unwrap().as_str(), "acme.example", "defaulted from the approver's email");
     }
 
     #[test]
     fn a_customer_or_a_holding_request_names_an_approver_of_the_own_company() {
         let customer = actor(CompanyKind::Customer, "maya@metalworks.example");
-        let e = check_step(
-            &customer,
-            &input("customer", "no", "someone@other.example"),
-            Step::Authority,
-        );
+        let e = check_step(&customer, &input("customer", "no", "someone@other.example"), Step::Authority);
         assert!(e.get("approver_email").unwrap().contains("your company"));
-        assert!(check_step(
-            &customer,
-            &input("customer", "no", "boss@metalworks.example"),
-            Step::Authority
-        )
-        .is_empty());
+        assert!(check_step(&customer, &input("customer", "no", "boss@metalworks.example"), Step::Authority).is_empty());
         let distributor = actor(CompanyKind::Distributor, "nora@northwind.example");
-        assert!(check_step(
-            &distributor,
-            &input("holding", "no", "x@acme.example"),
-            Step::Authority
-        )
-        .get("approver_email")
-        .is_some());
+        assert!(check_step(&distributor, &input("holding", "no", "x@acme.example"), Step::Authority).get("approver_email").is_some());
     }
 
     #[test]
     fn customers_cannot_request_holding_accounts() {
         let customer = actor(CompanyKind::Customer, "maya@metalworks.example");
-        assert!(
-            check_step(&customer, &input("holding", "yes", ""), Step::Authority)
-                .get("kind")
-                .is_some()
-        );
+        assert!(check_step(&customer, &input("holding", "yes", ""), Step::Authority).get("kind").is_some());
         let reseller = actor(CompanyKind::Reseller, "carlos@contoso.example");
         assert!(check_step(&reseller, &input("holding", "yes", ""), Step::Authority).is_empty());
     }
@@ -999,15 +915,9 @@ mod tests {
     fn the_domain_is_defaulted_from_the_requester_and_editing_it_is_noticed() {
         let customer = actor(CompanyKind::Customer, "maya@metalworks.example");
         let mut i = input("customer", "yes", "");
-        assert_eq!(
-            i.default_domain(&customer).unwrap().as_str(),
-            "metalworks.example"
-        );
+        assert_eq!(i.default_domain(&customer).unwrap().as_str(), "metalworks.example");
         i.domain = "Metalworks.Example".into();
-        assert!(
-            !i.domain_edited(&customer),
-            "case does not count as an edit"
-        );
+        assert!(!i.domain_edited(&customer), "case does not count as an edit");
         i.domain = "emea.metalworks.example".into();
         assert!(i.domain_edited(&customer));
     }
@@ -1016,10 +926,7 @@ mod tests {
     fn company_information_is_optional_but_complete_when_given_with_na_allowed() {
         let customer = actor(CompanyKind::Customer, "maya@metalworks.example");
         assert!(check_step(&customer, &AccountRequestInput::default(), Step::Company).is_empty());
-        let partial = AccountRequestInput {
-            company_name: "Acme Corp".into(),
-            ..Default::default()
-        };
+        let partial = AccountRequestInput { company_name: "Acme Corp".into(), ..Default::default() };
         let e = check_step(&customer, &partial, Step::Company);
         assert!(e.get("country").is_some() && e.get("postal_code").is_some());
         let full = AccountRequestInput {
@@ -1031,38 +938,17 @@ mod tests {
             ..Default::default()
         };
         assert!(check_step(&customer, &full, Step::Company).is_empty());
-        assert!(check_step(
-            &customer,
-            &AccountRequestInput {
-                country: "XX".into(),
-                ..full
-            },
-            Step::Company
-        )
-        .get("country")
-        .is_some());
+        assert!(check_step(&customer, &AccountRequestInput { country: "XX".into(), ..full }, Step::Company).get("country").is_some());
     }
 
     #[test]
     fn nominated_administrators_are_each_validated() {
         let customer = actor(CompanyKind::Customer, "maya@metalworks.example");
-        let ok = AccountRequestInput {
-            administrators: "a@metalworks.example, B@Metalworks.example".into(),
-            ..Default::default()
-        };
+        let ok = AccountRequestInput { administrators: "a@metalworks.example, B@Metalworks.example".into(), ..Default::default() };
         assert!(check_step(&customer, &ok, Step::Administrators).is_empty());
-        assert_eq!(
-            ok.administrator_emails(),
-            vec!["a@metalworks.example", "b@metalworks.example"]
-        );
-        let bad = AccountRequestInput {
-            administrators: "a@metalworks.example, nonsense".into(),
-            ..Default::default()
-        };
-        assert!(check_step(&customer, &bad, Step::Administrators)
-            .get("administrators")
-            .unwrap()
-            .contains("nonsense"));
+        assert_eq!(ok.administrator_emails(), vec!["a@metalworks.example", "b@metalworks.example"]);
+        let bad = AccountRequestInput { administrators: "a@metalworks.example, nonsense".into(), ..Default::default() };
+        assert!(check_step(&customer, &bad, Step::Administrators).get("administrators").unwrap().contains("nonsense"));
     }
 
     #[test]
