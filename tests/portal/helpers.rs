@@ -140,7 +140,7 @@ pub struct TestApp {
     pub data_dir: std::path::PathBuf,
     pub handle: actix_web::dev::ServerHandle,
     pub db: std::sync::Arc<TestDb>,
-    data: std::sync::Arc<tempfile::TempDir>,
+    pub data: std::sync::Arc<tempfile::TempDir>,
 }
 
 pub struct AppOptions {
@@ -223,6 +223,21 @@ pub fn input_value(html: &str, name: &str) -> Option<String> {
 }
 
 impl TestApp {
+    /// The same running app, for another client (another person's browser).
+    pub fn clone_handle(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            backend: self.backend,
+            client: self.client.clone(),
+            pool: self.pool.clone(),
+            settings: self.settings.clone(),
+            data_dir: self.data_dir.clone(),
+            handle: self.handle.clone(),
+            db: self.db.clone(),
+            data: self.data.clone(),
+        }
+    }
+
     /// The data folder, to share with a second instance.
     pub fn data_handle(&self) -> std::sync::Arc<tempfile::TempDir> {
         self.data.clone()

@@ -2,8 +2,10 @@
 //! port against a fresh database per test, on SQLite and (when reachable)
 //! PostgreSQL, and drives it over HTTP and in headless Chromium.
 
+mod fixtures;
 mod helpers;
 
+mod accounts;
 mod auth;
 mod browser;
 mod health;
