@@ -134,3 +134,30 @@ impl fmt::Display for Role {
         f.write_str(self.label())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_account_takes_orders_but_its_licenses_cannot_be_used() {
+        for status in [AccountStatus::Pending, AccountStatus::PendingDomainReview] {
+            assert!(status.accepts_orders(), "{status:?}");
+            assert!(!status.licenses_usable(), "{status:?}");
+        }
+        assert!(AccountStatus::Active.accepts_orders() && AccountStatus::Active.licenses_usable());
+        assert!(!AccountStatus::Rejected.accepts_orders() && !AccountStatus::Rejected.licenses_usable());
+    }
+
+    #[test]
+    fn names_round_trip_through_their_stored_form() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        for s in [AccountStatus::Pending, AccountStatus::PendingDomainReview, AccountStatus::Active, AccountStatus::Rejected] {
+            assert_eq!(AccountStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(AccountKind::parse("holding"), Some(AccountKind::Holding));
+        assert_eq!(AccountKind::parse("other"), None);
+    }
+}

@@ -99,26 +99,30 @@ pub struct RegisterForm {
     pub password: String,
     #[serde(default)]
     pub company_name: String,
+    pub next: Option<String>,
 }
 
 #[derive(Template)]
 #[template(path = "auth/register.html")]
 pub struct RegisterPage {
     pub layout: Layout,
+    pub next: String,
     pub name: String,
     pub email: String,
     pub company_name: String,
     pub errors: FieldErrors,
 }
 
-pub async fn register_form(viewer: Viewer) -> Result<HttpResponse, AppError> {
+pub async fn register_form(viewer: Viewer, query: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {
+    let next = safe_next(query.next.as_deref()).to_string();
     if viewer.actor.is_some() {
-        return Ok(see_other("/"));
+        return Ok(see_other(&next));
     }
     render(
         StatusCode::OK,
         &RegisterPage {
             layout: viewer.layout,
+            next,
             name: String::new(),
             email: String::new(),
             company_name: String::new(),
@@ -156,11 +160,18 @@ pub async fn register(
                 "success",
                 format!("Welcome, {}. Your account at {} is ready; we have emailed you a welcome message.", actor.name, actor.company_name),
             );
-            Ok(see_other("/"))
+            Ok(see_other(safe_next(form.next.as_deref())))
         }
         Err(DomainError::Invalid(errors)) => render(
             StatusCode::BAD_REQUEST,
-            &RegisterPage { layout: viewer.layout, name: form.name, email: form.email, company_name: form.company_name, errors },
+            &RegisterPage {
+                layout: viewer.layout,
+                next: safe_next(form.next.as_deref()).to_string(),
+                name: form.name,
+                email: form.email,
+                company_name: form.company_name,
+                errors,
+            },
         ),
         Err(e) => Err(e.into()),
     }

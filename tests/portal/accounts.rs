@@ -472,6 +472,21 @@ async fn users_are_added_changed_and_removed_within_each_roles_limits() {
         let page = resp.text().await.unwrap();
         assert!(texts(&page, "#virtual_accounts-error")[0].contains("Choose the virtual accounts"));
         assert_eq!(input_value(&page, "email").as_deref(), Some("tom@metalworks.example"));
+        // A virtual account of another smart account is refused.
+        let foreign: i64 = virtual_accounts::table
+            .filter(virtual_accounts::smart_account_id.eq(w.contoso_holding))
+            .select(virtual_accounts::id)
+            .first(&mut *app.conn())
+            .unwrap();
+        let resp = maya
+            .post_form(
+                &users,
+                &users,
+                &[("email", "tom@metalworks.example"), ("role", "va_user"), ("virtual_accounts", &foreign.to_string())],
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 400);
+        assert!(resp.text().await.unwrap().contains("Choose virtual accounts of this account."));
         let production = w.production.to_string();
         let resp = maya
             .post_form(&users, &users, &[("email", "tom@metalworks.example"), ("role", "va_user"), ("virtual_accounts", &production)])

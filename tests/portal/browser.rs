@@ -211,3 +211,126 @@ async fn the_pages_fit_a_phone_screen() {
     b.shot("phone-home").await;
     b.quit().await;
 }
+
+/// The accounts story: a reseller requests a customer account on the
+/// customer's behalf; the customer's approver follows the emailed link from
+/// the mail viewer, registers, activates, accepts the agreement, adds a
+/// virtual account and grants the reseller VA User access.
+#[tokio::test]
+async fn a_reseller_requests_an_account_for_a_customer_who_activates_and_grants_the_reseller_access() {
+    for backend in backends() {
+        let Some(b) = browser().await else { return };
+        let app = spawn_app(backend).await;
+        app.create_user(
+            "carlos@contoso.example",
+            "Carlos Ortega",
+            PASSWORD,
+            "Contoso Resellers",
+            portal::domain::company::CompanyKind::Reseller,
+        );
+        let tag = format!("accounts-{backend:?}").to_lowercase();
+
+        b.driver.goto(app.url("/sign-in")).await.unwrap();
+        b.fill("#email", "carlos@contoso.example").await;
+        b.fill("#password", PASSWORD).await;
+        b.click_and_wait("button[type=submit]").await;
+        b.click_and_wait(".main-nav a[href='/accounts']").await;
+        b.shot(&format!("{tag}-01-accounts")).await;
+        b.click_and_wait("a[href='/accounts/new']").await;
+
+        // Step 1: a customer account, authorized by Acme's Adam.
+        b.click("input[name=kind][value=customer]").await;
+        b.click("input[name=authority][value=no]").await;
+        b.fill("#approver_email", "adam@acme.example").await;
+        b.shot(&format!("{tag}-02-request-authority")).await;
+        b.click_and_wait("button[value=next]").await;
+        // Step 2: the domain identifier is defaulted from Adam's email.
+        let domain = b.driver.find(By::Css("#domain")).await.unwrap().value().await.unwrap();
+        assert_eq!(domain.as_deref(), Some("acme.example"), "{backend:?}");
+        b.fill("#name", "Acme Corp").await;
+        b.shot(&format!("{tag}-03-request-account")).await;
+        b.click_and_wait("button[value=next]").await;
+        // Step 3: company information.
+        b.fill("#company_name", "Acme Corp").await;
+        b.driver.find(By::Css("#country option[value=US]")).await.unwrap().click().await.unwrap();
+        b.fill("#address", "1 Industrial Way").await;
+        b.fill("#state_province", "OH").await;
+        b.fill("#postal_code", "44101").await;
+        b.click_and_wait("button[value=next]").await;
+        // Step 4: administrators; then the review.
+        b.click_and_wait("button[value=next]").await;
+        assert!(b.text("dl.facts").await.contains("adam@acme.example"));
+        b.shot(&format!("{tag}-04-request-review")).await;
+        b.click_and_wait("button[value=submit]").await;
+        assert!(b.text(".flash-success").await.contains("pending"));
+        assert_eq!(b.text(".account-head .badge").await, "Pending");
+        b.shot(&format!("{tag}-05-pending-account")).await;
+        b.click_and_wait(".who button[type=submit]").await;
+
+        // Adam follows the link from the mail viewer, and registers on the way.
+        let mut opened = false;
+        for _ in 0..50 {
+            b.driver.goto(app.url("/dev/mail")).await.unwrap();
+            let links = b.driver.find_all(By::XPath("//a[starts-with(., 'Complete Smart Account Setup')]")).await.unwrap();
+            if let Some(link) = links.first() {
+                link.click().await.unwrap();
+                opened = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(opened, "the set-up mail is in the viewer");
+        b.shot(&format!("{tag}-06-setup-mail")).await;
+        b.click_and_wait(".mail-body a").await;
+        assert_eq!(b.text("main h1").await, "Sign in");
+        b.click_and_wait("a[href^='/register']").await;
+        b.fill("#name", "Adam Brooks").await;
+        b.fill("#email", "adam@acme.example").await;
+        b.fill("#password", PASSWORD).await;
+        b.fill("#company_name", "Acme Corp").await;
+        b.click_and_wait("main button[type=submit]").await;
+        assert_eq!(b.text("main h1").await, "Complete Smart Account Setup");
+        b.shot(&format!("{tag}-07-setup")).await;
+        b.click_and_wait("main button[type=submit]").await;
+        b.click_and_wait("main button[type=submit]").await;
+        assert!(b.text(".flash-success").await.contains("SA Administrator"));
+        assert_eq!(b.text(".account-head .badge").await, "Active");
+        b.shot(&format!("{tag}-08-active")).await;
+
+        // The agreement.
+        b.click_and_wait(".tabs a[href$='/agreement']").await;
+        b.click_and_wait("main form button[type=submit]").await;
+        assert!(b.text("dl.facts").await.contains("Adam Brooks"));
+        b.shot(&format!("{tag}-09-agreement")).await;
+
+        // A virtual account.
+        b.click_and_wait(".tabs a[href$='/virtual-accounts']").await;
+        b.fill("#va-name", "Plant A").await;
+        b.fill("#va-description", "Cleveland plant").await;
+        b.click_and_wait("#va-form button[type=submit]").await;
+        assert!(b.text("tbody").await.contains("Plant A"));
+        b.shot(&format!("{tag}-10-virtual-accounts")).await;
+
+        // Partner access for Contoso's Carlos, VA User of Plant A.
+        b.click_and_wait(".tabs a[href$='/users']").await;
+        b.fill("#partner-email", "carlos@contoso.example").await;
+        b.driver.find(By::Css("#partner-role option[value=va_user]")).await.unwrap().click().await.unwrap();
+        let plant = b.driver.find(By::XPath("//section[@id='partner-access']//label[contains(., 'Plant A')]/input")).await.unwrap();
+        plant.click().await.unwrap();
+        // Without the acknowledgment, the form says what is missing and keeps the input.
+        b.click_and_wait("#partner-access button[type=submit]").await;
+        assert!(b.text("#acknowledged-error").await.contains("partner access means"));
+        assert_eq!(
+            b.driver.find(By::Css("#partner-email")).await.unwrap().value().await.unwrap().as_deref(),
+            Some("carlos@contoso.example")
+        );
+        b.shot(&format!("{tag}-11-partner-needs-acknowledgment")).await;
+        b.click("#partner-access input[name=acknowledged]").await;
+        b.click_and_wait("#partner-access button[type=submit]").await;
+        assert!(b.text(".flash-success").await.contains("Partner access granted"));
+        let table = b.text("tbody").await;
+        assert!(table.contains("Carlos Ortega") && table.contains("partner") && table.contains("VA User"), "{table}");
+        b.shot(&format!("{tag}-12-users")).await;
+        b.quit().await;
+    }
+}

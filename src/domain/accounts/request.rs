@@ -71,8 +71,8 @@ impl Step {
             2 => Step::Account,
             3 => Step::Company,
             4 => Step::Administrators,
-            5 => Step::Review,
-            _ => Step::Authority,
+            0 | 1 => Step::Authority,
+            _ => Step::Review,
         }
     }
     pub fn number(self) -> u8 {
