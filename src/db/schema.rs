@@ -163,6 +163,96 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    products (id) {
+        id -> BigInt,
+        sku -> Text,
+        name -> Text,
+        category -> Text,
+        sa_requirement -> Text,
+        configurable -> Bool,
+        unit_price_cents -> BigInt,
+        license_name -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    product_components (id) {
+        id -> BigInt,
+        product_id -> BigInt,
+        component_id -> BigInt,
+        quantity -> Integer,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> BigInt,
+        company_id -> BigInt,
+        created_by -> BigInt,
+        name -> Text,
+        end_customer_name -> Text,
+        end_customer_domain -> Text,
+        order_type -> Text,
+        status -> Text,
+        internal -> Bool,
+        holding_account_id -> Nullable<BigInt>,
+        default_account_id -> Nullable<BigInt>,
+        default_virtual_account_id -> Nullable<BigInt>,
+        associated_holding_account_id -> Nullable<BigInt>,
+        sales_order_number -> Nullable<Text>,
+        created_at -> Timestamp,
+        converted_at -> Nullable<Timestamp>,
+        submitted_at -> Nullable<Timestamp>,
+        booked_at -> Nullable<Timestamp>,
+        shipped_at -> Nullable<Timestamp>,
+        licenses_due_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    order_lines (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        line_no -> Integer,
+        parent_line_id -> Nullable<BigInt>,
+        product_id -> BigInt,
+        quantity -> Integer,
+        unit_price_cents -> BigInt,
+        account_id -> Nullable<BigInt>,
+        virtual_account_id -> Nullable<BigInt>,
+        licenses_deposited_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    assignment_events (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        line_id -> Nullable<BigInt>,
+        actor_user_id -> Nullable<BigInt>,
+        how -> Text,
+        target -> Text,
+        from_label -> Text,
+        to_label -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    licenses (id) {
+        id -> BigInt,
+        smart_account_id -> BigInt,
+        virtual_account_id -> BigInt,
+        license_name -> Text,
+        quantity -> Integer,
+        in_use -> Integer,
+        order_line_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(company_domains -> companies (company_id));
 diesel::joinable!(users -> companies (company_id));
 diesel::joinable!(virtual_accounts -> smart_accounts (smart_account_id));
@@ -174,6 +264,12 @@ diesel::joinable!(access_requests -> smart_accounts (smart_account_id));
 diesel::joinable!(access_requests -> users (user_id));
 diesel::joinable!(account_events -> smart_accounts (smart_account_id));
 diesel::joinable!(account_nominations -> smart_accounts (smart_account_id));
+diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(order_lines -> products (product_id));
+diesel::joinable!(orders -> companies (company_id));
+diesel::joinable!(assignment_events -> orders (order_id));
+diesel::joinable!(licenses -> smart_accounts (smart_account_id));
+diesel::joinable!(licenses -> virtual_accounts (virtual_account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     companies,
@@ -188,5 +284,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     account_nominations,
     setup_links,
     access_requests,
-    account_events
+    account_events,
+    products,
+    product_components,
+    orders,
+    order_lines,
+    assignment_events,
+    licenses
 );

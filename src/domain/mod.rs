@@ -4,9 +4,11 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod catalogue;
 pub mod company;
 pub mod credentials;
 pub mod error;
+pub mod orders;
 pub mod policy;
 pub mod roles;
 pub mod users;

@@ -151,6 +151,29 @@ pub fn may_review_domains(actor: &Actor) -> Result<Permit<AdministerCompanies>, 
     may_administer_companies(actor)
 }
 
+/// Facts about an order for deciding who may change it.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderOwnership {
+    pub company_id: i64,
+    pub internal: bool,
+}
+
+/// Changing an order's items and assignments: users of the company that
+/// placed it; operations for the internal (work-bench) orders they create.
+pub fn may_edit_order(actor: &Actor, order: OrderOwnership) -> bool {
+    actor.company_id.0 == order.company_id || (actor.is_operations() && order.internal)
+}
+
+/// Distributors may place stocking orders (which need no smart account).
+pub fn may_place_stocking_order(actor: &Actor) -> bool {
+    actor.company_kind == CompanyKind::Distributor
+}
+
+/// Booking and shipping stand in for the vendor's back office.
+pub fn may_fulfil_orders(actor: &Actor) -> bool {
+    actor.is_operations()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +276,20 @@ mod tests {
         let ops = AccountAccess { operations: true, ..stranger };
         assert!(account_permit(&ops, Capability::ViewEventLog).is_ok());
         assert!(matches!(account_permit(&ops, Capability::ManageUsers), Err(DomainError::Forbidden)));
+    }
+
+    #[test]
+    fn orders_are_changed_by_their_company_and_operations_only_for_internal_orders() {
+        let reseller = actor(CompanyKind::Reseller);
+        assert!(may_edit_order(&reseller, OrderOwnership { company_id: 1, internal: false }));
+        assert!(!may_edit_order(&reseller, OrderOwnership { company_id: 2, internal: false }));
+        let mut ops = actor(CompanyKind::Operations);
+        ops.company_id = crate::domain::actor::CompanyId(99);
+        assert!(may_edit_order(&ops, OrderOwnership { company_id: 1, internal: true }));
+        assert!(!may_edit_order(&ops, OrderOwnership { company_id: 1, internal: false }));
+        assert!(may_place_stocking_order(&actor(CompanyKind::Distributor)));
+        assert!(!may_place_stocking_order(&reseller));
+        assert!(may_fulfil_orders(&ops) && !may_fulfil_orders(&reseller));
     }
 
     #[test]

@@ -1,0 +1,487 @@
+//! Assigning orders to smart accounts: the holding account at the header, a
+//! customer account (and VA) per line, for several lines, or at the order
+//! level; the partner holding association; the search that offers only
+//! accounts the actor may assign to; and the history of every change.
+
+use diesel::prelude::*;
+
+use crate::db::schema::{account_roles, assignment_events, order_lines, orders, products, smart_accounts, users, virtual_accounts};
+use crate::db::DbConnection;
+use crate::domain::catalogue::SaRequirement;
+use crate::domain::error::{DomainResult, FieldErrors};
+use crate::domain::orders::rules::{self, AssignmentHow, LineFacts, OrderStatus};
+use crate::domain::orders::{bump, for_change, load_row, visible, OrderRow};
+use crate::domain::roles::{AccountKind, AccountStatus, Role};
+use crate::domain::{Actor, DomainError};
+
+pub(crate) fn record(
+    conn: &mut DbConnection,
+    order_id: i64,
+    line_id: Option<i64>,
+    actor: Option<i64>,
+    how: AssignmentHow,
+    target: &str,
+    from: &str,
+    to: &str,
+) -> QueryResult<()> {
+    diesel::insert_into(assignment_events::table)
+        .values((
+            assignment_events::order_id.eq(order_id),
+            assignment_events::line_id.eq(line_id),
+            assignment_events::actor_user_id.eq(actor),
+            assignment_events::how.eq(how.as_str()),
+            assignment_events::target.eq(target),
+            assignment_events::from_label.eq(from),
+            assignment_events::to_label.eq(to),
+            assignment_events::created_at.eq(crate::db::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// "Name (domain)" or "Name (domain) / VA", or "Not assigned".
+pub(crate) fn label_of(conn: &mut DbConnection, account: Option<i64>, va: Option<i64>) -> QueryResult<String> {
+    let Some(account) = account else { return Ok("Not assigned".into()) };
+    let (name, domain): (String, String) =
+        smart_accounts::table.find(account).select((smart_accounts::name, smart_accounts::domain)).first(conn)?;
+    let va: Option<String> = match va {
+        Some(v) => virtual_accounts::table.find(v).select(virtual_accounts::name).first(conn).optional()?,
+        None => None,
+    };
+    Ok(match va {
+        Some(v) => format!("{name} ({domain}) / {v}"),
+        None => format!("{name} ({domain})"),
+    })
+}
+
+/// The accounts of `kind` the actor may assign orders to: those they hold a
+/// role in (other than approver), those their company owns, and those their
+/// company requested (pending accounts requested on a customer's behalf).
+/// Operations may assign to any.
+pub fn assignable_ids(conn: &mut DbConnection, actor: &Actor, kind: AccountKind) -> QueryResult<Option<Vec<i64>>> {
+    if actor.is_operations() {
+        return Ok(None);
+    }
+    let mut ids: Vec<i64> = account_roles::table
+        .filter(account_roles::user_id.eq(actor.user_id.0))
+        .filter(account_roles::role.ne(Role::SaApprover.as_str()))
+        .select(account_roles::smart_account_id)
+        .load(conn)?;
+    let colleagues = users::table.filter(users::company_id.eq(actor.company_id.0)).select(users::id);
+    let company: Vec<i64> = smart_accounts::table
+        .filter(smart_accounts::owner_company_id.eq(actor.company_id.0).or(smart_accounts::requested_by.eq_any(colleagues)))
+        .select(smart_accounts::id)
+        .load(conn)?;
+    ids.extend(company);
+    let filtered: Vec<i64> = smart_accounts::table
+        .filter(smart_accounts::id.eq_any(&ids))
+        .filter(smart_accounts::kind.eq(kind.as_str()))
+        .select(smart_accounts::id)
+        .load(conn)?;
+    Ok(Some(filtered))
+}
+
+/// An account offered by the assignment search, with the VAs it shows.
+#[derive(Debug, Clone)]
+pub struct AccountOption {
+    pub id: i64,
+    pub name: String,
+    pub domain: String,
+    pub status: AccountStatus,
+    pub virtual_accounts: Vec<(i64, String)>,
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// Rule 4: search by domain identifier or name within the chosen kind, among
+/// accounts the actor may assign to. Public VAs show; a private VA only when
+/// its exact name is typed.
+pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str) -> DomainResult<Vec<AccountOption>> {
+    let q = q.trim().to_lowercase();
+    let allowed = assignable_ids(conn, actor, kind)?;
+    let mut query = smart_accounts::table
+        .filter(smart_accounts::kind.eq(kind.as_str()))
+        .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
+        .into_boxed::<crate::db::MultiBackend>();
+    if let Some(ids) = &allowed {
+        query = query.filter(smart_accounts::id.eq_any(ids.clone()));
+    }
+    let private_hits: Vec<(i64, i64, String)> = if q.is_empty() {
+        Vec::new()
+    } else {
+        let mut p = virtual_accounts::table
+            .filter(virtual_accounts::is_public.eq(false))
+            .filter(virtual_accounts::name_key.eq(&q))
+            .select((virtual_accounts::smart_account_id, virtual_accounts::id, virtual_accounts::name))
+            .into_boxed::<crate::db::MultiBackend>();
+        if let Some(ids) = &allowed {
+            p = p.filter(virtual_accounts::smart_account_id.eq_any(ids.clone()));
+        }
+        p.load(conn)?
+    };
+    if !q.is_empty() {
+        let pattern = format!("{}%", escape_like(&q));
+        let private_accounts: Vec<i64> = private_hits.iter().map(|h| h.0).collect();
+        query = query.filter(
+            crate::db::lower(smart_accounts::name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(smart_accounts::domain.like(pattern).escape('\\'))
+                .or(smart_accounts::id.eq_any(private_accounts)),
+        );
+    }
+    let rows: Vec<(i64, String, String, String)> = query
+        .order((smart_accounts::name, smart_accounts::id))
+        .limit(20)
+        .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
+        .load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let public: Vec<(i64, i64, String)> = virtual_accounts::table
+        .filter(virtual_accounts::smart_account_id.eq_any(&ids))
+        .filter(virtual_accounts::is_public.eq(true))
+        .order((virtual_accounts::is_default.desc(), virtual_accounts::name_key))
+        .select((virtual_accounts::smart_account_id, virtual_accounts::id, virtual_accounts::name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, domain, status)| AccountOption {
+            virtual_accounts: public.iter().chain(private_hits.iter()).filter(|v| v.0 == id).map(|v| (v.1, v.2.clone())).collect(),
+            id,
+            name,
+            domain,
+            status: AccountStatus::parse(&status).unwrap_or(AccountStatus::Pending),
+        })
+        .collect())
+}
+
+struct Target {
+    id: i64,
+    kind: AccountKind,
+    status: AccountStatus,
+    va: Option<i64>,
+    va_in_account: bool,
+}
+
+/// Loads the chosen account (404 unless assignable by the actor) and checks the VA.
+fn target(conn: &mut DbConnection, actor: &Actor, account_id: i64, va: Option<i64>) -> DomainResult<Target> {
+    let row: Option<(String, String)> =
+        smart_accounts::table.find(account_id).select((smart_accounts::kind, smart_accounts::status)).first(conn).optional()?;
+    let (kind, status) = row.ok_or_else(|| FieldErrors::single("account_id", "Choose an account from the search results."))?;
+    let kind = AccountKind::parse(&kind).unwrap_or(AccountKind::Customer);
+    if let Some(ids) = assignable_ids(conn, actor, kind)? {
+        if !ids.contains(&account_id) {
+            return Err(FieldErrors::single("account_id", "You cannot assign orders to that smart account.").into());
+        }
+    }
+    let va_in_account = match va {
+        Some(v) => {
+            virtual_accounts::table.find(v).filter(virtual_accounts::smart_account_id.eq(account_id)).count().get_result::<i64>(conn)? == 1
+        }
+        None => true,
+    };
+    Ok(Target { id: account_id, kind, status: AccountStatus::parse(&status).unwrap_or(AccountStatus::Pending), va, va_in_account })
+}
+
+fn refused(e: rules::AssignmentError) -> DomainError {
+    FieldErrors::single("account_id", e.message()).into()
+}
+
+/// After submission, a change of assignment is a reassignment.
+fn how_for(order: &OrderRow, before_submit: AssignmentHow) -> AssignmentHow {
+    match order.status() {
+        OrderStatus::Quote | OrderStatus::Draft => before_submit,
+        _ => AssignmentHow::Reassignment,
+    }
+}
+
+/// Puts a holding account at the header (rule 2: only there, only one), or removes it.
+pub fn set_holding(conn: &mut DbConnection, actor: &Actor, order_id: i64, account_id: Option<i64>, version: i32) -> DomainResult<()> {
+    conn.transaction(|conn| {
+        let order = for_change(conn, actor, order_id, Some(version))?;
+        if let Some(id) = account_id {
+            let t = target(conn, actor, id, None)?;
+            rules::check_header_holding(order.status(), t.kind, t.status).map_err(refused)?;
+        } else {
+            rules::assignment_open(order.status()).map_err(refused)?;
+        }
+        if order.holding_account_id == account_id {
+            return Ok(());
+        }
+        let from = label_of(conn, order.holding_account_id, None)?;
+        let to = label_of(conn, account_id, None)?;
+        diesel::update(orders::table.find(order_id)).set(orders::holding_account_id.eq(account_id)).execute(conn)?;
+        let how = how_for(&order, if has_lines(conn, order_id)? { AssignmentHow::Header } else { AssignmentHow::PreAssignment });
+        record(conn, order_id, None, Some(actor.user_id.0), how, "Header: holding account", &from, &to)?;
+        bump(conn, &order)
+    })
+}
+
+fn has_lines(conn: &mut DbConnection, order_id: i64) -> QueryResult<bool> {
+    Ok(order_lines::table.filter(order_lines::order_id.eq(order_id)).count().get_result::<i64>(conn)? > 0)
+}
+
+/// (line id, line no, requirement, account, va, deposited, sku)
+type LineState = (i64, i32, String, Option<i64>, Option<i64>, bool, String);
+
+fn line_states(conn: &mut DbConnection, order_id: i64) -> QueryResult<Vec<LineState>> {
+    let rows: Vec<(i64, i32, String, Option<i64>, Option<i64>, Option<chrono::NaiveDateTime>, String)> = order_lines::table
+        .inner_join(products::table)
+        .filter(order_lines::order_id.eq(order_id))
+        .order(order_lines::line_no)
+        .select((
+            order_lines::id,
+            order_lines::line_no,
+            products::sa_requirement,
+            order_lines::account_id,
+            order_lines::virtual_account_id,
+            order_lines::licenses_deposited_at,
+            products::sku,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(id, no, req, a, v, d, sku)| (id, no, req, a, v, d.is_some(), sku)).collect())
+}
+
+fn facts_of(l: &LineState) -> LineFacts {
+    LineFacts {
+        id: l.0,
+        line_no: l.1,
+        label: l.6.clone(),
+        requirement: SaRequirement::parse(&l.2),
+        is_minor: false,
+        customer_account: l.3,
+        deposited: l.5,
+    }
+}
+
+/// Assigns a customer account (and VA) to the chosen lines (rule 3), all or nothing.
+pub fn assign_lines(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    order_id: i64,
+    line_ids: &[i64],
+    account_id: i64,
+    va: Option<i64>,
+    version: i32,
+) -> DomainResult<usize> {
+    if line_ids.is_empty() {
+        return Err(FieldErrors::single("lines", "Select the lines to assign.").into());
+    }
+    conn.transaction(|conn| {
+        let order = for_change(conn, actor, order_id, Some(version))?;
+        let t = target(conn, actor, account_id, va)?;
+        let states = line_states(conn, order_id)?;
+        let chosen: Vec<&LineState> = states.iter().filter(|l| line_ids.contains(&l.0)).collect();
+        if chosen.len() != line_ids.len() {
+            return Err(DomainError::NotFound);
+        }
+        for l in &chosen {
+            rules::check_line_assignment(order.status(), &facts_of(l), t.kind, t.status, t.va_in_account)
+                .map_err(|e| DomainError::from(FieldErrors::single("account_id", format!("Line {}: {}", l.1, e.message()))))?;
+        }
+        let to = label_of(conn, Some(t.id), t.va)?;
+        let how = how_for(&order, AssignmentHow::Line);
+        let mut changed = 0;
+        for l in chosen {
+            if l.3 == Some(t.id) && l.4 == t.va {
+                continue;
+            }
+            let from = label_of(conn, l.3, l.4)?;
+            diesel::update(order_lines::table.find(l.0))
+                .set((order_lines::account_id.eq(t.id), order_lines::virtual_account_id.eq(t.va)))
+                .execute(conn)?;
+            record(conn, order_id, Some(l.0), Some(actor.user_id.0), how, &format!("Line {}", l.1), &from, &to)?;
+            changed += 1;
+        }
+        bump(conn, &order)?;
+        Ok(changed)
+    })
+}
+
+/// Sets the customer account at the order level: before items are added this
+/// is the pre-assignment (it cascades to lines added later too); afterwards it
+/// sets every line that takes an account.
+pub fn set_order_level(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    order_id: i64,
+    account_id: i64,
+    va: Option<i64>,
+    version: i32,
+) -> DomainResult<usize> {
+    conn.transaction(|conn| {
+        let order = for_change(conn, actor, order_id, Some(version))?;
+        let t = target(conn, actor, account_id, va)?;
+        if t.kind == AccountKind::Holding {
+            return Err(refused(rules::AssignmentError::HoldingOnlyAtHeader).into_header_hint());
+        }
+        if !t.status.accepts_orders() {
+            return Err(refused(rules::AssignmentError::AccountNotAccepting));
+        }
+        if !t.va_in_account {
+            return Err(refused(rules::AssignmentError::VirtualAccountOfAnotherAccount));
+        }
+        rules::assignment_open(order.status()).map_err(refused)?;
+        let states = line_states(conn, order_id)?;
+        let pre = states.is_empty();
+        let to = label_of(conn, Some(t.id), t.va)?;
+        if order.status().items_editable() {
+            let from = label_of(conn, order.default_account_id, order.default_virtual_account_id)?;
+            diesel::update(orders::table.find(order_id))
+                .set((orders::default_account_id.eq(t.id), orders::default_virtual_account_id.eq(t.va)))
+                .execute(conn)?;
+            if from != to {
+                let how = if pre { AssignmentHow::PreAssignment } else { AssignmentHow::OrderLevel };
+                record(conn, order_id, None, Some(actor.user_id.0), how, "Header: customer account for all lines", &from, &to)?;
+            }
+        }
+        let how = how_for(&order, AssignmentHow::OrderLevel);
+        let mut changed = 0;
+        for l in &states {
+            let f = facts_of(l);
+            if !f.requirement.takes_account() || (l.3 == Some(t.id) && l.4 == t.va) {
+                continue;
+            }
+            if rules::check_line_assignment(order.status(), &f, t.kind, t.status, t.va_in_account).is_err() {
+                continue;
+            }
+            let from = label_of(conn, l.3, l.4)?;
+            diesel::update(order_lines::table.find(l.0))
+                .set((order_lines::account_id.eq(t.id), order_lines::virtual_account_id.eq(t.va)))
+                .execute(conn)?;
+            record(conn, order_id, Some(l.0), Some(actor.user_id.0), how, &format!("Line {}", l.1), &from, &to)?;
+            changed += 1;
+        }
+        bump(conn, &order)?;
+        Ok(changed)
+    })
+}
+
+trait HeaderHint {
+    fn into_header_hint(self) -> DomainError;
+}
+
+impl HeaderHint for DomainError {
+    fn into_header_hint(self) -> DomainError {
+        FieldErrors::single(
+            "account_id",
+            "A holding account goes to the order header: choose \"Holding\" there. Lines and the order level take customer accounts.",
+        )
+        .into()
+    }
+}
+
+/// Removes a line's customer account (before its licenses are deposited).
+pub fn clear_line(conn: &mut DbConnection, actor: &Actor, order_id: i64, line_id: i64, version: i32) -> DomainResult<()> {
+    conn.transaction(|conn| {
+        let order = for_change(conn, actor, order_id, Some(version))?;
+        rules::assignment_open(order.status()).map_err(refused)?;
+        let states = line_states(conn, order_id)?;
+        let l = states.iter().find(|l| l.0 == line_id).ok_or(DomainError::NotFound)?;
+        if l.5 {
+            return Err(refused(rules::AssignmentError::LicensesDeposited));
+        }
+        if l.3.is_none() {
+            return Ok(());
+        }
+        let from = label_of(conn, l.3, l.4)?;
+        diesel::update(order_lines::table.find(line_id))
+            .set((order_lines::account_id.eq(None::<i64>), order_lines::virtual_account_id.eq(None::<i64>)))
+            .execute(conn)?;
+        record(
+            conn,
+            order_id,
+            Some(line_id),
+            Some(actor.user_id.0),
+            how_for(&order, AssignmentHow::Line),
+            &format!("Line {}", l.1),
+            &from,
+            "Not assigned",
+        )?;
+        bump(conn, &order)
+    })
+}
+
+/// Rule 5: link the partner's own holding account as a record while the
+/// licenses go to a customer account; its users then see the order.
+pub fn associate_holding(conn: &mut DbConnection, actor: &Actor, order_id: i64, account_id: Option<i64>, version: i32) -> DomainResult<()> {
+    conn.transaction(|conn| {
+        let order = for_change(conn, actor, order_id, Some(version))?;
+        rules::assignment_open(order.status()).map_err(refused)?;
+        if let Some(id) = account_id {
+            let t = target(conn, actor, id, None)?;
+            if t.kind != AccountKind::Holding {
+                return Err(refused(rules::AssignmentError::NotAHoldingAccount));
+            }
+        }
+        if order.associated_holding_account_id == account_id {
+            return Ok(());
+        }
+        let from = label_of(conn, order.associated_holding_account_id, None)?;
+        let to = label_of(conn, account_id, None)?;
+        diesel::update(orders::table.find(order_id)).set(orders::associated_holding_account_id.eq(account_id)).execute(conn)?;
+        record(
+            conn,
+            order_id,
+            None,
+            Some(actor.user_id.0),
+            how_for(&order, AssignmentHow::Header),
+            "Header: associated partner holding account",
+            &from,
+            &to,
+        )?;
+        bump(conn, &order)
+    })
+}
+
+/// One row of "View History".
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub line_id: Option<i64>,
+    pub target: String,
+    pub how: &'static str,
+    pub from: String,
+    pub to: String,
+    pub who: String,
+    pub at: chrono::NaiveDateTime,
+}
+
+/// The assignment history of an order (or of one line), oldest first.
+pub fn history(conn: &mut DbConnection, actor: &Actor, order_id: i64, line_id: Option<i64>) -> DomainResult<Vec<HistoryEntry>> {
+    let order = load_row(conn, order_id)?;
+    if !visible(conn, actor, &order)? {
+        return Err(DomainError::NotFound);
+    }
+    let mut q = assignment_events::table
+        .left_join(users::table.on(users::id.nullable().eq(assignment_events::actor_user_id)))
+        .filter(assignment_events::order_id.eq(order_id))
+        .into_boxed::<crate::db::MultiBackend>();
+    if let Some(l) = line_id {
+        q = q.filter(assignment_events::line_id.eq(l));
+    }
+    let rows: Vec<(Option<i64>, String, String, String, String, Option<String>, chrono::NaiveDateTime)> = q
+        .order(assignment_events::id)
+        .select((
+            assignment_events::line_id,
+            assignment_events::target,
+            assignment_events::how,
+            assignment_events::from_label,
+            assignment_events::to_label,
+            users::name.nullable(),
+            assignment_events::created_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(line_id, target, how, from, to, who, at)| HistoryEntry {
+            line_id,
+            target,
+            how: AssignmentHow::label_of(&how),
+            from,
+            to,
+            who: who.unwrap_or_else(|| "Portal".into()),
+            at,
+        })
+        .collect())
+}

@@ -1,0 +1,673 @@
+//! Quotes and orders: creating them, their items, submitting, the back-office
+//! steps, and the read model pages show. Assignments live in `assignment`;
+//! the rules in `rules`; who sees an order in `visible_order_ids`.
+
+pub mod assignment;
+pub mod provisioning;
+pub mod rules;
+
+use diesel::prelude::*;
+
+use crate::db::schema::{account_roles, companies, order_lines, orders, products, smart_accounts, users, virtual_accounts};
+use crate::db::DbConnection;
+use crate::domain::catalogue::{self, SaRequirement};
+use crate::domain::error::{DomainResult, FieldErrors};
+use crate::domain::policy::{self, OrderOwnership};
+use crate::domain::values::{CompanyName, DomainIdentifier};
+use crate::domain::{Actor, DomainError};
+use rules::{AssignmentHow, Blocker, CustomerAccountStatus, LineFacts, OrderFacts, OrderStatus, OrderType};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = orders)]
+pub struct OrderRow {
+    pub id: i64,
+    pub company_id: i64,
+    pub created_by: i64,
+    pub name: String,
+    pub end_customer_name: String,
+    pub end_customer_domain: String,
+    pub order_type: String,
+    pub status: String,
+    pub internal: bool,
+    pub holding_account_id: Option<i64>,
+    pub default_account_id: Option<i64>,
+    pub default_virtual_account_id: Option<i64>,
+    pub associated_holding_account_id: Option<i64>,
+    pub sales_order_number: Option<String>,
+    pub created_at: chrono::NaiveDateTime,
+    pub converted_at: Option<chrono::NaiveDateTime>,
+    pub submitted_at: Option<chrono::NaiveDateTime>,
+    pub booked_at: Option<chrono::NaiveDateTime>,
+    pub shipped_at: Option<chrono::NaiveDateTime>,
+    pub licenses_due_at: Option<chrono::NaiveDateTime>,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = order_lines)]
+pub struct LineRow {
+    pub id: i64,
+    pub order_id: i64,
+    pub line_no: i32,
+    pub parent_line_id: Option<i64>,
+    pub product_id: i64,
+    pub quantity: i32,
+    pub unit_price_cents: i64,
+    pub account_id: Option<i64>,
+    pub virtual_account_id: Option<i64>,
+    pub licenses_deposited_at: Option<chrono::NaiveDateTime>,
+}
+
+impl OrderRow {
+    pub fn status(&self) -> OrderStatus {
+        OrderStatus::parse(&self.status)
+    }
+    pub fn order_type(&self) -> OrderType {
+        OrderType::parse(&self.order_type).unwrap_or(OrderType::Standard)
+    }
+    pub fn web_order_id(&self) -> String {
+        web_order_id(self.id)
+    }
+    fn ownership(&self) -> OrderOwnership {
+        OrderOwnership { company_id: self.company_id, internal: self.internal }
+    }
+}
+
+pub fn web_order_id(id: i64) -> String {
+    format!("WO-{id:06}")
+}
+
+/// A smart account as an order shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRef {
+    pub id: i64,
+    pub name: String,
+    pub domain: String,
+    pub status: String,
+}
+
+impl AccountRef {
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.name, self.domain)
+    }
+    pub fn pending(&self) -> bool {
+        self.status != "active"
+    }
+}
+
+/// One line of an order as the items tab shows it.
+#[derive(Debug, Clone)]
+pub struct LineView {
+    pub id: i64,
+    pub line_no: i32,
+    pub parent_line_id: Option<i64>,
+    pub sku: String,
+    pub product: String,
+    pub category: String,
+    pub requirement: SaRequirement,
+    pub quantity: i32,
+    pub unit_price_cents: i64,
+    pub account: Option<AccountRef>,
+    pub virtual_account: Option<String>,
+    pub deposited: bool,
+    /// For a collapsed major line: some minor line needs an account and has none.
+    pub minor_needs_account: bool,
+    pub has_minors: bool,
+}
+
+impl LineView {
+    pub fn is_minor(&self) -> bool {
+        self.parent_line_id.is_some()
+    }
+    pub fn takes_account(&self) -> bool {
+        self.requirement.takes_account()
+    }
+    pub fn needs_account(&self) -> bool {
+        self.requirement == SaRequirement::Mandatory && self.account.is_none()
+    }
+    pub fn total(&self) -> String {
+        money(self.unit_price_cents * self.quantity as i64)
+    }
+    pub fn price(&self) -> String {
+        money(self.unit_price_cents)
+    }
+}
+
+pub fn money(cents: i64) -> String {
+    format!("${}.{:02}", cents / 100, cents % 100)
+}
+
+/// The read model of one order, for its page.
+#[derive(Debug, Clone)]
+pub struct OrderView {
+    pub order: OrderRow,
+    pub company_name: String,
+    pub created_by: String,
+    pub lines: Vec<LineView>,
+    pub holding: Option<AccountRef>,
+    pub default_account: Option<AccountRef>,
+    pub default_virtual_account: Option<String>,
+    pub associated_holding: Option<AccountRef>,
+    pub blockers: Vec<Blocker>,
+    pub customer_status: CustomerAccountStatus,
+    pub can_edit: bool,
+}
+
+impl OrderView {
+    pub fn facts(&self) -> OrderFacts {
+        facts(&self.order, &self.lines)
+    }
+    pub fn total(&self) -> String {
+        money(self.lines.iter().map(|l| l.unit_price_cents * l.quantity as i64).sum())
+    }
+    pub fn status(&self) -> OrderStatus {
+        self.order.status()
+    }
+    pub fn items_editable(&self) -> bool {
+        self.can_edit && self.status().items_editable()
+    }
+    pub fn assignments_editable(&self) -> bool {
+        self.can_edit && rules::assignment_open(self.status()).is_ok()
+    }
+}
+
+fn facts(order: &OrderRow, lines: &[LineView]) -> OrderFacts {
+    OrderFacts {
+        status: order.status(),
+        order_type: order.order_type(),
+        holding_account: order.holding_account_id,
+        lines: lines
+            .iter()
+            .map(|l| LineFacts {
+                id: l.id,
+                line_no: l.line_no,
+                label: l.sku.clone(),
+                requirement: l.requirement,
+                is_minor: l.is_minor(),
+                customer_account: l.account.as_ref().map(|a| a.id),
+                deposited: l.deposited,
+            })
+            .collect(),
+    }
+}
+
+/// The smart accounts the actor holds any role in.
+pub(crate) fn actor_account_ids(conn: &mut DbConnection, actor: &Actor) -> QueryResult<Vec<i64>> {
+    account_roles::table.filter(account_roles::user_id.eq(actor.user_id.0)).select(account_roles::smart_account_id).load(conn)
+}
+
+/// Who sees an order (DOMAIN.md): its company; users of the holding account
+/// it is in or associated with; users of a customer account one of its lines
+/// is in; operations. Returns whether `order` is visible to `actor`.
+pub fn visible(conn: &mut DbConnection, actor: &Actor, order: &OrderRow) -> QueryResult<bool> {
+    if actor.is_operations() || order.company_id == actor.company_id.0 {
+        return Ok(true);
+    }
+    let mine = actor_account_ids(conn, actor)?;
+    if order.holding_account_id.is_some_and(|h| mine.contains(&h)) || order.associated_holding_account_id.is_some_and(|h| mine.contains(&h))
+    {
+        return Ok(true);
+    }
+    let in_lines: i64 = order_lines::table
+        .filter(order_lines::order_id.eq(order.id))
+        .filter(order_lines::account_id.eq_any(&mine))
+        .count()
+        .get_result(conn)?;
+    Ok(in_lines > 0)
+}
+
+fn account_refs(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<AccountRef>> {
+    let rows: Vec<(i64, String, String, String)> = smart_accounts::table
+        .filter(smart_accounts::id.eq_any(ids))
+        .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(id, name, domain, status)| AccountRef { id, name, domain, status }).collect())
+}
+
+pub(crate) fn load_row(conn: &mut DbConnection, id: i64) -> DomainResult<OrderRow> {
+    orders::table.find(id).select(OrderRow::as_select()).first(conn).optional()?.ok_or(DomainError::NotFound)
+}
+
+/// Loads an order the actor may see (404 otherwise), with its lines and assignments.
+pub fn load(conn: &mut DbConnection, actor: &Actor, id: i64) -> DomainResult<OrderView> {
+    let order = load_row(conn, id)?;
+    if !visible(conn, actor, &order)? {
+        return Err(DomainError::NotFound);
+    }
+    view(conn, actor, order)
+}
+
+fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult<OrderView> {
+    let rows: Vec<(LineRow, catalogue::Product)> = order_lines::table
+        .inner_join(products::table)
+        .filter(order_lines::order_id.eq(order.id))
+        .order(order_lines::line_no)
+        .select((LineRow::as_select(), catalogue::Product::as_select()))
+        .load(conn)?;
+    let mut ids: Vec<i64> = rows.iter().filter_map(|(l, _)| l.account_id).collect();
+    ids.extend([order.holding_account_id, order.default_account_id, order.associated_holding_account_id].into_iter().flatten());
+    let accounts = account_refs(conn, &ids)?;
+    let va_ids: Vec<i64> = rows.iter().filter_map(|(l, _)| l.virtual_account_id).chain(order.default_virtual_account_id).collect();
+    let vas: Vec<(i64, String)> = virtual_accounts::table
+        .filter(virtual_accounts::id.eq_any(&va_ids))
+        .select((virtual_accounts::id, virtual_accounts::name))
+        .load(conn)?;
+    let find = |id: Option<i64>| id.and_then(|id| accounts.iter().find(|a| a.id == id).cloned());
+    let va_name = |id: Option<i64>| id.and_then(|id| vas.iter().find(|v| v.0 == id).map(|v| v.1.clone()));
+    let mut lines: Vec<LineView> = rows
+        .into_iter()
+        .map(|(l, p)| LineView {
+            id: l.id,
+            line_no: l.line_no,
+            parent_line_id: l.parent_line_id,
+            sku: p.sku.clone(),
+            product: p.name.clone(),
+            category: p.category_label().to_string(),
+            requirement: p.requirement(),
+            quantity: l.quantity,
+            unit_price_cents: l.unit_price_cents,
+            account: find(l.account_id),
+            virtual_account: va_name(l.virtual_account_id),
+            deposited: l.licenses_deposited_at.is_some(),
+            minor_needs_account: false,
+            has_minors: false,
+        })
+        .collect();
+    let snapshot = lines.clone();
+    for line in lines.iter_mut() {
+        let minors: Vec<&LineView> = snapshot.iter().filter(|m| m.parent_line_id == Some(line.id)).collect();
+        line.has_minors = !minors.is_empty();
+        line.minor_needs_account = minors.iter().any(|m| m.needs_account());
+    }
+    let (company_name, created_by): (String, String) = companies::table
+        .find(order.company_id)
+        .select(companies::name)
+        .first::<String>(conn)
+        .and_then(|c| users::table.find(order.created_by).select(users::name).first::<String>(conn).map(|u| (c, u)))?;
+    let f = facts(&order, &lines);
+    Ok(OrderView {
+        blockers: rules::submit_blockers(&f),
+        customer_status: rules::customer_account_status(&f),
+        can_edit: policy::may_edit_order(actor, order.ownership()),
+        holding: find(order.holding_account_id),
+        default_account: find(order.default_account_id),
+        default_virtual_account: va_name(order.default_virtual_account_id),
+        associated_holding: find(order.associated_holding_account_id),
+        company_name,
+        created_by,
+        lines,
+        order,
+    })
+}
+
+/// A row of the orders list.
+#[derive(Debug, Clone)]
+pub struct OrderSummary {
+    pub id: i64,
+    pub web_order_id: String,
+    pub name: String,
+    pub end_customer: String,
+    pub status: OrderStatus,
+    pub holding: Option<String>,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+/// The newest orders and quotes the actor may see.
+pub fn list(conn: &mut DbConnection, actor: &Actor, limit: i64) -> DomainResult<Vec<OrderSummary>> {
+    let mut q = orders::table.into_boxed::<crate::db::MultiBackend>();
+    if !actor.is_operations() {
+        let mine = actor_account_ids(conn, actor)?;
+        let via_lines: Vec<i64> =
+            order_lines::table.filter(order_lines::account_id.eq_any(&mine)).select(order_lines::order_id).distinct().load(conn)?;
+        q = q.filter(
+            orders::company_id
+                .eq(actor.company_id.0)
+                .or(orders::holding_account_id.eq_any(mine.clone()))
+                .or(orders::associated_holding_account_id.eq_any(mine))
+                .or(orders::id.eq_any(via_lines)),
+        );
+    }
+    let rows: Vec<OrderRow> =
+        q.order((orders::created_at.desc(), orders::id.desc())).limit(limit).select(OrderRow::as_select()).load(conn)?;
+    let holding_ids: Vec<i64> = rows.iter().filter_map(|o| o.holding_account_id).collect();
+    let holdings = account_refs(conn, &holding_ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|o| OrderSummary {
+            id: o.id,
+            web_order_id: o.web_order_id(),
+            status: o.status(),
+            holding: o.holding_account_id.and_then(|h| holdings.iter().find(|a| a.id == h).map(|a| a.name.clone())),
+            end_customer: o.end_customer_name,
+            name: o.name,
+            created_at: o.created_at,
+        })
+        .collect())
+}
+
+/// The order initiation form.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct NewOrderInput {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub end_customer_name: String,
+    #[serde(default)]
+    pub end_customer_domain: String,
+    #[serde(default)]
+    pub order_type: String,
+    /// Create a quote rather than an order.
+    #[serde(default)]
+    pub quote: Option<String>,
+    /// Operations only: the partner company an internal order is for.
+    #[serde(default)]
+    pub for_company_id: Option<String>,
+}
+
+/// Starts a quote or an order for the actor's company, or (operations) an
+/// internal work-bench order for a partner.
+pub fn create(conn: &mut DbConnection, actor: &Actor, input: &NewOrderInput) -> DomainResult<i64> {
+    let mut e = FieldErrors::new();
+    let name = e.check("name", CompanyName::parse(&input.name).map_err(|m| m.replace("company name", "order name")));
+    let customer = e.check(
+        "end_customer_name",
+        CompanyName::parse(&input.end_customer_name).map_err(|m| m.replace("company name", "end customer's name")),
+    );
+    let domain = if input.end_customer_domain.trim().is_empty() {
+        Some(String::new())
+    } else {
+        e.check("end_customer_domain", DomainIdentifier::parse(&input.end_customer_domain).map(|d| d.to_string()))
+    };
+    let order_type = match OrderType::parse(if input.order_type.is_empty() { "standard" } else { &input.order_type }) {
+        Some(OrderType::Stocking) if !policy::may_place_stocking_order(actor) => {
+            e.add("order_type", "Only distributors place stocking orders.");
+            None
+        }
+        Some(t) => Some(t),
+        None => {
+            e.add("order_type", "Choose standard or stocking.");
+            None
+        }
+    };
+    let (company_id, internal) = if actor.is_operations() {
+        match input.for_company_id.as_deref().and_then(|c| c.parse::<i64>().ok()) {
+            Some(c) => {
+                let kind: Option<String> = companies::table.find(c).select(companies::kind).first(conn).optional()?;
+                if !kind.as_deref().and_then(crate::domain::company::CompanyKind::parse).is_some_and(|k| k.is_partner()) {
+                    e.add("for_company_id", "Choose the partner the order is for.");
+                }
+                (c, true)
+            }
+            None => {
+                e.add("for_company_id", "Choose the partner the order is for.");
+                (0, true)
+            }
+        }
+    } else {
+        (actor.company_id.0, false)
+    };
+    let (Some(name), Some(customer), Some(domain), Some(order_type), true) = (name, customer, domain, order_type, e.is_empty()) else {
+        return Err(e.into());
+    };
+    let status = if input.quote.is_some() { OrderStatus::Quote } else { OrderStatus::Draft };
+    let id: i64 = diesel::insert_into(orders::table)
+        .values((
+            orders::company_id.eq(company_id),
+            orders::created_by.eq(actor.user_id.0),
+            orders::name.eq(name.as_str()),
+            orders::end_customer_name.eq(customer.as_str()),
+            orders::end_customer_domain.eq(&domain),
+            orders::order_type.eq(order_type.as_str()),
+            orders::status.eq(status.as_str()),
+            orders::internal.eq(internal),
+            orders::created_at.eq(crate::db::now()),
+            orders::version.eq(0),
+        ))
+        .returning(orders::id)
+        .get_result(conn)?;
+    Ok(id)
+}
+
+/// Loads an order for a change by the actor: 404 if they cannot see it, 403
+/// if they see it but may not change it, 409 if it changed since `version`.
+pub(crate) fn for_change(conn: &mut DbConnection, actor: &Actor, id: i64, version: Option<i32>) -> DomainResult<OrderRow> {
+    let order = load_row(conn, id)?;
+    if !visible(conn, actor, &order)? {
+        return Err(DomainError::NotFound);
+    }
+    if !policy::may_edit_order(actor, order.ownership()) {
+        return Err(DomainError::Forbidden);
+    }
+    if let Some(v) = version {
+        if v != order.version {
+            return Err(DomainError::Conflict(format!(
+                "{} was changed by someone else after you opened it. Nothing was saved; the page now shows the latest version.",
+                order.web_order_id()
+            )));
+        }
+    }
+    Ok(order)
+}
+
+/// Marks the order changed; fails if another change slipped in since `order` was read.
+pub(crate) fn bump(conn: &mut DbConnection, order: &OrderRow) -> DomainResult<()> {
+    let n = diesel::update(orders::table.find(order.id).filter(orders::version.eq(order.version)))
+        .set(orders::version.eq(order.version + 1))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(DomainError::Conflict(format!(
+            "{} was changed by someone else at the same moment. Nothing was saved.",
+            order.web_order_id()
+        )));
+    }
+    Ok(())
+}
+
+/// Adds an item (with the minor lines of a configurable product). Lines that
+/// take a smart account get the order's pre-assigned customer account.
+pub fn add_item(conn: &mut DbConnection, actor: &Actor, order_id: i64, product_id: i64, quantity: i32, version: i32) -> DomainResult<()> {
+    if !(1..=10_000).contains(&quantity) {
+        return Err(FieldErrors::single("quantity", "Enter a quantity from 1 to 10000.").into());
+    }
+    conn.transaction(|conn| {
+        let order = for_change(conn, actor, order_id, Some(version))?;
+        if !order.status().items_editable() {
+            return Err(DomainError::Conflict("Items can be changed only before the order is submitted.".into()));
+        }
+        let product: catalogue::Product = products::table
+            .find(product_id)
+            .select(catalogue::Product::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| FieldErrors::single("product_id", "Choose a product from the catalogue."))?;
+        let next_no: Option<i32> =
+            order_lines::table.filter(order_lines::order_id.eq(order_id)).select(diesel::dsl::max(order_lines::line_no)).first(conn)?;
+        let mut line_no = next_no.unwrap_or(0) + 10;
+        let major = insert_line(conn, &order, line_no, None, &product, quantity)?;
+        for (component, per_unit) in catalogue::components(conn, product.id)? {
+            line_no += 1;
+            insert_line(conn, &order, line_no, Some(major), &component, quantity * per_unit)?;
+        }
+        bump(conn, &order)?;
+        Ok(())
+    })
+}
+
+fn insert_line(
+    conn: &mut DbConnection,
+    order: &OrderRow,
+    line_no: i32,
+    parent: Option<i64>,
+    product: &catalogue::Product,
+    quantity: i32,
+) -> DomainResult<i64> {
+    let cascade = product.requirement().takes_account() && order.default_account_id.is_some();
+    let id: i64 = diesel::insert_into(order_lines::table)
+        .values((
+            order_lines::order_id.eq(order.id),
+            order_lines::line_no.eq(line_no),
+            order_lines::parent_line_id.eq(parent),
+            order_lines::product_id.eq(product.id),
+            order_lines::quantity.eq(quantity),
+            order_lines::unit_price_cents.eq(product.unit_price_cents),
+            order_lines::account_id.eq(if cascade { order.default_account_id } else { None }),
+            order_lines::virtual_account_id.eq(if cascade { order.default_virtual_account_id } else { None }),
+        ))
+        .returning(order_lines::id)
+        .get_result(conn)?;
+    if cascade {
+        let to = assignment::label_of(conn, order.default_account_id, order.default_virtual_account_id)?;
+        assignment::record(
+            conn,
+            order.id,
+            Some(id),
+            Some(order.created_by),
+            AssignmentHow::PreAssignment,
+            &format!("Line {line_no}"),
+            "Not assigned",
+            &to,
+        )?;
+    }
+    Ok(id)
+}
+
+pub fn remove_item(conn: &mut DbConnection, actor: &Actor, order_id: i64, line_id: i64, version: i32) -> DomainResult<()> {
+    conn.transaction(|conn| {
+        let order = for_change(conn, actor, order_id, Some(version))?;
+        if !order.status().items_editable() {
+            return Err(DomainError::Conflict("Items can be changed only before the order is submitted.".into()));
+        }
+        let parent: Option<Option<i64>> = order_lines::table
+            .find(line_id)
+            .filter(order_lines::order_id.eq(order_id))
+            .select(order_lines::parent_line_id)
+            .first(conn)
+            .optional()?;
+        match parent {
+            None => return Err(DomainError::NotFound),
+            Some(Some(_)) => {
+                return Err(DomainError::Conflict("A minor line goes with its configurable product: remove the product instead.".into()))
+            }
+            Some(None) => {}
+        }
+        diesel::delete(order_lines::table.filter(order_lines::parent_line_id.eq(line_id))).execute(conn)?;
+        diesel::delete(order_lines::table.find(line_id)).execute(conn)?;
+        bump(conn, &order)
+    })
+}
+
+pub fn convert_quote(conn: &mut DbConnection, actor: &Actor, order_id: i64, version: i32) -> DomainResult<()> {
+    conn.transaction(|conn| {
+        let order = for_change(conn, actor, order_id, Some(version))?;
+        if order.status() != OrderStatus::Quote {
+            return Err(DomainError::Conflict("This is an order already.".into()));
+        }
+        diesel::update(orders::table.find(order_id))
+            .set((orders::status.eq(OrderStatus::Draft.as_str()), orders::converted_at.eq(crate::db::now())))
+            .execute(conn)?;
+        bump(conn, &order)
+    })
+}
+
+/// Submits a draft order, or refuses naming what blocks it.
+pub fn submit(conn: &mut DbConnection, actor: &Actor, order_id: i64, version: i32) -> DomainResult<()> {
+    conn.transaction(|conn| {
+        let order = for_change(conn, actor, order_id, Some(version))?;
+        let v = view(conn, actor, order.clone())?;
+        if !v.blockers.is_empty() {
+            let mut e = FieldErrors::new();
+            e.add("submit", v.blockers.iter().map(|b| b.message.clone()).collect::<Vec<_>>().join(" "));
+            return Err(e.into());
+        }
+        diesel::update(orders::table.find(order_id))
+            .set((orders::status.eq(OrderStatus::Submitted.as_str()), orders::submitted_at.eq(crate::db::now())))
+            .execute(conn)?;
+        bump(conn, &order)
+    })
+}
+
+/// Operations: book a submitted order (it gets its sales order number).
+pub fn book(conn: &mut DbConnection, actor: &Actor, order_id: i64) -> DomainResult<()> {
+    if !policy::may_fulfil_orders(actor) {
+        return Err(DomainError::NotFound);
+    }
+    conn.transaction(|conn| {
+        let order = load_row(conn, order_id)?;
+        if order.status() != OrderStatus::Submitted {
+            return Err(DomainError::Conflict(format!(
+                "{} is {}, not submitted.",
+                order.web_order_id(),
+                order.status().label().to_lowercase()
+            )));
+        }
+        diesel::update(orders::table.find(order_id))
+            .set((
+                orders::status.eq(OrderStatus::Booked.as_str()),
+                orders::booked_at.eq(crate::db::now()),
+                orders::sales_order_number.eq(format!("SO-{}", 100_000 + order_id)),
+            ))
+            .execute(conn)?;
+        bump(conn, &order)
+    })
+}
+
+/// Operations: ship a booked order; licenses arrive after the provisioning delay.
+pub fn ship(conn: &mut DbConnection, actor: &Actor, order_id: i64, provisioning_delay: chrono::Duration) -> DomainResult<()> {
+    if !policy::may_fulfil_orders(actor) {
+        return Err(DomainError::NotFound);
+    }
+    conn.transaction(|conn| {
+        let order = load_row(conn, order_id)?;
+        if order.status() != OrderStatus::Booked {
+            return Err(DomainError::Conflict(format!(
+                "{} is {}, not booked.",
+                order.web_order_id(),
+                order.status().label().to_lowercase()
+            )));
+        }
+        let now = crate::db::now();
+        diesel::update(orders::table.find(order_id))
+            .set((
+                orders::status.eq(OrderStatus::Shipped.as_str()),
+                orders::shipped_at.eq(now),
+                orders::licenses_due_at.eq(now + provisioning_delay),
+            ))
+            .execute(conn)?;
+        bump(conn, &order)
+    })
+}
+
+/// Orders waiting for operations (submitted or booked), oldest first.
+pub fn fulfilment_queue(conn: &mut DbConnection, actor: &Actor) -> DomainResult<Vec<OrderSummary>> {
+    if !policy::may_fulfil_orders(actor) {
+        return Err(DomainError::NotFound);
+    }
+    let rows: Vec<(OrderRow, String)> = orders::table
+        .inner_join(companies::table)
+        .filter(orders::status.eq_any([OrderStatus::Submitted.as_str(), OrderStatus::Booked.as_str()]))
+        .order((orders::created_at, orders::id))
+        .limit(500)
+        .select((OrderRow::as_select(), companies::name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(o, company)| OrderSummary {
+            id: o.id,
+            web_order_id: o.web_order_id(),
+            status: o.status(),
+            holding: Some(company),
+            end_customer: o.end_customer_name,
+            name: o.name,
+            created_at: o.created_at,
+        })
+        .collect())
+}
+
+/// Partner companies, for operations creating an internal order.
+pub fn partner_companies(conn: &mut DbConnection) -> QueryResult<Vec<(i64, String)>> {
+    companies::table
+        .filter(companies::kind.eq_any(["distributor", "reseller", "service_provider"]))
+        .order(companies::name)
+        .select((companies::id, companies::name))
+        .load(conn)
+}
