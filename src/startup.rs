@@ -41,6 +41,25 @@ impl AppState {
     }
 }
 
+/// Deposits the licenses of shipped orders once their provisioning delay has
+/// passed. Runs on every instance; each line is claimed by one of them.
+async fn provisioning_worker(pool: Pool, interval: std::time::Duration) {
+    loop {
+        let p = pool.clone();
+        let result = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+            let mut conn = p.get()?;
+            Ok(crate::domain::orders::provisioning::deposit_due(&mut conn)?)
+        })
+        .await;
+        match result {
+            Ok(Ok(n)) if n > 0 => tracing::info!(lines = n, "licenses deposited"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "provisioning round failed"),
+            _ => {}
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -84,6 +103,7 @@ impl Application {
             interval: settings.mail_poll_interval,
         };
         tokio::spawn(worker.run(mail_wake.clone()));
+        tokio::spawn(provisioning_worker(pool.clone(), settings.mail_poll_interval));
 
         let redis = match &settings.redis_url {
             Some(url) => {

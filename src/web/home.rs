@@ -49,10 +49,6 @@ fn section(user: SignedIn, title: &'static str, summary: &'static str) -> Result
     render(StatusCode::OK, &SectionPage { layout: user.layout, title, summary })
 }
 
-pub async fn orders(user: SignedIn) -> Result<HttpResponse, AppError> {
-    section(user, "Orders", "Quotes and orders your company placed, and orders assigned to your smart accounts.")
-}
-
 pub async fn smart_account_orders(user: SignedIn) -> Result<HttpResponse, AppError> {
     section(user, "Smart Account Orders", "Orders that need a smart account, with those not yet assigned to a customer account first.")
 }

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod health;
 pub mod home;
 pub mod layout;
+pub mod orders;
 pub mod profile;
 pub mod routes;
 pub mod session;

@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use crate::web::{account_request, accounts, assets, auth, dev_mail, health, home, profile};
+use crate::web::{account_request, accounts, assets, auth, dev_mail, health, home, orders, profile};
 
 pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
     // Anyone
@@ -18,7 +18,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
     cfg.route("/sign-out", web::post().to(auth::sign_out))
         .route("/profile", web::get().to(profile::profile_form))
         .route("/profile", web::post().to(profile::update_profile))
-        .route("/orders", web::get().to(home::orders))
+        .route("/orders", web::get().to(orders::list_orders))
+        .route("/orders", web::post().to(orders::create_order))
+        .route("/orders/new", web::get().to(orders::new_order_form))
+        .route("/orders/{id}", web::get().to(orders::show_order))
+        .route("/orders/{id}/lines", web::post().to(orders::add_item))
+        .route("/orders/{id}/lines/{line}/remove", web::post().to(orders::remove_item))
+        .route("/orders/{id}/lines/{line}/assignment/remove", web::post().to(orders::clear_line))
+        .route("/orders/{id}/convert", web::post().to(orders::convert_quote))
+        .route("/orders/{id}/submit", web::post().to(orders::submit_order))
+        .route("/orders/{id}/assignment", web::get().to(orders::assignment_form))
+        .route("/orders/{id}/assignment", web::post().to(orders::assign))
+        .route("/orders/{id}/history", web::get().to(orders::history))
         .route("/smart-account-orders", web::get().to(home::smart_account_orders))
         .route("/accounts", web::get().to(accounts::list_accounts))
         .route("/accounts/search", web::get().to(accounts::search_accounts))
@@ -48,6 +59,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
 
     // Operations staff
     cfg.route("/operations", web::get().to(home::operations))
+        .route("/operations/orders", web::get().to(orders::fulfilment))
+        .route("/operations/orders/{id}/{step}", web::post().to(orders::fulfil))
         .route("/operations/domain-reviews", web::get().to(account_request::domain_reviews))
         .route("/operations/domain-reviews/{id}", web::post().to(account_request::decide_domain_review));
 

@@ -1,0 +1,426 @@
+//! Pages under Orders: the list, order initiation, the order page (items,
+//! assignments, ready-to-submit panel, timeline), the assignment page with its
+//! live account search, history, and operations' fulfilment queue.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::domain::catalogue::{self, Product};
+use crate::domain::orders::assignment::{self, AccountOption, HistoryEntry};
+use crate::domain::orders::rules::{CustomerAccountStatus, OrderStatus};
+use crate::domain::orders::{self, NewOrderInput, OrderSummary, OrderView};
+use crate::domain::roles::AccountKind;
+use crate::domain::{policy, DomainError, FieldErrors};
+use crate::startup::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::SignedIn;
+use crate::web::layout::Layout;
+use crate::web::session::PortalSession;
+use crate::web::{field, fields_i64, form_pairs, render, run, see_other};
+
+fn when(t: &chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+// ---------------------------------------------------------------- list and new
+
+#[derive(Template)]
+#[template(path = "orders/list.html")]
+pub struct OrdersPage {
+    pub layout: Layout,
+    pub orders: Vec<OrderSummary>,
+}
+
+impl OrderSummary {
+    pub fn created(&self) -> String {
+        when(&self.created_at)
+    }
+}
+
+pub async fn list_orders(state: web::Data<AppState>, user: SignedIn) -> Result<HttpResponse, AppError> {
+    let actor = user.actor.clone();
+    let list = run(&state, move |conn| orders::list(conn, &actor, 200)).await??;
+    render(StatusCode::OK, &OrdersPage { layout: user.layout, orders: list })
+}
+
+#[derive(Template)]
+#[template(path = "orders/new.html")]
+pub struct NewOrderPage {
+    pub layout: Layout,
+    pub input: NewOrderInput,
+    pub errors: FieldErrors,
+    pub may_stock: bool,
+    pub partners: Vec<(i64, String)>,
+    pub is_operations: bool,
+}
+
+#[derive(Deserialize)]
+pub struct NewQuery {
+    pub quote: Option<String>,
+}
+
+async fn new_page(state: &AppState, user: SignedIn, input: NewOrderInput, errors: FieldErrors, status: StatusCode) -> Result<HttpResponse, AppError> {
+    let is_operations = user.actor.is_operations();
+    let partners = if is_operations { run(state, |conn| Ok(orders::partner_companies(conn)?)).await?? } else { Vec::new() };
+    render(status, &NewOrderPage { may_stock: policy::may_place_stocking_order(&user.actor), layout: user.layout, input, errors, partners, is_operations })
+}
+
+pub async fn new_order_form(state: web::Data<AppState>, user: SignedIn, query: web::Query<NewQuery>) -> Result<HttpResponse, AppError> {
+    let input = NewOrderInput { order_type: "standard".into(), quote: query.into_inner().quote, ..Default::default() };
+    new_page(&state, user, input, FieldErrors::new(), StatusCode::OK).await
+}
+
+pub async fn create_order(state: web::Data<AppState>, user: SignedIn, form: web::Form<NewOrderInput>) -> Result<HttpResponse, AppError> {
+    let input = form.into_inner();
+    let (actor, i) = (user.actor.clone(), input.clone());
+    match run(&state, move |conn| orders::create(conn, &actor, &i)).await? {
+        Ok(id) => Ok(see_other(&format!("/orders/{id}"))),
+        Err(DomainError::Invalid(errors)) => new_page(&state, user, input, errors, StatusCode::BAD_REQUEST).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------- the order page
+
+#[derive(Template)]
+#[template(path = "orders/show.html")]
+pub struct OrderPage {
+    pub layout: Layout,
+    pub view: OrderView,
+    pub products: Vec<Product>,
+    pub collapsed: Vec<i64>,
+    pub error: Option<String>,
+    pub timeline: Vec<(&'static str, String, bool)>,
+    pub provisioning_note: Option<String>,
+}
+
+impl OrderPage {
+    pub fn status_badge(&self) -> &'static str {
+        match self.view.status() {
+            OrderStatus::Shipped => "badge-active",
+            OrderStatus::Cancelled => "badge-danger",
+            OrderStatus::Quote | OrderStatus::Draft => "badge",
+            _ => "badge-pending",
+        }
+    }
+    pub fn customer_status(&self) -> Option<(&'static str, &'static str)> {
+        match self.view.customer_status {
+            CustomerAccountStatus::Assigned => Some(("Assigned", "badge-active")),
+            CustomerAccountStatus::NotAssigned => Some(("Not Assigned", "badge-danger")),
+            CustomerAccountStatus::NotApplicable => None,
+        }
+    }
+    pub fn is_collapsed(&self, line_id: &i64) -> bool {
+        self.collapsed.contains(line_id)
+    }
+    pub fn hidden(&self, parent: &Option<i64>) -> bool {
+        parent.is_some_and(|p| self.collapsed.contains(&p))
+    }
+    pub fn toggle_link(&self, line_id: &i64) -> String {
+        let mut c: Vec<i64> = self.collapsed.iter().copied().filter(|x| x != line_id).collect();
+        if !self.collapsed.contains(line_id) {
+            c.push(*line_id);
+        }
+        let list: Vec<String> = c.iter().map(|x| x.to_string()).collect();
+        format!("/orders/{}?collapsed={}#line-{line_id}", self.view.order.id, list.join(","))
+    }
+    pub fn blocked_line(&self, line_id: &i64) -> bool {
+        self.view.blockers.iter().any(|b| b.line_id == Some(*line_id))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct OrderQuery {
+    #[serde(default)]
+    pub collapsed: String,
+}
+
+async fn order_page(state: &AppState, user: SignedIn, id: i64, collapsed: Vec<i64>, error: Option<String>, status: StatusCode) -> Result<HttpResponse, AppError> {
+    let actor = user.actor.clone();
+    let (view, products) = run(state, move |conn| {
+        let view = orders::load(conn, &actor, id)?;
+        let products = catalogue::all(conn)?;
+        Ok((view, products))
+    })
+    .await??;
+    let o = &view.order;
+    let mut timeline = vec![("Created", when(&o.created_at), true)];
+    if let Some(t) = o.converted_at {
+        timeline.push(("Converted from quote", when(&t), true));
+    }
+    for (label, at) in [("Submitted", o.submitted_at), ("Booked", o.booked_at), ("Shipped", o.shipped_at)] {
+        timeline.push((label, at.as_ref().map(when).unwrap_or_default(), at.is_some()));
+    }
+    let now = crate::db::now();
+    let provisioning_note = o.licenses_due_at.map(|due| {
+        if due <= now {
+            format!("Licenses available since {}", when(&due))
+        } else {
+            format!("Licenses available at {}", when(&due))
+        }
+    });
+    timeline.push(("Licenses available", o.licenses_due_at.as_ref().map(when).unwrap_or_default(), o.licenses_due_at.is_some_and(|d| d <= now)));
+    render(status, &OrderPage { layout: user.layout, view, products, collapsed, error, timeline, provisioning_note })
+}
+
+pub async fn show_order(state: web::Data<AppState>, user: SignedIn, path: web::Path<i64>, query: web::Query<OrderQuery>) -> Result<HttpResponse, AppError> {
+    let collapsed = query.collapsed.split(',').filter_map(|s| s.parse().ok()).collect();
+    order_page(&state, user, path.into_inner(), collapsed, None, StatusCode::OK).await
+}
+
+/// After a change: back to the order, or the order again with the problem.
+async fn outcome(state: &AppState, user: SignedIn, session: PortalSession, id: i64, result: Result<(), DomainError>, success: &str) -> Result<HttpResponse, AppError> {
+    match result {
+        Ok(()) => {
+            if !success.is_empty() {
+                session.flash("success", success);
+            }
+            Ok(see_other(&format!("/orders/{id}")))
+        }
+        Err(DomainError::Invalid(errors)) => {
+            let message = errors.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>().join(" ");
+            order_page(state, user, id, Vec::new(), Some(message), StatusCode::BAD_REQUEST).await
+        }
+        Err(DomainError::Conflict(m)) => order_page(state, user, id, Vec::new(), Some(m), StatusCode::CONFLICT).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn version(pairs: &[(String, String)]) -> i32 {
+    field(pairs, "version").parse().unwrap_or(-1)
+}
+
+pub async fn add_item(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<i64>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let pairs = form_pairs(&body);
+    let (product, quantity, v) = (field(&pairs, "product_id").parse().unwrap_or(0), field(&pairs, "quantity").trim().parse().unwrap_or(0), version(&pairs));
+    let actor = user.actor.clone();
+    let r = run(&state, move |conn| orders::add_item(conn, &actor, id, product, quantity, v)).await?;
+    outcome(&state, user, session, id, r, "Item added.").await
+}
+
+pub async fn remove_item(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<(i64, i64)>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let (id, line) = path.into_inner();
+    let v = version(&form_pairs(&body));
+    let actor = user.actor.clone();
+    let r = run(&state, move |conn| orders::remove_item(conn, &actor, id, line, v)).await?;
+    outcome(&state, user, session, id, r, "Item removed.").await
+}
+
+pub async fn convert_quote(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<i64>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let v = version(&form_pairs(&body));
+    let actor = user.actor.clone();
+    let r = run(&state, move |conn| orders::convert_quote(conn, &actor, id, v)).await?;
+    outcome(&state, user, session, id, r, "The quote is now an order, with its items and assignments.").await
+}
+
+pub async fn submit_order(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<i64>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let v = version(&form_pairs(&body));
+    let actor = user.actor.clone();
+    let r = run(&state, move |conn| orders::submit(conn, &actor, id, v)).await?;
+    outcome(&state, user, session, id, r, "The order was submitted.").await
+}
+
+pub async fn clear_line(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<(i64, i64)>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let (id, line) = path.into_inner();
+    let v = version(&form_pairs(&body));
+    let actor = user.actor.clone();
+    let r = run(&state, move |conn| assignment::clear_line(conn, &actor, id, line, v)).await?;
+    outcome(&state, user, session, id, r, "The line's smart account was removed.").await
+}
+
+// ---------------------------------------------------------------- assignment page
+
+/// What is being assigned: the header (holding or customer for all lines),
+/// chosen lines, or the associated partner holding account.
+#[derive(Template)]
+#[template(path = "orders/assignment.html")]
+pub struct AssignmentPage {
+    pub layout: Layout,
+    pub view: OrderView,
+    pub target: String,
+    pub kind: String,
+    pub lines: Vec<i64>,
+    pub q: String,
+    pub results: Vec<AccountOption>,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "orders/_account_results.html")]
+pub struct AccountResultsFragment {
+    pub layout: Layout,
+    pub view: OrderView,
+    pub target: String,
+    pub kind: String,
+    pub lines: Vec<i64>,
+    pub q: String,
+    pub results: Vec<AccountOption>,
+}
+
+impl AssignmentPage {
+    pub fn line_list(&self) -> String {
+        self.view.lines.iter().filter(|l| self.lines.contains(&l.id)).map(|l| format!("{} ({})", l.line_no, l.sku)).collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn kind_for(target: &str, kind: &str) -> AccountKind {
+    match target {
+        "holding" | "associate" => AccountKind::Holding,
+        "lines" | "order" => AccountKind::Customer,
+        _ => AccountKind::parse(kind).unwrap_or(AccountKind::Customer),
+    }
+}
+
+pub async fn assignment_form(req: HttpRequest, state: web::Data<AppState>, user: SignedIn, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let pairs = form_pairs(req.query_string().as_bytes());
+    let mut target = field(&pairs, "target").to_string();
+    if target.is_empty() {
+        target = "header".into();
+    }
+    let kind = kind_for(&target, field(&pairs, "kind"));
+    if target == "header" && kind == AccountKind::Holding {
+        target = "holding".into();
+    }
+    if target == "header" {
+        target = "order".into();
+    }
+    let lines = fields_i64(&pairs, "lines");
+    let q = field(&pairs, "q").to_string();
+    let (actor, q2) = (user.actor.clone(), q.clone());
+    let (view, results) = run(&state, move |conn| {
+        let view = orders::load(conn, &actor, id)?;
+        let results = assignment::search(conn, &actor, kind, &q2)?;
+        Ok((view, results))
+    })
+    .await??;
+    if !view.assignments_editable() {
+        return Err(AppError::Forbidden("You cannot change this order's assignments.".into()));
+    }
+    let kind = kind.as_str().to_string();
+    if req.headers().contains_key("HX-Request") {
+        let mut resp = render(StatusCode::OK, &AccountResultsFragment { layout: user.layout, view, target, kind, lines, q, results })?;
+        resp.headers_mut().insert(actix_web::http::header::VARY, actix_web::http::header::HeaderValue::from_static("HX-Request"));
+        return Ok(resp);
+    }
+    render(StatusCode::OK, &AssignmentPage { layout: user.layout, view, target, kind, lines, q, results, error: None })
+}
+
+pub async fn assign(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<i64>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let pairs = form_pairs(&body);
+    let target = field(&pairs, "target").to_string();
+    let account: i64 = field(&pairs, "account_id").parse().unwrap_or(0);
+    let va: Option<i64> = field(&pairs, "virtual_account_id").parse().ok();
+    let lines = fields_i64(&pairs, "lines");
+    let v = version(&pairs);
+    let remove = field(&pairs, "remove") == "yes";
+    let actor = user.actor.clone();
+    let t = target.clone();
+    let chosen = lines.clone();
+    let r = run(&state, move |conn| match t.as_str() {
+        "holding" => assignment::set_holding(conn, &actor, id, (!remove).then_some(account), v),
+        "associate" => assignment::associate_holding(conn, &actor, id, (!remove).then_some(account), v),
+        "lines" => assignment::assign_lines(conn, &actor, id, &chosen, account, va, v).map(|_| ()),
+        _ => assignment::set_order_level(conn, &actor, id, account, va, v).map(|_| ()),
+    })
+    .await?;
+    match r {
+        Ok(()) => {
+            session.flash("success", if remove { "The smart account was removed." } else { "Smart account assigned." });
+            Ok(see_other(&format!("/orders/{id}")))
+        }
+        Err(DomainError::Invalid(errors)) => {
+            let message = errors.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>().join(" ");
+            assignment_again(&state, user, id, target, lines, message, StatusCode::BAD_REQUEST).await
+        }
+        Err(DomainError::Conflict(m)) => order_page(&state, user, id, Vec::new(), Some(m), StatusCode::CONFLICT).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn assignment_again(state: &AppState, user: SignedIn, id: i64, target: String, lines: Vec<i64>, error: String, status: StatusCode) -> Result<HttpResponse, AppError> {
+    let kind = kind_for(&target, "customer");
+    let actor = user.actor.clone();
+    let (view, results) = run(state, move |conn| {
+        let view = orders::load(conn, &actor, id)?;
+        let results = assignment::search(conn, &actor, kind, "")?;
+        Ok((view, results))
+    })
+    .await??;
+    render(status, &AssignmentPage { layout: user.layout, view, target, kind: kind.as_str().into(), lines, q: String::new(), results, error: Some(error) })
+}
+
+// ---------------------------------------------------------------- history
+
+#[derive(Template)]
+#[template(path = "orders/history.html")]
+pub struct HistoryPage {
+    pub layout: Layout,
+    pub view: OrderView,
+    pub line: Option<i64>,
+    pub entries: Vec<HistoryEntry>,
+}
+
+impl HistoryEntry {
+    pub fn when(&self) -> String {
+        when(&self.at)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct HistoryQuery {
+    pub line: Option<i64>,
+}
+
+pub async fn history(state: web::Data<AppState>, user: SignedIn, path: web::Path<i64>, query: web::Query<HistoryQuery>) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let line = query.line;
+    let actor = user.actor.clone();
+    let (view, entries) = run(&state, move |conn| {
+        let view = orders::load(conn, &actor, id)?;
+        let entries = assignment::history(conn, &actor, id, line)?;
+        Ok((view, entries))
+    })
+    .await??;
+    render(StatusCode::OK, &HistoryPage { layout: user.layout, view, line, entries })
+}
+
+// ---------------------------------------------------------------- operations
+
+#[derive(Template)]
+#[template(path = "operations/orders.html")]
+pub struct FulfilmentPage {
+    pub layout: Layout,
+    pub orders: Vec<OrderSummary>,
+}
+
+pub async fn fulfilment(state: web::Data<AppState>, user: SignedIn) -> Result<HttpResponse, AppError> {
+    let actor = user.actor.clone();
+    let list = run(&state, move |conn| orders::fulfilment_queue(conn, &actor)).await??;
+    render(StatusCode::OK, &FulfilmentPage { layout: user.layout, orders: list })
+}
+
+pub async fn fulfil(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<(i64, String)>) -> Result<HttpResponse, AppError> {
+    let (id, step) = path.into_inner();
+    let actor = user.actor.clone();
+    let delay = chrono::Duration::from_std(state.settings.provisioning_delay).unwrap_or(chrono::Duration::hours(24));
+    let s = step.clone();
+    let r = run(&state, move |conn| match s.as_str() {
+        "book" => orders::book(conn, &actor, id),
+        "ship" => orders::ship(conn, &actor, id, delay),
+        _ => Err(DomainError::NotFound),
+    })
+    .await?;
+    match r {
+        Ok(()) => session.flash("success", format!("{} {}.", orders::web_order_id(id), if step == "book" { "booked" } else { "shipped" })),
+        Err(DomainError::Conflict(m)) => session.flash("error", m),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(see_other("/operations/orders"))
+}
