@@ -10,6 +10,7 @@ use crate::db::DbConnection;
 use crate::domain::accounts::administration::{self as admin, RoleInput, VirtualAccountInput};
 use crate::domain::accounts::request::{self, AccountRequestInput};
 use crate::domain::company::CompanyKind;
+use crate::domain::orders::{self, assignment};
 use crate::domain::roles::AccountKind;
 use crate::domain::{users, Actor};
 
@@ -115,6 +116,136 @@ fn seed_accounts(conn: &mut DbConnection, people: &[Actor], base_url: &str) -> a
     Ok(())
 }
 
+fn account_id(conn: &mut DbConnection, domain: &str) -> anyhow::Result<i64> {
+    use crate::db::schema::smart_accounts;
+    Ok(smart_accounts::table.filter(smart_accounts::domain.eq(domain)).select(smart_accounts::id).first(conn)?)
+}
+
+fn va_id(conn: &mut DbConnection, account: i64, name: &str) -> anyhow::Result<i64> {
+    use crate::db::schema::virtual_accounts;
+    Ok(virtual_accounts::table
+        .filter(virtual_accounts::smart_account_id.eq(account))
+        .filter(virtual_accounts::name.eq(name))
+        .select(virtual_accounts::id)
+        .first(conn)?)
+}
+
+fn product(conn: &mut DbConnection, sku: &str) -> anyhow::Result<i64> {
+    use crate::db::schema::products;
+    Ok(products::table.filter(products::sku.eq(sku)).select(products::id).first(conn)?)
+}
+
+fn new_order(conn: &mut DbConnection, actor: &Actor, name: &str, customer: &str, domain: &str, order_type: &str, quote: bool) -> anyhow::Result<i64> {
+    let input = orders::NewOrderInput {
+        name: name.into(),
+        end_customer_name: customer.into(),
+        end_customer_domain: domain.into(),
+        order_type: order_type.into(),
+        quote: quote.then(|| "yes".into()),
+        for_company_id: None,
+    };
+    orders::create(conn, actor, &input).map_err(err)
+}
+
+fn version(conn: &mut DbConnection, order: i64) -> anyhow::Result<i32> {
+    use crate::db::schema::orders as o;
+    Ok(o::table.find(order).select(o::version).first(conn)?)
+}
+
+fn add(conn: &mut DbConnection, actor: &Actor, order: i64, sku: &str, quantity: i32) -> anyhow::Result<()> {
+    let p = product(conn, sku)?;
+    let v = version(conn, order)?;
+    orders::add_item(conn, actor, order, p, quantity, v).map_err(err)
+}
+
+/// Orders in every state: parked in holding accounts and Not Assigned, assigned
+/// line by line, a configurable product, a stocking order, a quote, an
+/// internal work-bench order, and one shipped with its licenses delivered.
+fn seed_orders(conn: &mut DbConnection, people: &[Actor]) -> anyhow::Result<()> {
+    crate::domain::catalogue::seed(conn)?;
+    let by = |email: &str| people.iter().find(|a| a.email == email).cloned().expect("demo person");
+    let (nora, carlos, fatima, olga) = (by("nora@northwind.example"), by("carlos@contoso.example"), by("fatima@fabrikam.example"), by("olga@ops.example"));
+    let northwind_holding = account_id(conn, "northwind.example")?;
+    let contoso_holding = account_id(conn, "contoso.example")?;
+    let fabrikam = account_id(conn, "fabrikam.example")?;
+    let metalworks = account_id(conn, "metalworks.example")?;
+    let acme = account_id(conn, "acme.example")?;
+
+    // Northwind parks an order for an unknown reseller in its holding account; submitted and booked.
+    let o = new_order(conn, &nora, "Regional refresh, reseller to be named", "To be confirmed", "", "standard", false)?;
+    let v = version(conn, o)?;
+    assignment::set_holding(conn, &nora, o, Some(northwind_holding), v).map_err(err)?;
+    add(conn, &nora, o, "SL-DNA-ADV-3Y", 25)?;
+    add(conn, &nora, o, "HW-SW-48P", 10)?;
+    let v = version(conn, o)?;
+    orders::submit(conn, &nora, o, v).map_err(err)?;
+    orders::book(conn, &olga, o).map_err(err)?;
+    // A distributor stocking order: no smart account needed.
+    let o = new_order(conn, &nora, "Warehouse stock Q4", "Northwind stock", "", "stocking", false)?;
+    add(conn, &nora, o, "SL-SEC-ESS-1Y", 100)?;
+    let v = version(conn, o)?;
+    orders::submit(conn, &nora, o, v).map_err(err)?;
+
+    // Contoso: parked in its holding account, Not Assigned.
+    let o = new_order(conn, &carlos, "Acme campus switching", "Acme Corp", "acme.example", "standard", false)?;
+    let v = version(conn, o)?;
+    assignment::set_holding(conn, &carlos, o, Some(contoso_holding), v).map_err(err)?;
+    add(conn, &carlos, o, "CFG-CAMPUS-KIT", 2)?;
+    add(conn, &carlos, o, "SUB-CLOUD-MGMT", 40)?;
+    let v = version(conn, o)?;
+    orders::submit(conn, &carlos, o, v).map_err(err)?;
+    // Contoso: a configurable branch kit, assigned line by line to Metalworks Processing and Acme (pending).
+    let o = new_order(conn, &carlos, "Metalworks branch kits", "Metalworks Inc.", "metalworks.example", "standard", false)?;
+    add(conn, &carlos, o, "CFG-BRANCH-KIT", 3)?;
+    add(conn, &carlos, o, "PAK-VOICE-25", 1)?;
+    add(conn, &carlos, o, "SL-WLC-AP", 20)?;
+    let processing = va_id(conn, metalworks, "Processing")?;
+    let lines: Vec<i64> = {
+        use crate::db::schema::{order_lines, products};
+        order_lines::table
+            .inner_join(products::table)
+            .filter(order_lines::order_id.eq(o))
+            .filter(products::sku.eq("SL-DNA-ADV-3Y"))
+            .select(order_lines::id)
+            .load(conn)?
+    };
+    let v = version(conn, o)?;
+    assignment::assign_lines(conn, &carlos, o, &lines, metalworks, Some(processing), v).map_err(err)?;
+    // Contoso: a quote for Acme, pre-assigned to Acme's pending account.
+    let q = new_order(conn, &carlos, "Acme security upgrade", "Acme Corp", "acme.example", "standard", true)?;
+    let v = version(conn, q)?;
+    assignment::set_order_level(conn, &carlos, q, acme, None, v).map_err(err)?;
+    add(conn, &carlos, q, "SL-SEC-ESS-1Y", 15)?;
+    add(conn, &carlos, q, "HW-RTR-4451", 2)?;
+
+    // Fabrikam buys for its own account, per region; shipped and licenses delivered.
+    let o = new_order(conn, &fatima, "EMEA managed service capacity", "Fabrikam Networks", "fabrikam.example", "standard", false)?;
+    let emea = va_id(conn, fabrikam, "EMEA")?;
+    let v = version(conn, o)?;
+    assignment::set_order_level(conn, &fatima, o, fabrikam, Some(emea), v).map_err(err)?;
+    add(conn, &fatima, o, "SL-DNA-ADV-3Y", 50)?;
+    add(conn, &fatima, o, "PAK-ROUTER-SEC", 5)?;
+    let v = version(conn, o)?;
+    orders::submit(conn, &fatima, o, v).map_err(err)?;
+    orders::book(conn, &olga, o).map_err(err)?;
+    orders::ship(conn, &olga, o, chrono::Duration::zero()).map_err(err)?;
+    orders::provisioning::deposit_due(conn)?;
+
+    // Operations: an internal work-bench order on Contoso's behalf.
+    let contoso_company: i64 = carlos.company_id.0;
+    let input = orders::NewOrderInput {
+        name: "Work-bench order for Contoso".into(),
+        end_customer_name: "Acme Corp".into(),
+        end_customer_domain: "acme.example".into(),
+        order_type: "standard".into(),
+        quote: None,
+        for_company_id: Some(contoso_company.to_string()),
+    };
+    let o = orders::create(conn, &olga, &input).map_err(err)?;
+    add(conn, &olga, o, "SL-WLC-AP", 8)?;
+    Ok(())
+}
+
 /// Loads the demo story into an empty database and returns the logins.
 pub fn seed(conn: &mut DbConnection, base_url: &str) -> anyhow::Result<Vec<DemoLogin>> {
     if !is_empty(conn)? {
@@ -138,7 +269,8 @@ pub fn seed(conn: &mut DbConnection, base_url: &str) -> anyhow::Result<Vec<DemoL
                     .map_err(|e| anyhow::anyhow!("{email}: {e:?}"))?,
             );
         }
-        seed_accounts(conn, &people, base_url)
+        seed_accounts(conn, &people, base_url)?;
+        seed_orders(conn, &people)
     })?;
     Ok(logins)
 }
