@@ -135,7 +135,15 @@ fn product(conn: &mut DbConnection, sku: &str) -> anyhow::Result<i64> {
     Ok(products::table.filter(products::sku.eq(sku)).select(products::id).first(conn)?)
 }
 
-fn new_order(conn: &mut DbConnection, actor: &Actor, name: &str, customer: &str, domain: &str, order_type: &str, quote: bool) -> anyhow::Result<i64> {
+fn new_order(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    name: &str,
+    customer: &str,
+    domain: &str,
+    order_type: &str,
+    quote: bool,
+) -> anyhow::Result<i64> {
     let input = orders::NewOrderInput {
         name: name.into(),
         end_customer_name: customer.into(),
@@ -164,7 +172,8 @@ fn add(conn: &mut DbConnection, actor: &Actor, order: i64, sku: &str, quantity: 
 fn seed_orders(conn: &mut DbConnection, people: &[Actor]) -> anyhow::Result<()> {
     crate::domain::catalogue::seed(conn)?;
     let by = |email: &str| people.iter().find(|a| a.email == email).cloned().expect("demo person");
-    let (nora, carlos, fatima, olga) = (by("nora@northwind.example"), by("carlos@contoso.example"), by("fatima@fabrikam.example"), by("olga@ops.example"));
+    let (nora, carlos, fatima, olga) =
+        (by("nora@northwind.example"), by("carlos@contoso.example"), by("fatima@fabrikam.example"), by("olga@ops.example"));
     let northwind_holding = account_id(conn, "northwind.example")?;
     let contoso_holding = account_id(conn, "contoso.example")?;
     let fabrikam = account_id(conn, "fabrikam.example")?;

@@ -61,10 +61,26 @@ pub struct NewQuery {
     pub quote: Option<String>,
 }
 
-async fn new_page(state: &AppState, user: SignedIn, input: NewOrderInput, errors: FieldErrors, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn new_page(
+    state: &AppState,
+    user: SignedIn,
+    input: NewOrderInput,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let is_operations = user.actor.is_operations();
     let partners = if is_operations { run(state, |conn| Ok(orders::partner_companies(conn)?)).await?? } else { Vec::new() };
-    render(status, &NewOrderPage { may_stock: policy::may_place_stocking_order(&user.actor), layout: user.layout, input, errors, partners, is_operations })
+    render(
+        status,
+        &NewOrderPage {
+            may_stock: policy::may_place_stocking_order(&user.actor),
+            layout: user.layout,
+            input,
+            errors,
+            partners,
+            is_operations,
+        },
+    )
 }
 
 pub async fn new_order_form(state: web::Data<AppState>, user: SignedIn, query: web::Query<NewQuery>) -> Result<HttpResponse, AppError> {
@@ -137,7 +153,14 @@ pub struct OrderQuery {
     pub collapsed: String,
 }
 
-async fn order_page(state: &AppState, user: SignedIn, id: i64, collapsed: Vec<i64>, error: Option<String>, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn order_page(
+    state: &AppState,
+    user: SignedIn,
+    id: i64,
+    collapsed: Vec<i64>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let actor = user.actor.clone();
     let (view, products) = run(state, move |conn| {
         let view = orders::load(conn, &actor, id)?;
@@ -161,17 +184,33 @@ async fn order_page(state: &AppState, user: SignedIn, id: i64, collapsed: Vec<i6
             format!("Licenses available at {}", when(&due))
         }
     });
-    timeline.push(("Licenses available", o.licenses_due_at.as_ref().map(when).unwrap_or_default(), o.licenses_due_at.is_some_and(|d| d <= now)));
+    timeline.push((
+        "Licenses available",
+        o.licenses_due_at.as_ref().map(when).unwrap_or_default(),
+        o.licenses_due_at.is_some_and(|d| d <= now),
+    ));
     render(status, &OrderPage { layout: user.layout, view, products, collapsed, error, timeline, provisioning_note })
 }
 
-pub async fn show_order(state: web::Data<AppState>, user: SignedIn, path: web::Path<i64>, query: web::Query<OrderQuery>) -> Result<HttpResponse, AppError> {
+pub async fn show_order(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<i64>,
+    query: web::Query<OrderQuery>,
+) -> Result<HttpResponse, AppError> {
     let collapsed = query.collapsed.split(',').filter_map(|s| s.parse().ok()).collect();
     order_page(&state, user, path.into_inner(), collapsed, None, StatusCode::OK).await
 }
 
 /// After a change: back to the order, or the order again with the problem.
-async fn outcome(state: &AppState, user: SignedIn, session: PortalSession, id: i64, result: Result<(), DomainError>, success: &str) -> Result<HttpResponse, AppError> {
+async fn outcome(
+    state: &AppState,
+    user: SignedIn,
+    session: PortalSession,
+    id: i64,
+    result: Result<(), DomainError>,
+    success: &str,
+) -> Result<HttpResponse, AppError> {
     match result {
         Ok(()) => {
             if !success.is_empty() {
@@ -192,16 +231,29 @@ fn version(pairs: &[(String, String)]) -> i32 {
     field(pairs, "version").parse().unwrap_or(-1)
 }
 
-pub async fn add_item(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<i64>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+pub async fn add_item(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let pairs = form_pairs(&body);
-    let (product, quantity, v) = (field(&pairs, "product_id").parse().unwrap_or(0), field(&pairs, "quantity").trim().parse().unwrap_or(0), version(&pairs));
+    let (product, quantity, v) =
+        (field(&pairs, "product_id").parse().unwrap_or(0), field(&pairs, "quantity").trim().parse().unwrap_or(0), version(&pairs));
     let actor = user.actor.clone();
     let r = run(&state, move |conn| orders::add_item(conn, &actor, id, product, quantity, v)).await?;
     outcome(&state, user, session, id, r, "Item added.").await
 }
 
-pub async fn remove_item(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<(i64, i64)>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+pub async fn remove_item(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<(i64, i64)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let (id, line) = path.into_inner();
     let v = version(&form_pairs(&body));
     let actor = user.actor.clone();
@@ -209,7 +261,13 @@ pub async fn remove_item(state: web::Data<AppState>, user: SignedIn, session: Po
     outcome(&state, user, session, id, r, "Item removed.").await
 }
 
-pub async fn convert_quote(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<i64>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+pub async fn convert_quote(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let v = version(&form_pairs(&body));
     let actor = user.actor.clone();
@@ -217,7 +275,13 @@ pub async fn convert_quote(state: web::Data<AppState>, user: SignedIn, session: 
     outcome(&state, user, session, id, r, "The quote is now an order, with its items and assignments.").await
 }
 
-pub async fn submit_order(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<i64>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+pub async fn submit_order(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let v = version(&form_pairs(&body));
     let actor = user.actor.clone();
@@ -225,7 +289,13 @@ pub async fn submit_order(state: web::Data<AppState>, user: SignedIn, session: P
     outcome(&state, user, session, id, r, "The order was submitted.").await
 }
 
-pub async fn clear_line(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<(i64, i64)>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+pub async fn clear_line(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<(i64, i64)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let (id, line) = path.into_inner();
     let v = version(&form_pairs(&body));
     let actor = user.actor.clone();
@@ -264,7 +334,13 @@ pub struct AccountResultsFragment {
 
 impl AssignmentPage {
     pub fn line_list(&self) -> String {
-        self.view.lines.iter().filter(|l| self.lines.contains(&l.id)).map(|l| format!("{} ({})", l.line_no, l.sku)).collect::<Vec<_>>().join(", ")
+        self.view
+            .lines
+            .iter()
+            .filter(|l| self.lines.contains(&l.id))
+            .map(|l| format!("{} ({})", l.line_no, l.sku))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -276,7 +352,12 @@ fn kind_for(target: &str, kind: &str) -> AccountKind {
     }
 }
 
-pub async fn assignment_form(req: HttpRequest, state: web::Data<AppState>, user: SignedIn, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+pub async fn assignment_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let pairs = form_pairs(req.query_string().as_bytes());
     let mut target = field(&pairs, "target").to_string();
@@ -311,7 +392,13 @@ pub async fn assignment_form(req: HttpRequest, state: web::Data<AppState>, user:
     render(StatusCode::OK, &AssignmentPage { layout: user.layout, view, target, kind, lines, q, results, error: None })
 }
 
-pub async fn assign(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<i64>, body: web::Bytes) -> Result<HttpResponse, AppError> {
+pub async fn assign(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let pairs = form_pairs(&body);
     let target = field(&pairs, "target").to_string();
@@ -344,7 +431,15 @@ pub async fn assign(state: web::Data<AppState>, user: SignedIn, session: PortalS
     }
 }
 
-async fn assignment_again(state: &AppState, user: SignedIn, id: i64, target: String, lines: Vec<i64>, error: String, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn assignment_again(
+    state: &AppState,
+    user: SignedIn,
+    id: i64,
+    target: String,
+    lines: Vec<i64>,
+    error: String,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let kind = kind_for(&target, "customer");
     let actor = user.actor.clone();
     let (view, results) = run(state, move |conn| {
@@ -353,7 +448,19 @@ async fn assignment_again(state: &AppState, user: SignedIn, id: i64, target: Str
         Ok((view, results))
     })
     .await??;
-    render(status, &AssignmentPage { layout: user.layout, view, target, kind: kind.as_str().into(), lines, q: String::new(), results, error: Some(error) })
+    render(
+        status,
+        &AssignmentPage {
+            layout: user.layout,
+            view,
+            target,
+            kind: kind.as_str().into(),
+            lines,
+            q: String::new(),
+            results,
+            error: Some(error),
+        },
+    )
 }
 
 // ---------------------------------------------------------------- history
@@ -378,7 +485,12 @@ pub struct HistoryQuery {
     pub line: Option<i64>,
 }
 
-pub async fn history(state: web::Data<AppState>, user: SignedIn, path: web::Path<i64>, query: web::Query<HistoryQuery>) -> Result<HttpResponse, AppError> {
+pub async fn history(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<i64>,
+    query: web::Query<HistoryQuery>,
+) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let line = query.line;
     let actor = user.actor.clone();
@@ -406,7 +518,12 @@ pub async fn fulfilment(state: web::Data<AppState>, user: SignedIn) -> Result<Ht
     render(StatusCode::OK, &FulfilmentPage { layout: user.layout, orders: list })
 }
 
-pub async fn fulfil(state: web::Data<AppState>, user: SignedIn, session: PortalSession, path: web::Path<(i64, String)>) -> Result<HttpResponse, AppError> {
+pub async fn fulfil(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, AppError> {
     let (id, step) = path.into_inner();
     let actor = user.actor.clone();
     let delay = chrono::Duration::from_std(state.settings.provisioning_delay).unwrap_or(chrono::Duration::hours(24));

@@ -173,6 +173,7 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> TestApp {
     vars.insert("BIND", "127.0.0.1:0".into());
     vars.insert("MAIL_POLL_INTERVAL", options.mail_poll_interval.into());
     vars.insert("DB_POOL_SIZE", "4".into());
+    vars.insert("PROVISIONING_DELAY", "0s".into());
     if let Some(s) = &options.smtp_url {
         vars.insert("SMTP_URL", s.clone());
     }

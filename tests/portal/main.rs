@@ -10,5 +10,6 @@ mod auth;
 mod browser;
 mod health;
 mod mail;
+mod orders;
 mod pages;
 mod sessions;

@@ -1,0 +1,495 @@
+//! Ordering over HTTP: items and markers, assignment at header and line,
+//! pre-assignment, submit rules, history, quotes, fulfilment and license
+//! delivery; other companies get 404 and change nothing.
+
+use diesel::prelude::*;
+use portal::db::schema::{licenses, order_lines, orders, products, smart_accounts, virtual_accounts};
+use portal::domain::company::CompanyKind;
+
+use crate::fixtures::*;
+use crate::helpers::*;
+
+struct Shop {
+    world: World,
+    northwind_holding: i64,
+}
+
+fn shop(app: &TestApp) -> Shop {
+    let world = metalworks(app);
+    app.create_user("nora@northwind.example", "Nora Lindqvist", PASSWORD, "Northwind Distribution", CompanyKind::Distributor);
+    app.create_user("fatima@fabrikam.example", "Fatima Khan", PASSWORD, "Fabrikam Networks", CompanyKind::ServiceProvider);
+    let mut conn = app.conn();
+    portal::domain::catalogue::seed(&mut conn).unwrap();
+    let nora_id: i64 = portal::db::schema::users::table
+        .filter(portal::db::schema::users::email.eq("nora@northwind.example"))
+        .select(portal::db::schema::users::id)
+        .first(&mut conn)
+        .unwrap();
+    let nora = portal::domain::Actor::load(&mut conn, nora_id).unwrap().unwrap();
+    let northwind_holding = portal::domain::accounts::request::create_active(
+        &mut conn,
+        &portal::domain::users::console_permit(),
+        &nora,
+        "Northwind Holding",
+        "northwind.example",
+        portal::domain::roles::AccountKind::Holding,
+    )
+    .unwrap();
+    Shop { world, northwind_holding }
+}
+
+fn product(app: &TestApp, sku: &str) -> String {
+    products::table.filter(products::sku.eq(sku)).select(products::id).first::<i64>(&mut *app.conn()).unwrap().to_string()
+}
+
+fn version(app: &TestApp, order: i64) -> String {
+    orders::table.find(order).select(orders::version).first::<i32>(&mut *app.conn()).unwrap().to_string()
+}
+
+fn lines(app: &TestApp, order: i64) -> Vec<(i64, String, Option<i64>, Option<i64>)> {
+    order_lines::table
+        .inner_join(products::table)
+        .filter(order_lines::order_id.eq(order))
+        .order(order_lines::line_no)
+        .select((order_lines::id, products::sku, order_lines::account_id, order_lines::virtual_account_id))
+        .load(&mut *app.conn())
+        .unwrap()
+}
+
+fn line_of(app: &TestApp, order: i64, sku: &str) -> i64 {
+    lines(app, order).into_iter().find(|l| l.1 == sku).unwrap().0
+}
+
+async fn new_order(who: &TestApp, name: &str) -> i64 {
+    let resp = who
+        .post_form("/orders/new", "/orders", &[("name", name), ("end_customer_name", "Metalworks Inc."), ("order_type", "standard")])
+        .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    location(&resp).trim_start_matches("/orders/").parse().unwrap()
+}
+
+async fn add(who: &TestApp, app: &TestApp, order: i64, sku: &str, quantity: &str) -> reqwest::Response {
+    let page = format!("/orders/{order}");
+    who.post_form(
+        &page,
+        &format!("/orders/{order}/lines"),
+        &[("product_id", &product(app, sku)), ("quantity", quantity), ("version", &version(app, order))],
+    )
+    .await
+}
+
+async fn assign(who: &TestApp, app: &TestApp, order: i64, fields: &[(&str, &str)]) -> reqwest::Response {
+    let v = version(app, order);
+    let mut all = fields.to_vec();
+    all.push(("version", &v));
+    who.post_form(&format!("/orders/{order}"), &format!("/orders/{order}/assignment"), &all).await
+}
+
+async fn submit(who: &TestApp, app: &TestApp, order: i64) -> reqwest::Response {
+    who.post_form(&format!("/orders/{order}"), &format!("/orders/{order}/submit"), &[("version", &version(app, order))]).await
+}
+
+fn status(app: &TestApp, order: i64) -> String {
+    orders::table.find(order).select(orders::status).first(&mut *app.conn()).unwrap()
+}
+
+#[tokio::test]
+async fn a_resellers_order_is_assigned_line_by_line_and_submits_only_when_every_required_line_has_an_account() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let s = shop(&app);
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let order = new_order(&carlos, "Processing plant upgrade").await;
+        assert_eq!(add(&carlos, &app, order, "SL-DNA-ADV-3Y", "4").await.status().as_u16(), 303, "{backend:?}");
+        add(&carlos, &app, order, "PAK-ROUTER-SEC", "1").await;
+        add(&carlos, &app, order, "HW-SW-48P", "2").await;
+        let page = carlos.get_text(&format!("/orders/{order}")).await;
+        assert_eq!(texts(&page, ".marker-required").len(), 1, "one red marker");
+        assert_eq!(texts(&page, ".marker-optional").len(), 1, "one black marker");
+        assert!(texts(&page, ".blockers li")[0].contains("Line 10 (SL-DNA-ADV-3Y) requires a smart account"));
+
+        let resp = submit(&carlos, &app, order).await;
+        assert_eq!(resp.status().as_u16(), 400);
+        assert!(resp.text().await.unwrap().contains("Line 10 (SL-DNA-ADV-3Y) requires a smart account"));
+        assert_eq!(status(&app, order), "draft");
+
+        // The search offers Metalworks (Carlos is a VA User there) with its public VAs.
+        let search = carlos
+            .get_text(&format!("/orders/{order}/assignment?target=lines&lines={}&q=metal", line_of(&app, order, "SL-DNA-ADV-3Y")))
+            .await;
+        assert!(search.contains("Metalworks Inc.") && search.contains("Processing"));
+        let dna = line_of(&app, order, "SL-DNA-ADV-3Y").to_string();
+        let pak = line_of(&app, order, "PAK-ROUTER-SEC").to_string();
+        let resp = assign(
+            &carlos,
+            &app,
+            order,
+            &[
+                ("target", "lines"),
+                ("lines", &dna),
+                ("lines", &pak),
+                ("account_id", &s.world.metalworks.to_string()),
+                ("virtual_account_id", &s.world.processing.to_string()),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 303);
+        let l = lines(&app, order);
+        assert_eq!(l[0].2, Some(s.world.metalworks));
+        assert_eq!(l[0].3, Some(s.world.processing));
+        assert_eq!(l[1].2, Some(s.world.metalworks), "several lines at once");
+        assert_eq!(l[2].2, None, "hardware takes no account");
+
+        assert_eq!(submit(&carlos, &app, order).await.status().as_u16(), 303);
+        assert_eq!(status(&app, order), "submitted");
+        let page = carlos.get_text(&format!("/orders/{order}")).await;
+        assert!(texts(&page, "h1 .badge").contains(&"Assigned".to_string()));
+        let history = carlos.get_text(&format!("/orders/{order}/history?line={dna}")).await;
+        let row = texts(&history, "tbody tr");
+        assert_eq!(row.len(), 1);
+        assert!(
+            row[0].contains("Line")
+                && row[0].contains("Not assigned")
+                && row[0].contains("Metalworks Inc. (metalworks.example) / Processing")
+                && row[0].contains("Carlos Ortega")
+        );
+        // Items are read-only after submission.
+        assert_eq!(add(&carlos, &app, order, "HW-SW-48P", "1").await.status().as_u16(), 409);
+    }
+}
+
+#[tokio::test]
+async fn a_distributors_order_parks_in_its_holding_account_and_shows_not_assigned() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let s = shop(&app);
+        let nora = as_user(&app, "nora@northwind.example").await;
+        let order = new_order(&nora, "Unknown reseller").await;
+        let resp = assign(&nora, &app, order, &[("target", "holding"), ("account_id", &s.northwind_holding.to_string())]).await;
+        assert_eq!(resp.status().as_u16(), 303, "{backend:?}");
+        add(&nora, &app, order, "SL-DNA-ADV-3Y", "5").await;
+        assert_eq!(submit(&nora, &app, order).await.status().as_u16(), 303, "the holding account covers the line");
+        let page = nora.get_text(&format!("/orders/{order}")).await;
+        assert!(texts(&page, "h1 .badge").contains(&"Not Assigned".to_string()));
+        assert!(texts(&page, "#holding")[0].contains("Northwind Holding"));
+        let history = nora.get_text(&format!("/orders/{order}/history")).await;
+        assert!(history.contains("Pre-assignment") && history.contains("Header: holding account"));
+        // Only one holding account, and only holding accounts, at the header.
+        let resp = assign(&nora, &app, order, &[("target", "holding"), ("account_id", &s.world.metalworks.to_string())]).await;
+        assert_eq!(resp.status().as_u16(), 400);
+    }
+}
+
+#[tokio::test]
+async fn pre_assignment_cascades_to_lines_added_later_and_a_quote_carries_it_into_the_order() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let s = shop(&app);
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let resp = carlos
+            .post_form(
+                "/orders/new?quote=yes",
+                "/orders",
+                &[("name", "Quote"), ("end_customer_name", "Metalworks"), ("order_type", "standard"), ("quote", "yes")],
+            )
+            .await;
+        let quote: i64 = location(&resp).trim_start_matches("/orders/").parse().unwrap();
+        assert_eq!(status(&app, quote), "quote");
+        let resp = assign(
+            &carlos,
+            &app,
+            quote,
+            &[
+                ("target", "order"),
+                ("account_id", &s.world.metalworks.to_string()),
+                ("virtual_account_id", &s.world.processing.to_string()),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 303, "{backend:?}");
+        add(&carlos, &app, quote, "CFG-BRANCH-KIT", "2").await;
+        add(&carlos, &app, quote, "PAK-VOICE-25", "1").await;
+        for (_, sku, account, va) in lines(&app, quote) {
+            let takes = sku.starts_with("SL-") || sku.starts_with("PAK-");
+            assert_eq!(account.is_some(), takes, "{sku}");
+            if takes {
+                assert_eq!((account, va), (Some(s.world.metalworks), Some(s.world.processing)));
+            }
+        }
+        let history = carlos.get_text(&format!("/orders/{quote}/history")).await;
+        assert!(texts(&history, "tbody td:nth-child(3)").iter().filter(|h| *h == "Pre-assignment").count() >= 3);
+        let resp =
+            carlos.post_form(&format!("/orders/{quote}"), &format!("/orders/{quote}/convert"), &[("version", &version(&app, quote))]).await;
+        assert_eq!(resp.status().as_u16(), 303);
+        assert_eq!(status(&app, quote), "draft");
+        assert!(lines(&app, quote).iter().any(|l| l.2 == Some(s.world.metalworks)), "assignments carried over");
+        assert_eq!(submit(&carlos, &app, quote).await.status().as_u16(), 303);
+    }
+}
+
+#[tokio::test]
+async fn a_minor_line_that_needs_an_account_blocks_submit_and_marks_its_collapsed_major_line() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let _s = shop(&app);
+    let carlos = as_user(&app, "carlos@contoso.example").await;
+    let order = new_order(&carlos, "Kit").await;
+    add(&carlos, &app, order, "CFG-BRANCH-KIT", "1").await;
+    let l = lines(&app, order);
+    assert_eq!(l.len(), 4, "the kit and its three minor lines");
+    let major = l[0].0;
+    let resp = submit(&carlos, &app, order).await;
+    assert_eq!(resp.status().as_u16(), 400);
+    assert!(resp.text().await.unwrap().contains("Line 12 (SL-DNA-ADV-3Y) requires a smart account"));
+    let collapsed = carlos.get_text(&format!("/orders/{order}?collapsed={major}")).await;
+    assert_eq!(texts(&collapsed, "tbody tr").len(), 1, "minor lines hidden");
+    assert!(texts(&collapsed, "tbody .marker-required")[0].contains("minor line"));
+}
+
+#[tokio::test]
+async fn holding_accounts_go_only_to_the_header_and_vas_must_belong_to_the_account() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let s = shop(&app);
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let order = new_order(&carlos, "Rules").await;
+        add(&carlos, &app, order, "SL-DNA-ADV-3Y", "1").await;
+        let dna = line_of(&app, order, "SL-DNA-ADV-3Y").to_string();
+        let resp =
+            assign(&carlos, &app, order, &[("target", "lines"), ("lines", &dna), ("account_id", &s.world.contoso_holding.to_string())])
+                .await;
+        assert_eq!(resp.status().as_u16(), 400, "{backend:?}");
+        assert!(resp.text().await.unwrap().contains("A holding account can be assigned only at the order header"));
+        let resp = assign(&carlos, &app, order, &[("target", "order"), ("account_id", &s.world.contoso_holding.to_string())]).await;
+        assert_eq!(resp.status().as_u16(), 400);
+        let foreign_va: i64 = virtual_accounts::table
+            .filter(virtual_accounts::smart_account_id.eq(s.world.contoso_holding))
+            .select(virtual_accounts::id)
+            .first(&mut *app.conn())
+            .unwrap();
+        let resp = assign(
+            &carlos,
+            &app,
+            order,
+            &[
+                ("target", "lines"),
+                ("lines", &dna),
+                ("account_id", &s.world.metalworks.to_string()),
+                ("virtual_account_id", &foreign_va.to_string()),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 400);
+        assert!(resp.text().await.unwrap().contains("belongs to another smart account"));
+        assert_eq!(lines(&app, order)[0].2, None, "nothing changed");
+    }
+}
+
+#[tokio::test]
+async fn reseller_cannot_assign_a_line_to_another_partners_customer_account() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let _s = shop(&app);
+        let fabrikam = {
+            let mut conn = app.conn();
+            let fid: i64 = portal::db::schema::users::table
+                .filter(portal::db::schema::users::email.eq("fatima@fabrikam.example"))
+                .select(portal::db::schema::users::id)
+                .first(&mut conn)
+                .unwrap();
+            let fatima = portal::domain::Actor::load(&mut conn, fid).unwrap().unwrap();
+            portal::domain::accounts::request::create_active(
+                &mut conn,
+                &portal::domain::users::console_permit(),
+                &fatima,
+                "Fabrikam Networks",
+                "fabrikam.example",
+                portal::domain::roles::AccountKind::Customer,
+            )
+            .unwrap()
+        };
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let order = new_order(&carlos, "Not yours").await;
+        add(&carlos, &app, order, "SL-DNA-ADV-3Y", "1").await;
+        let dna = line_of(&app, order, "SL-DNA-ADV-3Y").to_string();
+        let search = carlos.get_text(&format!("/orders/{order}/assignment?target=lines&lines={dna}&q=fab")).await;
+        assert!(!search.contains("Fabrikam"), "{backend:?}: the search shows only assignable accounts");
+        let resp = assign(&carlos, &app, order, &[("target", "lines"), ("lines", &dna), ("account_id", &fabrikam.to_string())]).await;
+        assert_eq!(resp.status().as_u16(), 400);
+        assert!(resp.text().await.unwrap().contains("You cannot assign orders to that smart account."));
+        assert_eq!(lines(&app, order)[0].2, None);
+    }
+}
+
+#[tokio::test]
+async fn a_private_virtual_account_is_found_only_by_its_exact_name() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let s = shop(&app);
+    let maya = as_user(&app, "maya@metalworks.example").await;
+    let vas = format!("/accounts/{}/virtual-accounts", s.world.metalworks);
+    maya.post_form(&vas, &vas, &[("name", "Secret Lab"), ("visibility", "private")]).await;
+    let carlos = as_user(&app, "carlos@contoso.example").await;
+    let order = new_order(&carlos, "Private").await;
+    let by_name = carlos.get_text(&format!("/orders/{order}/assignment?target=order&q=metalworks")).await;
+    assert!(by_name.contains("Processing") && !by_name.contains("Secret Lab"));
+    let exact = carlos.get_text(&format!("/orders/{order}/assignment?target=order&q=secret%20lab")).await;
+    assert!(exact.contains("Secret Lab") && exact.contains("Metalworks Inc."));
+    let partial = carlos.get_text(&format!("/orders/{order}/assignment?target=order&q=secret")).await;
+    assert!(!partial.contains("Secret Lab"));
+    // htmx asks for the result list only.
+    let fragment = carlos
+        .client
+        .get(carlos.url(&format!("/orders/{order}/assignment?target=order&q=metal")))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(fragment.contains("Metalworks Inc.") && !fragment.contains("<html"));
+}
+
+#[tokio::test]
+async fn another_companys_order_answers_404_and_changes_nothing() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let s = shop(&app);
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let order = new_order(&carlos, "Mine").await;
+        add(&carlos, &app, order, "SL-DNA-ADV-3Y", "1").await;
+        let dna = line_of(&app, order, "SL-DNA-ADV-3Y");
+        let nora = as_user(&app, "nora@northwind.example").await;
+        for path in ["", "/history", "/assignment?target=order"] {
+            assert_eq!(nora.get(&format!("/orders/{order}{path}")).await.status().as_u16(), 404, "{backend:?} {path}");
+        }
+        let v = version(&app, order);
+        for (path, fields) in [
+            ("/lines", vec![("product_id", product(&app, "HW-SW-48P")), ("quantity", "1".into())]),
+            ("/submit", vec![]),
+            (
+                "/assignment",
+                vec![("target".into(), "holding".into()), ("account_id", s.northwind_holding.to_string())]
+                    .into_iter()
+                    .map(|(k, v): (&str, String)| (k, v))
+                    .collect(),
+            ),
+            (&format!("/lines/{dna}/remove"), vec![]),
+        ] {
+            let mut all: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            all.push(("version", &v));
+            let resp = nora.post_form("/orders", &format!("/orders/{order}{path}"), &all).await;
+            assert_eq!(resp.status().as_u16(), 404, "POST {path}");
+        }
+        assert_eq!(lines(&app, order).len(), 1);
+        assert_eq!(status(&app, order), "draft");
+        assert!(!nora.get_text("/orders").await.contains("Mine"));
+    }
+}
+
+#[tokio::test]
+async fn an_edit_from_a_stale_page_is_refused_and_nothing_is_overwritten() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let s = shop(&app);
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let order = new_order(&carlos, "Race").await;
+        add(&carlos, &app, order, "SL-DNA-ADV-3Y", "1").await;
+        let stale = version(&app, order);
+        add(&carlos, &app, order, "HW-SW-48P", "1").await;
+        let dna = line_of(&app, order, "SL-DNA-ADV-3Y").to_string();
+        let resp = carlos
+            .post_form(
+                &format!("/orders/{order}"),
+                &format!("/orders/{order}/assignment"),
+                &[("target", "lines"), ("lines", &dna), ("account_id", &s.world.metalworks.to_string()), ("version", &stale)],
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 409, "{backend:?}");
+        assert!(resp.text().await.unwrap().contains("changed by someone else"));
+        assert_eq!(lines(&app, order)[0].2, None);
+    }
+}
+
+#[tokio::test]
+async fn operations_book_and_ship_and_licenses_land_in_the_customer_account_or_stay_in_holding() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let s = shop(&app);
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let order = new_order(&carlos, "Ship me").await;
+        assign(&carlos, &app, order, &[("target", "holding"), ("account_id", &s.world.contoso_holding.to_string())]).await;
+        add(&carlos, &app, order, "SL-DNA-ADV-3Y", "4").await;
+        add(&carlos, &app, order, "SL-WLC-AP", "6").await;
+        let dna = line_of(&app, order, "SL-DNA-ADV-3Y").to_string();
+        assign(
+            &carlos,
+            &app,
+            order,
+            &[
+                ("target", "lines"),
+                ("lines", &dna),
+                ("account_id", &s.world.metalworks.to_string()),
+                ("virtual_account_id", &s.world.production.to_string()),
+            ],
+        )
+        .await;
+        assert_eq!(submit(&carlos, &app, order).await.status().as_u16(), 303, "{backend:?}");
+        // Only operations fulfil.
+        assert_eq!(carlos.post_form("/orders", &format!("/operations/orders/{order}/book"), &[]).await.status().as_u16(), 404);
+        let olga = as_user(&app, "olga@ops.example").await;
+        assert!(olga.get_text("/operations/orders").await.contains(&format!("WO-{order:06}")));
+        assert_eq!(olga.post_form("/operations/orders", &format!("/operations/orders/{order}/ship"), &[]).await.status().as_u16(), 303);
+        assert_eq!(status(&app, order), "submitted", "ship before book is refused");
+        olga.post_form("/operations/orders", &format!("/operations/orders/{order}/book"), &[]).await;
+        olga.post_form("/operations/orders", &format!("/operations/orders/{order}/ship"), &[]).await;
+        assert_eq!(status(&app, order), "shipped");
+        // The provisioning delay is 0 in tests: the worker deposits the licenses.
+        app.eventually("licenses deposited", || licenses::table.count().get_result::<i64>(&mut *app.conn()).unwrap() == 2).await;
+        let landed: Vec<(i64, i64, String, i32)> = licenses::table
+            .order(licenses::license_name)
+            .select((licenses::smart_account_id, licenses::virtual_account_id, licenses::license_name, licenses::quantity))
+            .load(&mut *app.conn())
+            .unwrap();
+        assert_eq!(
+            landed[0],
+            (s.world.metalworks, s.world.production, "DNA Advantage".to_string(), 4),
+            "the line's customer account and VA"
+        );
+        assert_eq!(landed[1].0, s.world.contoso_holding, "unassigned lines stay in the holding account");
+        let page = carlos.get_text(&format!("/orders/{order}")).await;
+        assert!(page.contains("licenses deposited") && page.contains("Licenses available since"));
+        // After deposit, partners cannot change the line's account.
+        let resp =
+            assign(&carlos, &app, order, &[("target", "lines"), ("lines", &dna), ("account_id", &s.world.metalworks.to_string())]).await;
+        assert_eq!(resp.status().as_u16(), 400);
+        assert!(resp.text().await.unwrap().contains("open a case"));
+        let _ = smart_accounts::table.count().get_result::<i64>(&mut *app.conn()).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn operations_create_an_internal_order_that_follows_the_same_rules() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let _s = shop(&app);
+    let olga = as_user(&app, "olga@ops.example").await;
+    let contoso: i64 = portal::db::schema::companies::table
+        .filter(portal::db::schema::companies::name.eq("Contoso Resellers"))
+        .select(portal::db::schema::companies::id)
+        .first(&mut *app.conn())
+        .unwrap();
+    let resp = olga.post_form("/orders/new", "/orders", &[("name", "Work-bench"), ("end_customer_name", "Acme")]).await;
+    assert_eq!(resp.status().as_u16(), 400, "the partner must be chosen");
+    let resp = olga
+        .post_form(
+            "/orders/new",
+            "/orders",
+            &[("name", "Work-bench"), ("end_customer_name", "Acme"), ("for_company_id", &contoso.to_string())],
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    let order: i64 = location(&resp).trim_start_matches("/orders/").parse().unwrap();
+    add(&olga, &app, order, "SL-WLC-AP", "2").await;
+    assert_eq!(submit(&olga, &app, order).await.status().as_u16(), 400, "internal orders follow the submit rule");
+    let carlos = as_user(&app, "carlos@contoso.example").await;
+    assert!(carlos.get_text(&format!("/orders/{order}")).await.contains("internal work-bench order"), "the partner sees it");
+}
