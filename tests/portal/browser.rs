@@ -109,6 +109,23 @@ impl Browser {
         self.driver.query(By::Css(css)).first().await.unwrap().text().await.unwrap()
     }
 
+    /// Waits (up to 10 s) until the element's text contains `needle`, for htmx swaps.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..100 {
+            if let Ok(el) = self.driver.find(By::Css(css)).await {
+                if let Ok(t) = el.text().await {
+                    if t.contains(needle) {
+                        return t;
+                    }
+                    last = t;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never showed {needle:?}; last: {last:?}");
+    }
+
     pub async fn quit(self) {
         let driver = self.driver.clone();
         let _ = driver.quit().await;
@@ -331,6 +348,121 @@ async fn a_reseller_requests_an_account_for_a_customer_who_activates_and_grants_
         let table = b.text("tbody").await;
         assert!(table.contains("Carlos Ortega") && table.contains("partner") && table.contains("VA User"), "{table}");
         b.shot(&format!("{tag}-12-users")).await;
+        b.quit().await;
+    }
+}
+
+async fn sign_in_as(b: &Browser, app: &TestApp, email: &str) {
+    b.driver.goto(app.url("/sign-in")).await.unwrap();
+    b.fill("#email", email).await;
+    b.fill("#password", PASSWORD).await;
+    b.click_and_wait("button[type=submit]").await;
+}
+
+async fn sign_out(b: &Browser) {
+    b.click_and_wait(".who button[type=submit]").await;
+}
+
+/// A reseller takes an order from quote to shipped: pre-assignment through the
+/// live search, items with their markers, a refused submit naming the line,
+/// "Assign Now", submit; operations book and ship; the licenses arrive.
+#[tokio::test]
+async fn a_reseller_takes_an_order_from_quote_to_shipped_in_the_browser() {
+    for backend in backends() {
+        let Some(b) = browser().await else { return };
+        let app = spawn_app(backend).await;
+        let w = crate::fixtures::metalworks(&app);
+        portal::domain::catalogue::seed(&mut app.conn()).unwrap();
+        let tag = format!("orders-{backend:?}").to_lowercase();
+
+        sign_in_as(&b, &app, "carlos@contoso.example").await;
+        b.click_and_wait(".main-nav a[href='/orders']").await;
+        b.click_and_wait("a[href='/orders/new?quote=yes']").await;
+        b.fill("#name", "Processing plant refresh").await;
+        b.fill("#end_customer_name", "Metalworks Inc.").await;
+        b.fill("#end_customer_domain", "metalworks.example").await;
+        b.shot(&format!("{tag}-01-new-quote")).await;
+        b.click_and_wait("main button[type=submit]").await;
+        assert!(b.text("h1").await.contains("Quote"), "{backend:?}");
+
+        // Pre-assign the customer account through the live search (htmx fills the results as one types).
+        b.click_and_wait("#default-account a").await;
+        b.fill("#q", "nothing-like-this").await;
+        b.wait_text("#account-results", "matches").await;
+        b.fill("#q", "metalw").await;
+        b.wait_text("#account-results", "Metalworks Inc.").await;
+        b.shot(&format!("{tag}-02-search")).await;
+        b.driver.find(By::Css(&format!("#va-{} option[value='{}']", w.metalworks, w.processing))).await.unwrap().click().await.unwrap();
+        b.click_and_wait("#account-results button[type=submit]").await;
+        assert!(b.text("#default-account").await.contains("Metalworks Inc. (metalworks.example) / Processing"));
+
+        // Items: the smart license gets the pre-assigned account; the PAK too; hardware none.
+        for (sku, qty) in [("SL-DNA-ADV-3Y", "10"), ("HW-SW-48P", "2")] {
+            let option = b.driver.find(By::XPath(&format!("//select[@id='product_id']/option[starts-with(., '{sku}')]"))).await.unwrap();
+            option.click().await.unwrap();
+            b.fill("#quantity", qty).await;
+            b.click_and_wait("form.add-item button[type=submit]").await;
+        }
+        assert!(b.text("tbody").await.contains("Metalworks Inc. (metalworks.example) / Processing"));
+        b.click_and_wait("form[action$='/convert'] button").await;
+        assert!(b.text("h1").await.contains("Draft"));
+        b.shot(&format!("{tag}-03-order")).await;
+
+        // A smart license added without an account after removing the pre-assignment from its line.
+        let option = b.driver.find(By::XPath("//select[@id='product_id']/option[starts-with(., 'SUB-CLOUD-MGMT')]")).await.unwrap();
+        option.click().await.unwrap();
+        b.click_and_wait("form.add-item button[type=submit]").await;
+        let row = b.driver.find(By::XPath("//tbody/tr[contains(., 'SUB-CLOUD-MGMT')]")).await.unwrap();
+        row.find(By::XPath(".//form[contains(@action, '/assignment/remove')]//button")).await.unwrap().click().await.unwrap();
+        b.wait_text("tbody", "Smart Account Required").await;
+        b.click_and_wait("#ready button[type=submit]").await;
+        assert!(b.text("#order-error").await.contains("requires a smart account"));
+        assert!(b.text(".blockers").await.contains("SUB-CLOUD-MGMT"));
+        b.shot(&format!("{tag}-04-submit-refused")).await;
+
+        // Assign Now on that line, then submit.
+        let row = b.driver.find(By::XPath("//tbody/tr[contains(., 'SUB-CLOUD-MGMT')]")).await.unwrap();
+        row.find(By::LinkText("Assign Now")).await.unwrap().click().await.unwrap();
+        b.driver.query(By::Css("#q")).first().await.unwrap();
+        b.fill("#q", "metalworks.example").await;
+        b.wait_text("#account-results", "Metalworks Inc.").await;
+        b.click_and_wait("#account-results button[type=submit]").await;
+        assert_eq!(b.driver.find_all(By::Css("tbody .marker-required")).await.unwrap().len(), 0);
+        assert!(b.text("#ready").await.contains("Nothing blocks submission"));
+        b.click_and_wait("#ready button[type=submit]").await;
+        assert!(b.text("h1").await.contains("Submitted"));
+        assert!(b.text("h1").await.contains("Assigned"));
+        b.shot(&format!("{tag}-05-submitted")).await;
+        b.click_and_wait("a[href$='/history']").await;
+        let history = b.text("tbody").await;
+        assert!(history.contains("Pre-assignment") && history.contains("Line"));
+        b.shot(&format!("{tag}-06-history")).await;
+        sign_out(&b).await;
+
+        // Operations book and ship.
+        sign_in_as(&b, &app, "olga@ops.example").await;
+        b.driver.goto(app.url("/operations/orders")).await.unwrap();
+        b.click_and_wait("tbody button[type=submit]").await;
+        b.click_and_wait("tbody button[type=submit]").await;
+        assert!(b.text(".flash-success").await.contains("shipped"));
+        sign_out(&b).await;
+
+        // The licenses are in Metalworks' Processing VA (the provisioning delay is 0 in tests).
+        sign_in_as(&b, &app, "carlos@contoso.example").await;
+        b.driver.goto(app.url("/orders")).await.unwrap();
+        b.click_and_wait("tbody a").await;
+        let mut delivered = false;
+        for _ in 0..50 {
+            if b.text("tbody").await.contains("licenses deposited") {
+                delivered = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            b.driver.refresh().await.unwrap();
+        }
+        assert!(delivered, "licenses deposited");
+        assert!(b.text(".timeline").await.contains("Licenses available"));
+        b.shot(&format!("{tag}-07-shipped")).await;
         b.quit().await;
     }
 }
