@@ -110,6 +110,23 @@ pub async fn request_step(
         let similar = similar_for(&state, &input, step.previous()).await?;
         return render(StatusCode::OK, &page(&user, layout, step.previous(), input, FieldErrors::new(), similar));
     }
+    if form.go == "submit" && step == Step::Review && !input.order_id.is_empty() {
+        let order_id: i64 = input.order_id.parse().map_err(|_| AppError::NotFound)?;
+        let (actor, base, submitted) = (user.actor.clone(), state.settings.base_url.clone(), input.clone());
+        return match run(&state, move |conn| crate::domain::orders::assignment::request_and_assign(conn, &actor, order_id, &submitted, &base)).await? {
+            Ok(_) => {
+                state.wake_mail_worker();
+                session.flash("success", "The new smart account was requested and assigned; it is pending until activated, and the order can be submitted.");
+                Ok(see_other(&format!("/orders/{order_id}")))
+            }
+            Err(DomainError::Invalid(errors)) => {
+                let back_to = errors.iter().map(|(f, _)| step_of(f)).min().unwrap_or(Step::Review);
+                let similar = similar_for(&state, &input, back_to).await?;
+                render(StatusCode::BAD_REQUEST, &page(&user, layout, back_to, input, errors, similar))
+            }
+            Err(e) => Err(e.into()),
+        };
+    }
     if form.go == "submit" && step == Step::Review {
         let (actor, base, submitted) = (user.actor.clone(), state.settings.base_url.clone(), input.clone());
         return match run(&state, move |conn| request::request_account(conn, &actor, &submitted, &base)).await? {

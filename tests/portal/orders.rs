@@ -493,3 +493,53 @@ async fn operations_create_an_internal_order_that_follows_the_same_rules() {
     let carlos = as_user(&app, "carlos@contoso.example").await;
     assert!(carlos.get_text(&format!("/orders/{order}")).await.contains("internal work-bench order"), "the partner sees it");
 }
+
+#[tokio::test]
+async fn a_new_customer_account_requested_from_the_order_is_assigned_at_once() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let _s = shop(&app);
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let resp = carlos
+            .post_form("/orders/new", "/orders", &[("name", "Acme first order"), ("end_customer_name", "Acme Corp"), ("end_customer_domain", "acme.example"), ("order_type", "standard")])
+            .await;
+        let order: i64 = location(&resp).trim_start_matches("/orders/").parse().unwrap();
+        add(&carlos, &app, order, "SL-DNA-ADV-3Y", "3").await;
+        let dna = line_of(&app, order, "SL-DNA-ADV-3Y").to_string();
+        let page = carlos.get_text(&format!("/orders/{order}/assignment?target=lines&lines={dna}&q=acme")).await;
+        assert!(page.contains("Request New Customer Smart Account"), "{backend:?}");
+        let order_id = order.to_string();
+        let fields = |creator: &'static str| {
+            vec![
+                ("kind", "customer"),
+                ("authority", "no"),
+                ("approver_email", creator),
+                ("name", "Acme Corp"),
+                ("domain", "acme.example"),
+                ("order_id", order_id.as_str()),
+                ("order_target", "lines"),
+                ("order_lines", dna.as_str()),
+                ("step", "5"),
+                ("go", "submit"),
+            ]
+        };
+        // The creator must work for the end customer.
+        let resp = carlos.post_form("/accounts/new", "/accounts/new", &fields("someone@elsewhere.example")).await;
+        assert_eq!(resp.status().as_u16(), 400);
+        assert!(resp.text().await.unwrap().contains("use an email at acme.example"));
+        assert_eq!(smart_accounts::table.filter(smart_accounts::domain.eq("acme.example")).count().get_result::<i64>(&mut *app.conn()).unwrap(), 0);
+
+        let resp = carlos.post_form("/accounts/new", "/accounts/new", &fields("adam@acme.example")).await;
+        assert_eq!(resp.status().as_u16(), 303);
+        assert_eq!(location(&resp), format!("/orders/{order}"));
+        let acme: (i64, String) = smart_accounts::table
+            .filter(smart_accounts::domain.eq("acme.example"))
+            .select((smart_accounts::id, smart_accounts::status))
+            .first(&mut *app.conn())
+            .unwrap();
+        assert_eq!(acme.1, "pending");
+        assert_eq!(lines(&app, order)[0].2, Some(acme.0), "assigned at once");
+        assert_eq!(mails(&app, "adam@acme.example", "account_setup").len(), 1);
+        assert_eq!(submit(&carlos, &app, order).await.status().as_u16(), 303, "the order can be submitted");
+    }
+}

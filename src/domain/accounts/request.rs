@@ -53,6 +53,13 @@ pub struct AccountRequestInput {
     pub administrators: String,
     #[serde(default)]
     pub access_for_myself: Option<String>,
+    /// Requested from an order's assignment search: the order, and what to assign.
+    #[serde(default)]
+    pub order_id: String,
+    #[serde(default)]
+    pub order_target: String,
+    #[serde(default)]
+    pub order_lines: String,
 }
 
 /// The steps of the request form, in order.

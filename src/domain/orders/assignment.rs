@@ -485,3 +485,45 @@ pub fn history(conn: &mut DbConnection, actor: &Actor, order_id: i64, line_id: O
         })
         .collect())
 }
+
+/// "Request New Customer (or Holding) Smart Account" from an order's search:
+/// the request creates the pending account, which is assigned at once, in one
+/// transaction. For a customer account, the creator's email must belong to the
+/// end customer's company (its domain) when the order names that domain.
+pub fn request_and_assign(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    order_id: i64,
+    input: &crate::domain::accounts::request::AccountRequestInput,
+    base_url: &str,
+) -> DomainResult<i64> {
+    use crate::domain::accounts::request;
+    conn.transaction(|conn| {
+        let order = for_change(conn, actor, order_id, None)?;
+        let kind = input.kind();
+        if kind == Some(AccountKind::Customer) && !order.end_customer_domain.is_empty() && input.authority == "no" {
+            let creator = crate::domain::values::EmailAddress::parse(&input.approver_email).map(|e| e.domain().to_string()).unwrap_or_default();
+            if request::base_domain(&creator) != request::base_domain(&order.end_customer_domain) {
+                return Err(FieldErrors::single(
+                    "approver_email",
+                    format!("The creator must work for the end customer: use an email at {}.", order.end_customer_domain),
+                )
+                .into());
+            }
+        }
+        let account = request::request_account(conn, actor, input, base_url)?;
+        let version = load_row(conn, order_id)?.version;
+        let lines: Vec<i64> = input.order_lines.split(',').filter_map(|l| l.trim().parse().ok()).collect();
+        match input.order_target.as_str() {
+            "holding" => set_holding(conn, actor, order_id, Some(account), version)?,
+            "associate" => associate_holding(conn, actor, order_id, Some(account), version)?,
+            "lines" => {
+                assign_lines(conn, actor, order_id, &lines, account, None, version)?;
+            }
+            _ => {
+                set_order_level(conn, actor, order_id, account, None, version)?;
+            }
+        }
+        Ok(account)
+    })
+}
