@@ -80,6 +80,7 @@ diesel::table! {
         created_at -> Timestamp,
         activated_at -> Nullable<Timestamp>,
         version -> Integer,
+        name_key -> Text,
     }
 }
 

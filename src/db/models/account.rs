@@ -26,6 +26,7 @@ pub struct SmartAccountRow {
     pub created_at: chrono::NaiveDateTime,
     pub activated_at: Option<chrono::NaiveDateTime>,
     pub version: i32,
+    pub name_key: String,
 }
 
 #[derive(Insertable)]
@@ -47,6 +48,7 @@ pub struct NewSmartAccount<'a> {
     pub postal_code: Option<&'a str>,
     pub created_at: chrono::NaiveDateTime,
     pub version: i32,
+    pub name_key: &'a str,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]

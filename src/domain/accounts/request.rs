@@ -392,6 +392,7 @@ pub fn request_account(conn: &mut DbConnection, actor: &Actor, input: &AccountRe
                 postal_code: postal.as_deref(),
                 created_at: crate::db::now(),
                 version: 0,
+                name_key: &name.as_str().to_lowercase(),
             })
             .returning(smart_accounts::id)
             .get_result(conn)
@@ -503,6 +504,7 @@ pub fn create_active(
                 postal_code: None,
                 created_at: now,
                 version: 0,
+                name_key: &name.as_str().to_lowercase(),
             })
             .returning(smart_accounts::id)
             .get_result(conn)?;

@@ -91,8 +91,36 @@ pub struct AccountOption {
     pub virtual_accounts: Vec<(i64, String)>,
 }
 
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+/// Accounts whose lowercased name or domain identifier starts with `q`:
+/// two index range scans (`name_key`, `domain`), each stopping at 20 rows,
+/// merged and sorted by name. Flat in the number of accounts.
+pub fn prefix_search(conn: &mut DbConnection, kind: AccountKind, allowed: &Option<Vec<i64>>, q: &str) -> QueryResult<Vec<(i64, String, String, String)>> {
+    let upper = format!("{q}\u{10FFFF}");
+    let mut out: Vec<(i64, String, String, String)> = Vec::new();
+    for by_domain in [false, true] {
+        let mut query = smart_accounts::table
+            .filter(smart_accounts::kind.eq(kind.as_str()))
+            .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
+            .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
+            .limit(20)
+            .into_boxed::<crate::db::MultiBackend>();
+        if let Some(ids) = allowed {
+            query = query.filter(smart_accounts::id.eq_any(ids.clone()));
+        }
+        query = if by_domain {
+            query.filter(smart_accounts::domain.ge(q.to_string())).filter(smart_accounts::domain.lt(upper.clone())).order((smart_accounts::domain, smart_accounts::id))
+        } else {
+            query.filter(smart_accounts::name_key.ge(q.to_string())).filter(smart_accounts::name_key.lt(upper.clone())).order((smart_accounts::name_key, smart_accounts::id))
+        };
+        for row in query.load::<(i64, String, String, String)>(conn)? {
+            if !out.iter().any(|r| r.0 == row.0) {
+                out.push(row);
+            }
+        }
+    }
+    out.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()).then(a.0.cmp(&b.0)));
+    out.truncate(20);
+    Ok(out)
 }
 
 /// Rule 4: search by domain identifier or name within the chosen kind, among
@@ -101,13 +129,14 @@ fn escape_like(s: &str) -> String {
 pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str) -> DomainResult<Vec<AccountOption>> {
     let q = q.trim().to_lowercase();
     let allowed = assignable_ids(conn, actor, kind)?;
-    let mut query = smart_accounts::table
+    let query = smart_accounts::table
         .filter(smart_accounts::kind.eq(kind.as_str()))
         .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
         .into_boxed::<crate::db::MultiBackend>();
-    if let Some(ids) = &allowed {
-        query = query.filter(smart_accounts::id.eq_any(ids.clone()));
-    }
+    let query = match &allowed {
+        Some(ids) => query.filter(smart_accounts::id.eq_any(ids.clone())),
+        None => query,
+    };
     let private_hits: Vec<(i64, i64, String)> = if q.is_empty() {
         Vec::new()
     } else {
@@ -121,22 +150,24 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str
         }
         p.load(conn)?
     };
-    if !q.is_empty() {
-        let pattern = format!("{}%", escape_like(&q));
+    let rows: Vec<(i64, String, String, String)> = if q.is_empty() {
+        query.order((smart_accounts::name_key, smart_accounts::id)).limit(20).select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status)).load(conn)?
+    } else {
         let private_accounts: Vec<i64> = private_hits.iter().map(|h| h.0).collect();
-        query = query.filter(
-            crate::db::lower(smart_accounts::name)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(smart_accounts::domain.like(pattern).escape('\\'))
-                .or(smart_accounts::id.eq_any(private_accounts)),
-        );
-    }
-    let rows: Vec<(i64, String, String, String)> = query
-        .order((smart_accounts::name, smart_accounts::id))
-        .limit(20)
-        .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
-        .load(conn)?;
+        let mut rows = prefix_search(conn, kind, &allowed, &q)?;
+        if !private_accounts.is_empty() {
+            let extra: Vec<(i64, String, String, String)> = smart_accounts::table
+                .filter(smart_accounts::id.eq_any(&private_accounts))
+                .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
+                .load(conn)?;
+            for r in extra {
+                if !rows.iter().any(|x| x.0 == r.0) {
+                    rows.push(r);
+                }
+            }
+        }
+        rows
+    };
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let public: Vec<(i64, i64, String)> = virtual_accounts::table
         .filter(virtual_accounts::smart_account_id.eq_any(&ids))

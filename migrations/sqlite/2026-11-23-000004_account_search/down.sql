@@ -1,0 +1,3 @@
+DROP INDEX smart_accounts_domain_search;
+DROP INDEX smart_accounts_name_key;
+ALTER TABLE smart_accounts DROP COLUMN name_key;
