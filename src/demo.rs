@@ -169,7 +169,7 @@ fn add(conn: &mut DbConnection, actor: &Actor, order: i64, sku: &str, quantity: 
 /// Orders in every state: parked in holding accounts and Not Assigned, assigned
 /// line by line, a configurable product, a stocking order, a quote, an
 /// internal work-bench order, and one shipped with its licenses delivered.
-fn seed_orders(conn: &mut DbConnection, people: &[Actor]) -> anyhow::Result<()> {
+fn seed_orders(conn: &mut DbConnection, people: &[Actor], base_url: &str) -> anyhow::Result<()> {
     crate::domain::catalogue::seed(conn)?;
     let by = |email: &str| people.iter().find(|a| a.email == email).cloned().expect("demo person");
     let (nora, carlos, fatima, olga) =
@@ -187,13 +187,13 @@ fn seed_orders(conn: &mut DbConnection, people: &[Actor]) -> anyhow::Result<()> 
     add(conn, &nora, o, "SL-DNA-ADV-3Y", 25)?;
     add(conn, &nora, o, "HW-SW-48P", 10)?;
     let v = version(conn, o)?;
-    orders::submit(conn, &nora, o, v).map_err(err)?;
+    orders::submit(conn, &nora, o, v, base_url).map_err(err)?;
     orders::book(conn, &olga, o).map_err(err)?;
     // A distributor stocking order: no smart account needed.
     let o = new_order(conn, &nora, "Warehouse stock Q4", "Northwind stock", "", "stocking", false)?;
     add(conn, &nora, o, "SL-SEC-ESS-1Y", 100)?;
     let v = version(conn, o)?;
-    orders::submit(conn, &nora, o, v).map_err(err)?;
+    orders::submit(conn, &nora, o, v, base_url).map_err(err)?;
 
     // Contoso: parked in its holding account, Not Assigned.
     let o = new_order(conn, &carlos, "Acme campus switching", "Acme Corp", "acme.example", "standard", false)?;
@@ -202,7 +202,7 @@ fn seed_orders(conn: &mut DbConnection, people: &[Actor]) -> anyhow::Result<()> 
     add(conn, &carlos, o, "CFG-CAMPUS-KIT", 2)?;
     add(conn, &carlos, o, "SUB-CLOUD-MGMT", 40)?;
     let v = version(conn, o)?;
-    orders::submit(conn, &carlos, o, v).map_err(err)?;
+    orders::submit(conn, &carlos, o, v, base_url).map_err(err)?;
     // Contoso: a configurable branch kit, assigned line by line to Metalworks Processing and Acme (pending).
     let o = new_order(conn, &carlos, "Metalworks branch kits", "Metalworks Inc.", "metalworks.example", "standard", false)?;
     add(conn, &carlos, o, "CFG-BRANCH-KIT", 3)?;
@@ -235,7 +235,7 @@ fn seed_orders(conn: &mut DbConnection, people: &[Actor]) -> anyhow::Result<()> 
     add(conn, &fatima, o, "SL-DNA-ADV-3Y", 50)?;
     add(conn, &fatima, o, "PAK-ROUTER-SEC", 5)?;
     let v = version(conn, o)?;
-    orders::submit(conn, &fatima, o, v).map_err(err)?;
+    orders::submit(conn, &fatima, o, v, base_url).map_err(err)?;
     orders::book(conn, &olga, o).map_err(err)?;
     orders::ship(conn, &olga, o, chrono::Duration::zero()).map_err(err)?;
     orders::provisioning::deposit_due(conn)?;
@@ -279,7 +279,7 @@ pub fn seed(conn: &mut DbConnection, base_url: &str) -> anyhow::Result<Vec<DemoL
             );
         }
         seed_accounts(conn, &people, base_url)?;
-        seed_orders(conn, &people)
+        seed_orders(conn, &people, base_url)
     })?;
     Ok(logins)
 }

@@ -32,7 +32,10 @@ struct Args {
     database_url: Option<String>,
 }
 
-const SYLLABLES: &[&str] = &["ac", "bel", "cor", "dan", "el", "fab", "gra", "hol", "in", "jo", "kra", "lum", "met", "nor", "or", "pra", "qu", "ros", "sol", "tek", "ul", "vex", "wal", "xen", "yor", "zed"];
+const SYLLABLES: &[&str] = &[
+    "ac", "bel", "cor", "dan", "el", "fab", "gra", "hol", "in", "jo", "kra", "lum", "met", "nor", "or", "pra", "qu", "ros", "sol", "tek",
+    "ul", "vex", "wal", "xen", "yor", "zed",
+];
 
 fn name(rng: &mut rand::rngs::StdRng, i: usize) -> String {
     let a = SYLLABLES[rng.random_range(0..SYLLABLES.len())];
@@ -45,10 +48,26 @@ fn name(rng: &mut rand::rngs::StdRng, i: usize) -> String {
 
 fn generate(conn: &mut DbConnection, count: usize) -> anyhow::Result<(Actor, Actor)> {
     let permit = users::console_permit();
-    let ops = users::create_user(conn, &permit, "bench@ops.example", "Bench Ops", "benchmark password", "Vendor Operations", CompanyKind::Operations)
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let partner = users::create_user(conn, &permit, "bench@partner.example", "Bench Partner", "benchmark password", "Bench Partner", CompanyKind::Reseller)
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let ops = users::create_user(
+        conn,
+        &permit,
+        "bench@ops.example",
+        "Bench Ops",
+        "benchmark password",
+        "Vendor Operations",
+        CompanyKind::Operations,
+    )
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let partner = users::create_user(
+        conn,
+        &permit,
+        "bench@partner.example",
+        "Bench Partner",
+        "benchmark password",
+        "Bench Partner",
+        CompanyKind::Reseller,
+    )
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let start = Instant::now();
     conn.transaction(|conn| {

@@ -113,10 +113,17 @@ pub async fn request_step(
     if form.go == "submit" && step == Step::Review && !input.order_id.is_empty() {
         let order_id: i64 = input.order_id.parse().map_err(|_| AppError::NotFound)?;
         let (actor, base, submitted) = (user.actor.clone(), state.settings.base_url.clone(), input.clone());
-        return match run(&state, move |conn| crate::domain::orders::assignment::request_and_assign(conn, &actor, order_id, &submitted, &base)).await? {
+        return match run(&state, move |conn| {
+            crate::domain::orders::assignment::request_and_assign(conn, &actor, order_id, &submitted, &base)
+        })
+        .await?
+        {
             Ok(_) => {
                 state.wake_mail_worker();
-                session.flash("success", "The new smart account was requested and assigned; it is pending until activated, and the order can be submitted.");
+                session.flash(
+                    "success",
+                    "The new smart account was requested and assigned; it is pending until activated, and the order can be submitted.",
+                );
                 Ok(see_other(&format!("/orders/{order_id}")))
             }
             Err(DomainError::Invalid(errors)) => {

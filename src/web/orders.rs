@@ -284,8 +284,9 @@ pub async fn submit_order(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let v = version(&form_pairs(&body));
-    let actor = user.actor.clone();
-    let r = run(&state, move |conn| orders::submit(conn, &actor, id, v)).await?;
+    let (actor, base) = (user.actor.clone(), state.settings.base_url.clone());
+    let r = run(&state, move |conn| orders::submit(conn, &actor, id, v, &base)).await?;
+    state.wake_mail_worker();
     outcome(&state, user, session, id, r, "The order was submitted.").await
 }
 

@@ -168,7 +168,33 @@ async fn a_distributors_order_parks_in_its_holding_account_and_shows_not_assigne
         let resp = assign(&nora, &app, order, &[("target", "holding"), ("account_id", &s.northwind_holding.to_string())]).await;
         assert_eq!(resp.status().as_u16(), 303, "{backend:?}");
         add(&nora, &app, order, "SL-DNA-ADV-3Y", "5").await;
+        // Two more users of the holding account; one has turned order notifications off.
+        for (email, name) in [("nils@northwind.example", "Nils"), ("nell@northwind.example", "Nell")] {
+            app.create_user(email, name, PASSWORD, "Northwind Distribution", CompanyKind::Distributor);
+            let mut conn = app.conn();
+            let nora_id: i64 = portal::db::schema::users::table
+                .filter(portal::db::schema::users::email.eq("nora@northwind.example"))
+                .select(portal::db::schema::users::id)
+                .first(&mut conn)
+                .unwrap();
+            let nora_actor = portal::domain::Actor::load(&mut conn, nora_id).unwrap().unwrap();
+            let input = portal::domain::accounts::administration::RoleInput {
+                email: email.into(),
+                role: "sa_user".into(),
+                virtual_accounts: vec![],
+                acknowledged: false,
+            };
+            portal::domain::accounts::administration::add_user(&mut conn, &nora_actor, s.northwind_holding, &input, false, "http://x")
+                .unwrap();
+        }
+        diesel::update(portal::db::schema::users::table.filter(portal::db::schema::users::email.eq("nell@northwind.example")))
+            .set(portal::db::schema::users::notify_orders.eq(false))
+            .execute(&mut *app.conn())
+            .unwrap();
         assert_eq!(submit(&nora, &app, order).await.status().as_u16(), 303, "the holding account covers the line");
+        assert_eq!(mails(&app, "nora@northwind.example", "order_assignment_required").len(), 1, "once, though creator and administrator");
+        assert_eq!(mails(&app, "nils@northwind.example", "order_assignment_required").len(), 1);
+        assert!(mails(&app, "nell@northwind.example", "order_assignment_required").is_empty(), "opted out");
         let page = nora.get_text(&format!("/orders/{order}")).await;
         assert!(texts(&page, "h1 .badge").contains(&"Not Assigned".to_string()));
         assert!(texts(&page, "#holding")[0].contains("Northwind Holding"));
@@ -501,7 +527,16 @@ async fn a_new_customer_account_requested_from_the_order_is_assigned_at_once() {
         let _s = shop(&app);
         let carlos = as_user(&app, "carlos@contoso.example").await;
         let resp = carlos
-            .post_form("/orders/new", "/orders", &[("name", "Acme first order"), ("end_customer_name", "Acme Corp"), ("end_customer_domain", "acme.example"), ("order_type", "standard")])
+            .post_form(
+                "/orders/new",
+                "/orders",
+                &[
+                    ("name", "Acme first order"),
+                    ("end_customer_name", "Acme Corp"),
+                    ("end_customer_domain", "acme.example"),
+                    ("order_type", "standard"),
+                ],
+            )
             .await;
         let order: i64 = location(&resp).trim_start_matches("/orders/").parse().unwrap();
         add(&carlos, &app, order, "SL-DNA-ADV-3Y", "3").await;
@@ -527,7 +562,10 @@ async fn a_new_customer_account_requested_from_the_order_is_assigned_at_once() {
         let resp = carlos.post_form("/accounts/new", "/accounts/new", &fields("someone@elsewhere.example")).await;
         assert_eq!(resp.status().as_u16(), 400);
         assert!(resp.text().await.unwrap().contains("use an email at acme.example"));
-        assert_eq!(smart_accounts::table.filter(smart_accounts::domain.eq("acme.example")).count().get_result::<i64>(&mut *app.conn()).unwrap(), 0);
+        assert_eq!(
+            smart_accounts::table.filter(smart_accounts::domain.eq("acme.example")).count().get_result::<i64>(&mut *app.conn()).unwrap(),
+            0
+        );
 
         let resp = carlos.post_form("/accounts/new", "/accounts/new", &fields("adam@acme.example")).await;
         assert_eq!(resp.status().as_u16(), 303);

@@ -28,7 +28,11 @@ pub fn update_properties(conn: &mut DbConnection, actor: &Actor, account_id: i64
     conn.transaction(|conn| {
         let (ctx, _permit) = permit(conn, actor, account_id, Capability::EditProperties)?;
         let changed = diesel::update(smart_accounts::table.find(account_id).filter(smart_accounts::version.eq(version)))
-            .set((smart_accounts::name.eq(name.as_str()), smart_accounts::name_key.eq(name.as_str().to_lowercase()), smart_accounts::version.eq(version + 1)))
+            .set((
+                smart_accounts::name.eq(name.as_str()),
+                smart_accounts::name_key.eq(name.as_str().to_lowercase()),
+                smart_accounts::version.eq(version + 1),
+            ))
             .execute(conn)?;
         if changed == 0 {
             return Err(DomainError::Conflict(

@@ -94,7 +94,12 @@ pub struct AccountOption {
 /// Accounts whose lowercased name or domain identifier starts with `q`:
 /// two index range scans (`name_key`, `domain`), each stopping at 20 rows,
 /// merged and sorted by name. Flat in the number of accounts.
-pub fn prefix_search(conn: &mut DbConnection, kind: AccountKind, allowed: &Option<Vec<i64>>, q: &str) -> QueryResult<Vec<(i64, String, String, String)>> {
+pub fn prefix_search(
+    conn: &mut DbConnection,
+    kind: AccountKind,
+    allowed: &Option<Vec<i64>>,
+    q: &str,
+) -> QueryResult<Vec<(i64, String, String, String)>> {
     let upper = format!("{q}\u{10FFFF}");
     let mut out: Vec<(i64, String, String, String)> = Vec::new();
     for by_domain in [false, true] {
@@ -108,9 +113,15 @@ pub fn prefix_search(conn: &mut DbConnection, kind: AccountKind, allowed: &Optio
             query = query.filter(smart_accounts::id.eq_any(ids.clone()));
         }
         query = if by_domain {
-            query.filter(smart_accounts::domain.ge(q.to_string())).filter(smart_accounts::domain.lt(upper.clone())).order((smart_accounts::domain, smart_accounts::id))
+            query
+                .filter(smart_accounts::domain.ge(q.to_string()))
+                .filter(smart_accounts::domain.lt(upper.clone()))
+                .order((smart_accounts::domain, smart_accounts::id))
         } else {
-            query.filter(smart_accounts::name_key.ge(q.to_string())).filter(smart_accounts::name_key.lt(upper.clone())).order((smart_accounts::name_key, smart_accounts::id))
+            query
+                .filter(smart_accounts::name_key.ge(q.to_string()))
+                .filter(smart_accounts::name_key.lt(upper.clone()))
+                .order((smart_accounts::name_key, smart_accounts::id))
         };
         for row in query.load::<(i64, String, String, String)>(conn)? {
             if !out.iter().any(|r| r.0 == row.0) {
@@ -151,7 +162,11 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str
         p.load(conn)?
     };
     let rows: Vec<(i64, String, String, String)> = if q.is_empty() {
-        query.order((smart_accounts::name_key, smart_accounts::id)).limit(20).select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status)).load(conn)?
+        query
+            .order((smart_accounts::name_key, smart_accounts::id))
+            .limit(20)
+            .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
+            .load(conn)?
     } else {
         let private_accounts: Vec<i64> = private_hits.iter().map(|h| h.0).collect();
         let mut rows = prefix_search(conn, kind, &allowed, &q)?;
@@ -533,7 +548,8 @@ pub fn request_and_assign(
         let order = for_change(conn, actor, order_id, None)?;
         let kind = input.kind();
         if kind == Some(AccountKind::Customer) && !order.end_customer_domain.is_empty() && input.authority == "no" {
-            let creator = crate::domain::values::EmailAddress::parse(&input.approver_email).map(|e| e.domain().to_string()).unwrap_or_default();
+            let creator =
+                crate::domain::values::EmailAddress::parse(&input.approver_email).map(|e| e.domain().to_string()).unwrap_or_default();
             if request::base_domain(&creator) != request::base_domain(&order.end_customer_domain) {
                 return Err(FieldErrors::single(
                     "approver_email",

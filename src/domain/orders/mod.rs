@@ -570,7 +570,7 @@ pub fn convert_quote(conn: &mut DbConnection, actor: &Actor, order_id: i64, vers
 }
 
 /// Submits a draft order, or refuses naming what blocks it.
-pub fn submit(conn: &mut DbConnection, actor: &Actor, order_id: i64, version: i32) -> DomainResult<()> {
+pub fn submit(conn: &mut DbConnection, actor: &Actor, order_id: i64, version: i32, base_url: &str) -> DomainResult<()> {
     conn.transaction(|conn| {
         let order = for_change(conn, actor, order_id, Some(version))?;
         let v = view(conn, actor, order.clone())?;
@@ -582,8 +582,50 @@ pub fn submit(conn: &mut DbConnection, actor: &Actor, order_id: i64, version: i3
         diesel::update(orders::table.find(order_id))
             .set((orders::status.eq(OrderStatus::Submitted.as_str()), orders::submitted_at.eq(crate::db::now())))
             .execute(conn)?;
+        if v.customer_status == CustomerAccountStatus::NotAssigned {
+            notify_assignment_required(conn, &v, base_url)?;
+        }
         bump(conn, &order)
     })
+}
+
+/// "Customer smart account assignment required": to the users of the holding
+/// account the order sits in (SA-wide roles) and the user who placed it, each
+/// once, honouring their order-notification preference.
+fn notify_assignment_required(conn: &mut DbConnection, v: &OrderView, base_url: &str) -> DomainResult<()> {
+    let Some(holding) = &v.holding else { return Ok(()) };
+    let mut recipients: Vec<(String, bool)> = account_roles::table
+        .inner_join(users::table)
+        .filter(account_roles::smart_account_id.eq(holding.id))
+        .filter(
+            account_roles::role.eq_any([crate::domain::roles::Role::SaAdministrator.as_str(), crate::domain::roles::Role::SaUser.as_str()]),
+        )
+        .select((users::email, users::notify_orders))
+        .load(conn)?;
+    let creator: (String, bool) = users::table.find(v.order.created_by).select((users::email, users::notify_orders)).first(conn)?;
+    recipients.push(creator);
+    recipients.sort();
+    recipients.dedup();
+    let web_id = v.order.web_order_id();
+    let url = format!("{base_url}/orders/{}", v.order.id);
+    for (email, wants) in recipients {
+        if !wants {
+            continue;
+        }
+        let mut message = crate::mail::Email::notice(
+            &email,
+            format!("Customer smart account assignment required: {web_id}"),
+            "order_assignment_required",
+            &[
+                format!("{web_id} \"{}\" was submitted into the holding account {}.", v.order.name, holding.label()),
+                "Its smart-license lines wait in the holding account, where their licenses cannot be used. Assign the end customer's smart account as soon as it is known: the subscription term starts once the licenses reach a customer account.".into(),
+            ],
+            Some(("View or change Smart Account Assignments", &url)),
+        );
+        message.dedupe_key = Some(format!("assignment-required:{}:{email}", v.order.id));
+        crate::mail::enqueue(conn, &message)?;
+    }
+    Ok(())
 }
 
 /// Operations: book a submitted order (it gets its sales order number).
