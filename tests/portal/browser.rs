@@ -466,3 +466,60 @@ async fn a_reseller_takes_an_order_from_quote_to_shipped_in_the_browser() {
         b.quit().await;
     }
 }
+
+/// A distributor parks an order in its holding account from the header and submits it Not Assigned.
+#[tokio::test]
+async fn a_distributor_parks_an_order_in_its_holding_account_in_the_browser() {
+    let Some(b) = browser().await else { return };
+    let app = spawn_app(Backend::Sqlite).await;
+    app.create_user(
+        "nora@northwind.example",
+        "Nora Lindqvist",
+        PASSWORD,
+        "Northwind Distribution",
+        portal::domain::company::CompanyKind::Distributor,
+    );
+    {
+        let mut conn = app.conn();
+        portal::domain::catalogue::seed(&mut conn).unwrap();
+        let id: i64 = {
+            use diesel::prelude::*;
+            portal::db::schema::users::table
+                .filter(portal::db::schema::users::email.eq("nora@northwind.example"))
+                .select(portal::db::schema::users::id)
+                .first(&mut conn)
+                .unwrap()
+        };
+        let nora = portal::domain::Actor::load(&mut conn, id).unwrap().unwrap();
+        portal::domain::accounts::request::create_active(
+            &mut conn,
+            &portal::domain::users::console_permit(),
+            &nora,
+            "Northwind Holding",
+            "northwind.example",
+            portal::domain::roles::AccountKind::Holding,
+        )
+        .unwrap();
+    }
+    sign_in_as(&b, &app, "nora@northwind.example").await;
+    b.driver.goto(app.url("/orders/new")).await.unwrap();
+    b.fill("#name", "Reseller to be named").await;
+    b.fill("#end_customer_name", "To be confirmed").await;
+    b.click_and_wait("main button[type=submit]").await;
+    b.click_and_wait("#holding a").await;
+    b.wait_text("#account-results", "Northwind Holding").await;
+    b.shot("distributor-01-holding-search").await;
+    b.click_and_wait("#account-results button[type=submit]").await;
+    assert!(b.text("#holding").await.contains("Northwind Holding"));
+    let option = b.driver.find(By::XPath("//select[@id='product_id']/option[starts-with(., 'SL-DNA-ADV-3Y')]")).await.unwrap();
+    option.click().await.unwrap();
+    b.fill("#quantity", "25").await;
+    b.click_and_wait("form.add-item button[type=submit]").await;
+    assert!(b.text("tbody").await.contains("In the holding account"));
+    assert!(b.text("#ready").await.contains("Nothing blocks submission"));
+    b.click_and_wait("#ready button[type=submit]").await;
+    let heading = b.text("h1").await;
+    assert!(heading.contains("Submitted") && heading.contains("Not Assigned"), "{heading}");
+    b.shot("distributor-02-submitted-not-assigned").await;
+    b.quit().await;
+}

@@ -200,6 +200,10 @@ async fn a_distributors_order_parks_in_its_holding_account_and_shows_not_assigne
         assert!(texts(&page, "#holding")[0].contains("Northwind Holding"));
         let history = nora.get_text(&format!("/orders/{order}/history")).await;
         assert!(history.contains("Pre-assignment") && history.contains("Header: holding account"));
+        // Once submitted, the holding account stays while lines wait in it.
+        let resp = assign(&nora, &app, order, &[("target", "holding"), ("remove", "yes")]).await;
+        assert_eq!(resp.status().as_u16(), 400);
+        assert!(resp.text().await.unwrap().contains("still wait in the holding account"));
         // Only one holding account, and only holding accounts, at the header.
         let resp = assign(&nora, &app, order, &[("target", "holding"), ("account_id", &s.world.metalworks.to_string())]).await;
         assert_eq!(resp.status().as_u16(), 400);

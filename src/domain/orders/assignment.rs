@@ -251,6 +251,13 @@ pub fn set_holding(conn: &mut DbConnection, actor: &Actor, order_id: i64, accoun
             rules::check_header_holding(order.status(), t.kind, t.status).map_err(refused)?;
         } else {
             rules::assignment_open(order.status()).map_err(refused)?;
+            let facts = rules::OrderFacts {
+                status: order.status(),
+                order_type: order.order_type(),
+                holding_account: order.holding_account_id,
+                lines: line_states(conn, order_id)?.iter().map(facts_of).collect(),
+            };
+            rules::check_holding_removal(&facts).map_err(|m| DomainError::from(FieldErrors::single("account_id", m)))?;
         }
         if order.holding_account_id == account_id {
             return Ok(());

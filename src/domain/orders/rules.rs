@@ -281,6 +281,28 @@ pub fn check_header_holding(status: OrderStatus, kind: AccountKind, account_stat
     Ok(())
 }
 
+/// After submission, a holding account that still holds SA mandatory lines
+/// without a customer account cannot be removed (only replaced or reassigned).
+pub fn check_holding_removal(order: &OrderFacts) -> Result<(), String> {
+    if matches!(order.status, OrderStatus::Quote | OrderStatus::Draft) || order.order_type == OrderType::Stocking {
+        return Ok(());
+    }
+    let waiting: Vec<String> = order
+        .lines
+        .iter()
+        .filter(|l| l.requirement == SaRequirement::Mandatory && l.customer_account.is_none())
+        .map(|l| l.line_no.to_string())
+        .collect();
+    if waiting.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "Lines {} still wait in the holding account: assign them a customer account, or choose another holding account, before removing it.",
+            waiting.join(", ")
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,6 +406,17 @@ mod tests {
             check_line_assignment(OrderStatus::Draft, &l, AccountKind::Customer, AccountStatus::Rejected, true),
             Err(AssignmentError::AccountNotAccepting)
         );
+    }
+
+    #[test]
+    fn a_submitted_orders_holding_account_stays_while_lines_wait_in_it() {
+        let mut o =
+            order(OrderType::Standard, Some(5), vec![line(1, SaRequirement::Mandatory, None), line(2, SaRequirement::Mandatory, Some(9))]);
+        assert!(check_holding_removal(&o).is_ok(), "a draft may drop it");
+        o.status = OrderStatus::Submitted;
+        assert!(check_holding_removal(&o).unwrap_err().starts_with("Lines 1 still wait"));
+        o.lines[0].customer_account = Some(9);
+        assert!(check_holding_removal(&o).is_ok());
     }
 
     #[test]
