@@ -105,8 +105,20 @@ impl Browser {
         old.wait_until().stale().await.unwrap();
     }
 
+    /// The element's text; retried while a page load or htmx swap replaces it.
     pub async fn text(&self, css: &str) -> String {
-        self.driver.query(By::Css(css)).first().await.unwrap().text().await.unwrap()
+        let mut last = None;
+        for _ in 0..50 {
+            match self.driver.query(By::Css(css)).first().await {
+                Ok(el) => match el.text().await {
+                    Ok(t) => return t,
+                    Err(e) => last = Some(e),
+                },
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no text for {css}: {last:?}");
     }
 
     /// Waits (up to 10 s) until the element's text contains `needle`, for htmx swaps.
@@ -422,7 +434,9 @@ async fn a_reseller_takes_an_order_from_quote_to_shipped_in_the_browser() {
 
         // Assign Now on that line, then submit.
         let row = b.driver.find(By::XPath("//tbody/tr[contains(., 'SUB-CLOUD-MGMT')]")).await.unwrap();
+        let old = b.driver.find(By::Tag("html")).await.unwrap();
         row.find(By::LinkText("Assign Now")).await.unwrap().click().await.unwrap();
+        old.wait_until().stale().await.unwrap();
         b.driver.query(By::Css("#q")).first().await.unwrap();
         b.fill("#q", "metalworks.example").await;
         b.wait_text("#account-results", "Metalworks Inc.").await;

@@ -54,31 +54,39 @@ pub(crate) fn label_of(conn: &mut DbConnection, account: Option<i64>, va: Option
     })
 }
 
-/// The accounts of `kind` the actor may assign orders to: those they hold a
-/// role in (other than approver), those their company owns, and those their
+type AccountFilter = Box<dyn BoxableExpression<smart_accounts::table, crate::db::MultiBackend, SqlType = diesel::sql_types::Bool>>;
+
+/// The accounts the actor may assign orders to, as a filter: those they hold
+/// a role in (other than approver), those their company owns, and those their
 /// company requested (pending accounts requested on a customer's behalf).
-/// Operations may assign to any.
-pub fn assignable_ids(conn: &mut DbConnection, actor: &Actor, kind: AccountKind) -> QueryResult<Option<Vec<i64>>> {
+/// `None` for operations, who may assign to any. As a filter (with
+/// subqueries) rather than a list of ids, so a search walks its index and
+/// stops at 20 matches however many accounts a partner has.
+fn assignable_filter(actor: &Actor) -> Option<AccountFilter> {
     if actor.is_operations() {
-        return Ok(None);
+        return None;
     }
-    let mut ids: Vec<i64> = account_roles::table
+    let roles = account_roles::table
         .filter(account_roles::user_id.eq(actor.user_id.0))
         .filter(account_roles::role.ne(Role::SaApprover.as_str()))
-        .select(account_roles::smart_account_id)
-        .load(conn)?;
+        .select(account_roles::smart_account_id);
     let colleagues = users::table.filter(users::company_id.eq(actor.company_id.0)).select(users::id);
-    let company: Vec<i64> = smart_accounts::table
-        .filter(smart_accounts::owner_company_id.eq(actor.company_id.0).or(smart_accounts::requested_by.eq_any(colleagues)))
-        .select(smart_accounts::id)
-        .load(conn)?;
-    ids.extend(company);
-    let filtered: Vec<i64> = smart_accounts::table
-        .filter(smart_accounts::id.eq_any(&ids))
-        .filter(smart_accounts::kind.eq(kind.as_str()))
-        .select(smart_accounts::id)
-        .load(conn)?;
-    Ok(Some(filtered))
+    Some(Box::new(
+        smart_accounts::owner_company_id
+            .assume_not_null()
+            .eq(actor.company_id.0)
+            .or(smart_accounts::id.eq_any(roles))
+            .or(smart_accounts::requested_by.eq_any(colleagues)),
+    ))
+}
+
+/// Whether the actor may assign orders to this account.
+pub fn may_assign_to(conn: &mut DbConnection, actor: &Actor, account_id: i64) -> QueryResult<bool> {
+    let mut q = smart_accounts::table.filter(smart_accounts::id.eq(account_id)).into_boxed::<crate::db::MultiBackend>();
+    if let Some(f) = assignable_filter(actor) {
+        q = q.filter(f);
+    }
+    Ok(q.count().get_result::<i64>(conn)? == 1)
 }
 
 /// An account offered by the assignment search, with the VAs it shows.
@@ -97,20 +105,21 @@ pub struct AccountOption {
 pub fn prefix_search(
     conn: &mut DbConnection,
     kind: AccountKind,
-    allowed: &Option<Vec<i64>>,
+    actor: &Actor,
     q: &str,
 ) -> QueryResult<Vec<(i64, String, String, String)>> {
     let upper = format!("{q}\u{10FFFF}");
-    let mut out: Vec<(i64, String, String, String)> = Vec::new();
+    let mut ids: Vec<i64> = Vec::new();
     for by_domain in [false, true] {
+        // Ids only: the covering indexes answer without visiting the table.
         let mut query = smart_accounts::table
             .filter(smart_accounts::kind.eq(kind.as_str()))
             .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
-            .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
+            .select(smart_accounts::id)
             .limit(20)
             .into_boxed::<crate::db::MultiBackend>();
-        if let Some(ids) = allowed {
-            query = query.filter(smart_accounts::id.eq_any(ids.clone()));
+        if let Some(f) = assignable_filter(actor) {
+            query = query.filter(f);
         }
         query = if by_domain {
             query
@@ -123,12 +132,14 @@ pub fn prefix_search(
                 .filter(smart_accounts::name_key.lt(upper.clone()))
                 .order((smart_accounts::name_key, smart_accounts::id))
         };
-        for row in query.load::<(i64, String, String, String)>(conn)? {
-            if !out.iter().any(|r| r.0 == row.0) {
-                out.push(row);
-            }
-        }
+        ids.extend(query.load::<i64>(conn)?);
     }
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out: Vec<(i64, String, String, String)> = smart_accounts::table
+        .filter(smart_accounts::id.eq_any(&ids))
+        .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
+        .load(conn)?;
     out.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()).then(a.0.cmp(&b.0)));
     out.truncate(20);
     Ok(out)
@@ -139,27 +150,30 @@ pub fn prefix_search(
 /// its exact name is typed.
 pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str) -> DomainResult<Vec<AccountOption>> {
     let q = q.trim().to_lowercase();
-    let allowed = assignable_ids(conn, actor, kind)?;
     let query = smart_accounts::table
         .filter(smart_accounts::kind.eq(kind.as_str()))
         .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
         .into_boxed::<crate::db::MultiBackend>();
-    let query = match &allowed {
-        Some(ids) => query.filter(smart_accounts::id.eq_any(ids.clone())),
+    let query = match assignable_filter(actor) {
+        Some(f) => query.filter(f),
         None => query,
     };
     let private_hits: Vec<(i64, i64, String)> = if q.is_empty() {
         Vec::new()
     } else {
-        let mut p = virtual_accounts::table
+        let candidates: Vec<(i64, i64, String)> = virtual_accounts::table
             .filter(virtual_accounts::is_public.eq(false))
             .filter(virtual_accounts::name_key.eq(&q))
             .select((virtual_accounts::smart_account_id, virtual_accounts::id, virtual_accounts::name))
-            .into_boxed::<crate::db::MultiBackend>();
-        if let Some(ids) = &allowed {
-            p = p.filter(virtual_accounts::smart_account_id.eq_any(ids.clone()));
+            .limit(50)
+            .load(conn)?;
+        let mut kept = Vec::new();
+        for c in candidates {
+            if may_assign_to(conn, actor, c.0)? {
+                kept.push(c);
+            }
         }
-        p.load(conn)?
+        kept
     };
     let rows: Vec<(i64, String, String, String)> = if q.is_empty() {
         query
@@ -169,10 +183,11 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str
             .load(conn)?
     } else {
         let private_accounts: Vec<i64> = private_hits.iter().map(|h| h.0).collect();
-        let mut rows = prefix_search(conn, kind, &allowed, &q)?;
+        let mut rows = prefix_search(conn, kind, actor, &q)?;
         if !private_accounts.is_empty() {
             let extra: Vec<(i64, String, String, String)> = smart_accounts::table
                 .filter(smart_accounts::id.eq_any(&private_accounts))
+                .filter(smart_accounts::kind.eq(kind.as_str()))
                 .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
                 .load(conn)?;
             for r in extra {
@@ -216,10 +231,8 @@ fn target(conn: &mut DbConnection, actor: &Actor, account_id: i64, va: Option<i6
         smart_accounts::table.find(account_id).select((smart_accounts::kind, smart_accounts::status)).first(conn).optional()?;
     let (kind, status) = row.ok_or_else(|| FieldErrors::single("account_id", "Choose an account from the search results."))?;
     let kind = AccountKind::parse(&kind).unwrap_or(AccountKind::Customer);
-    if let Some(ids) = assignable_ids(conn, actor, kind)? {
-        if !ids.contains(&account_id) {
-            return Err(FieldErrors::single("account_id", "You cannot assign orders to that smart account.").into());
-        }
+    if !may_assign_to(conn, actor, account_id)? {
+        return Err(FieldErrors::single("account_id", "You cannot assign orders to that smart account.").into());
     }
     let va_in_account = match va {
         Some(v) => {
