@@ -546,24 +546,17 @@ pub struct FoundAccount {
     pub requested: bool,
 }
 
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
-
 /// Accounts whose name or domain identifier starts with `q` (not rejected ones).
 pub fn search(conn: &mut DbConnection, actor: &Actor, q: &str) -> DomainResult<Vec<FoundAccount>> {
     let q = q.trim().to_lowercase();
     if q.chars().count() < 2 {
         return Ok(Vec::new());
     }
-    let pattern = format!("{}%", escape_like(&q));
-    let rows: Vec<SmartAccountRow> = smart_accounts::table
-        .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
-        .filter(crate::db::lower(smart_accounts::name).like(&pattern).escape('\\').or(smart_accounts::domain.like(&pattern).escape('\\')))
-        .order((smart_accounts::name, smart_accounts::id))
-        .limit(20)
-        .select(SmartAccountRow::as_select())
-        .load(conn)?;
+    let found = crate::domain::accounts::prefix_ids(conn, &q, None, &|| None, 20)?;
+    let mut rows: Vec<SmartAccountRow> =
+        smart_accounts::table.filter(smart_accounts::id.eq_any(&found)).select(SmartAccountRow::as_select()).load(conn)?;
+    rows.sort_by(|a, b| a.name_key.cmp(&b.name_key).then(a.id.cmp(&b.id)));
+    rows.truncate(20);
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let member: Vec<i64> = account_roles::table
         .filter(account_roles::user_id.eq(actor.user_id.0))

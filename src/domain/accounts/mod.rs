@@ -197,3 +197,49 @@ pub fn virtual_accounts(conn: &mut DbConnection, ctx: &AccountInContext) -> Doma
         Ok(all)
     }
 }
+
+/// A restriction on which accounts a search may return.
+pub(crate) type AccountFilter =
+    Box<dyn BoxableExpression<smart_accounts::table, crate::db::MultiBackend, SqlType = diesel::sql_types::Bool>>;
+
+/// Ids of accounts (not rejected) whose lowercased name or domain identifier
+/// starts with `q`: two range scans over covering indexes, each stopping at
+/// `limit`, so the cost does not grow with the number of accounts.
+pub(crate) fn prefix_ids(
+    conn: &mut DbConnection,
+    q: &str,
+    kind: Option<AccountKind>,
+    restrict: &dyn Fn() -> Option<AccountFilter>,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    let upper = format!("{q}\u{10FFFF}");
+    let mut ids: Vec<i64> = Vec::new();
+    for by_domain in [false, true] {
+        let mut query = smart_accounts::table
+            .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
+            .select(smart_accounts::id)
+            .limit(limit)
+            .into_boxed::<crate::db::MultiBackend>();
+        if let Some(kind) = kind {
+            query = query.filter(smart_accounts::kind.eq(kind.as_str()));
+        }
+        if let Some(f) = restrict() {
+            query = query.filter(f);
+        }
+        query = if by_domain {
+            query
+                .filter(smart_accounts::domain.ge(q.to_string()))
+                .filter(smart_accounts::domain.lt(upper.clone()))
+                .order((smart_accounts::domain, smart_accounts::id))
+        } else {
+            query
+                .filter(smart_accounts::name_key.ge(q.to_string()))
+                .filter(smart_accounts::name_key.lt(upper.clone()))
+                .order((smart_accounts::name_key, smart_accounts::id))
+        };
+        ids.extend(query.load::<i64>(conn)?);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}

@@ -250,7 +250,8 @@ pub fn similar_accounts(conn: &mut DbConnection, name: &str, domain: &str) -> Do
     if name_prefix.chars().count() >= 3 {
         let rows: Vec<SmartAccountRow> = smart_accounts::table
             .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
-            .filter(crate::db::lower(smart_accounts::name).like(format!("{}%", escape_like(&name_prefix))).escape('\\'))
+            .filter(smart_accounts::name_key.ge(name_prefix.clone()))
+            .filter(smart_accounts::name_key.lt(format!("{name_prefix}\u{10FFFF}")))
             .select(SmartAccountRow::as_select())
             .limit(10)
             .load(conn)?;

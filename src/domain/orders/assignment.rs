@@ -54,7 +54,7 @@ pub(crate) fn label_of(conn: &mut DbConnection, account: Option<i64>, va: Option
     })
 }
 
-type AccountFilter = Box<dyn BoxableExpression<smart_accounts::table, crate::db::MultiBackend, SqlType = diesel::sql_types::Bool>>;
+use crate::domain::accounts::AccountFilter;
 
 /// The accounts the actor may assign orders to, as a filter: those they hold
 /// a role in (other than approver), those their company owns, and those their
@@ -108,34 +108,7 @@ pub fn prefix_search(
     actor: &Actor,
     q: &str,
 ) -> QueryResult<Vec<(i64, String, String, String)>> {
-    let upper = format!("{q}\u{10FFFF}");
-    let mut ids: Vec<i64> = Vec::new();
-    for by_domain in [false, true] {
-        // Ids only: the covering indexes answer without visiting the table.
-        let mut query = smart_accounts::table
-            .filter(smart_accounts::kind.eq(kind.as_str()))
-            .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
-            .select(smart_accounts::id)
-            .limit(20)
-            .into_boxed::<crate::db::MultiBackend>();
-        if let Some(f) = assignable_filter(actor) {
-            query = query.filter(f);
-        }
-        query = if by_domain {
-            query
-                .filter(smart_accounts::domain.ge(q.to_string()))
-                .filter(smart_accounts::domain.lt(upper.clone()))
-                .order((smart_accounts::domain, smart_accounts::id))
-        } else {
-            query
-                .filter(smart_accounts::name_key.ge(q.to_string()))
-                .filter(smart_accounts::name_key.lt(upper.clone()))
-                .order((smart_accounts::name_key, smart_accounts::id))
-        };
-        ids.extend(query.load::<i64>(conn)?);
-    }
-    ids.sort_unstable();
-    ids.dedup();
+    let ids = crate::domain::accounts::prefix_ids(conn, q, Some(kind), &|| assignable_filter(actor), 20)?;
     let mut out: Vec<(i64, String, String, String)> = smart_accounts::table
         .filter(smart_accounts::id.eq_any(&ids))
         .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
