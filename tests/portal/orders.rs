@@ -585,3 +585,32 @@ async fn a_new_customer_account_requested_from_the_order_is_assigned_at_once() {
         assert_eq!(submit(&carlos, &app, order).await.status().as_u16(), 303, "the order can be submitted");
     }
 }
+
+#[tokio::test]
+async fn a_partner_holding_account_is_associated_as_a_record_while_lines_go_to_the_customer() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let s = shop(&app);
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let order = new_order(&carlos, "Associated").await;
+        add(&carlos, &app, order, "SL-DNA-ADV-3Y", "2").await;
+        let dna = line_of(&app, order, "SL-DNA-ADV-3Y").to_string();
+        assign(&carlos, &app, order, &[("target", "lines"), ("lines", &dna), ("account_id", &s.world.metalworks.to_string())]).await;
+        // Only a holding account can be associated.
+        let resp = assign(&carlos, &app, order, &[("target", "associate"), ("account_id", &s.world.metalworks.to_string())]).await;
+        assert_eq!(resp.status().as_u16(), 400, "{backend:?}");
+        let resp = assign(&carlos, &app, order, &[("target", "associate"), ("account_id", &s.world.contoso_holding.to_string())]).await;
+        assert_eq!(resp.status().as_u16(), 303);
+        let page = carlos.get_text(&format!("/orders/{order}")).await;
+        assert!(texts(&page, "#associated")[0].contains("Contoso Holding"));
+        assert!(texts(&page, "#holding")[0].contains("None"), "the order is not parked in it");
+        assert_eq!(lines(&app, order)[0].2, Some(s.world.metalworks), "the licenses still go to the customer account");
+        let history = carlos.get_text(&format!("/orders/{order}/history")).await;
+        assert!(history.contains("associated partner holding account"));
+        // The users of Metalworks see the order through its line, not other orders of Contoso.
+        let maya = as_user(&app, "maya@metalworks.example").await;
+        assert_eq!(maya.get(&format!("/orders/{order}")).await.status().as_u16(), 200);
+        let other = new_order(&carlos, "Not for Metalworks").await;
+        assert_eq!(maya.get(&format!("/orders/{other}")).await.status().as_u16(), 404);
+    }
+}
