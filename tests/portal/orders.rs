@@ -614,3 +614,35 @@ async fn a_partner_holding_account_is_associated_as_a_record_while_lines_go_to_t
         assert_eq!(maya.get(&format!("/orders/{other}")).await.status().as_u16(), 404);
     }
 }
+
+#[tokio::test]
+async fn removing_a_lines_account_answers_htmx_with_the_page_whose_ready_panel_is_updated() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let s = shop(&app);
+    let carlos = as_user(&app, "carlos@contoso.example").await;
+    let order = new_order(&carlos, "Panel").await;
+    add(&carlos, &app, order, "SL-DNA-ADV-3Y", "2").await;
+    let dna = line_of(&app, order, "SL-DNA-ADV-3Y");
+    assign(&carlos, &app, order, &[("target", "lines"), ("lines", &dna.to_string()), ("account_id", &s.world.metalworks.to_string())])
+        .await;
+    let page = carlos.get_text(&format!("/orders/{order}")).await;
+    assert!(page.contains("Nothing blocks submission"));
+    assert!(page.contains(&format!("hx-post=\"/orders/{order}/lines/{dna}/assignment/remove\"")));
+    // htmx posts with its header; the redirect leads to the order page, whose <main> htmx swaps in.
+    let token = csrf_from(&page);
+    // The test client follows no redirects; it follows this one by hand, as htmx's request would.
+    let resp = carlos
+        .client
+        .post(carlos.url(&format!("/orders/{order}/lines/{dna}/assignment/remove")))
+        .header("HX-Request", "true")
+        .header("X-CSRF-Token", token.as_str())
+        .form(&[("version", version(&app, order).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let after = carlos.get_text(&location(&resp)).await;
+    let blockers = texts(&after, "#ready .blockers li");
+    assert_eq!(blockers.len(), 1);
+    assert!(blockers[0].contains("Line 10 (SL-DNA-ADV-3Y) requires a smart account"));
+}
