@@ -99,7 +99,11 @@ fn generate(conn: &mut DbConnection, count: usize) -> anyhow::Result<(Actor, Act
         )?;
         diesel::QueryResult::Ok(())
     })?;
-    conn.batch_execute("ANALYZE")?;
+    // PostgreSQL's index-only scans need the visibility map that (auto)vacuum keeps.
+    match conn {
+        DbConnection::Postgresql(_) => conn.batch_execute("VACUUM ANALYZE")?,
+        DbConnection::Sqlite(_) => conn.batch_execute("ANALYZE")?,
+    }
     println!("generated {count} accounts (and as many virtual accounts) in {:.1} s", start.elapsed().as_secs_f64());
     Ok((ops, partner))
 }

@@ -535,5 +535,35 @@ async fn a_distributor_parks_an_order_in_its_holding_account_in_the_browser() {
     let heading = b.text("h1").await;
     assert!(heading.contains("Submitted") && heading.contains("Not Assigned"), "{heading}");
     b.shot("distributor-02-submitted-not-assigned").await;
+    sign_out(&b).await;
+    // Operations book and ship; the licenses stay, unusable, in the holding account.
+    app.create_user("olga@ops.example", "Olga Petrova", PASSWORD, "Vendor Operations", portal::domain::company::CompanyKind::Operations);
+    sign_in_as(&b, &app, "olga@ops.example").await;
+    b.driver.goto(app.url("/operations/orders")).await.unwrap();
+    b.click_and_wait("tbody button[type=submit]").await;
+    b.click_and_wait("tbody button[type=submit]").await;
+    assert!(b.text(".flash-success").await.contains("shipped"));
+    sign_out(&b).await;
+    sign_in_as(&b, &app, "nora@northwind.example").await;
+    b.driver.goto(app.url("/orders")).await.unwrap();
+    b.click_and_wait("tbody a").await;
+    let mut delivered = false;
+    for _ in 0..50 {
+        if b.text("tbody").await.contains("In the holding account") && b.text(".timeline").await.contains("Licenses available") {
+            let deposited: i64 = {
+                use diesel::prelude::*;
+                portal::db::schema::licenses::table.count().get_result(&mut *app.conn()).unwrap()
+            };
+            if deposited == 1 {
+                delivered = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        b.driver.refresh().await.unwrap();
+    }
+    assert!(delivered, "licenses deposited into the holding account");
+    assert!(b.text("h1").await.contains("Shipped"));
+    b.shot("distributor-03-shipped-in-holding").await;
     b.quit().await;
 }
