@@ -396,56 +396,40 @@ async fn administrators_manage_virtual_accounts_and_others_cannot() {
     }
 }
 
+/// Adds virtual accounts "Team i" directly, to reach the limits quickly.
+fn insert_virtual_accounts(app: &TestApp, account: i64, range: std::ops::Range<i32>) {
+    let mut conn = app.conn();
+    conn.transaction(|conn| {
+        for i in range {
+            diesel::insert_into(virtual_accounts::table)
+                .values((
+                    virtual_accounts::smart_account_id.eq(account),
+                    virtual_accounts::name.eq(format!("Team {i}")),
+                    virtual_accounts::name_key.eq(format!("team {i}")),
+                    virtual_accounts::description.eq(""),
+                    virtual_accounts::is_public.eq(true),
+                    virtual_accounts::is_default.eq(false),
+                    virtual_accounts::created_at.eq(portal::db::now()),
+                ))
+                .execute(conn)?;
+        }
+        diesel::QueryResult::Ok(())
+    })
+    .unwrap();
+}
+
 #[tokio::test]
 async fn more_than_a_hundred_virtual_accounts_warns_and_a_thousand_is_refused() {
     let app = spawn_app(Backend::Sqlite).await;
     let w = metalworks(&app);
-    {
-        let mut conn = app.conn();
-        conn.transaction(|conn| {
-            for i in 0..96 {
-                diesel::insert_into(virtual_accounts::table)
-                    .values((
-                        virtual_accounts::smart_account_id.eq(w.metalworks),
-                        virtual_accounts::name.eq(format!("Team {i}")),
-                        virtual_accounts::name_key.eq(format!("team {i}")),
-                        virtual_accounts::description.eq(""),
-                        virtual_accounts::is_public.eq(true),
-                        virtual_accounts::is_default.eq(false),
-                        virtual_accounts::created_at.eq(portal::db::now()),
-                    ))
-                    .execute(conn)?;
-            }
-            diesel::QueryResult::Ok(())
-        })
-        .unwrap();
-    }
+    insert_virtual_accounts(&app, w.metalworks, 0..96);
     let maya = as_user(&app, "maya@metalworks.example").await;
     let base = format!("/accounts/{}/virtual-accounts", w.metalworks);
     maya.post_form(&base, &base, &[("name", "Team 100"), ("visibility", "public")]).await;
     assert!(!maya.get_text(&base).await.contains("now has"), "100 is fine");
     maya.post_form(&base, &base, &[("name", "Team 101"), ("visibility", "public")]).await;
     assert!(maya.get_text(&base).await.contains("This account now has 101 virtual accounts"));
-    {
-        let mut conn = app.conn();
-        conn.transaction(|conn| {
-            for i in 200..1099 {
-                diesel::insert_into(virtual_accounts::table)
-                    .values((
-                        virtual_accounts::smart_account_id.eq(w.metalworks),
-                        virtual_accounts::name.eq(format!("Team {i}")),
-                        virtual_accounts::name_key.eq(format!("team {i}")),
-                        virtual_accounts::description.eq(""),
-                        virtual_accounts::is_public.eq(true),
-                        virtual_accounts::is_default.eq(false),
-                        virtual_accounts::created_at.eq(portal::db::now()),
-                    ))
-                    .execute(conn)?;
-            }
-            diesel::QueryResult::Ok(())
-        })
-        .unwrap();
-    }
+    insert_virtual_accounts(&app, w.metalworks, 200..1099);
     let resp = maya.post_form(&base, &base, &[("name", "One Too Many"), ("visibility", "public")]).await;
     assert_eq!(resp.status().as_u16(), 400);
     assert!(resp.text().await.unwrap().contains("at most 1000 virtual accounts"));
