@@ -65,10 +65,35 @@ fn page(
     }
 }
 
-pub async fn request_form(user: SignedIn) -> Result<HttpResponse, AppError> {
+/// Query of the request form when opened from an order's assignment search.
+#[derive(Deserialize)]
+pub struct FromOrder {
+    #[serde(default)]
+    pub order: String,
+    #[serde(default)]
+    pub target: String,
+    #[serde(default)]
+    pub lines: String,
+    #[serde(default)]
+    pub kind: String,
+}
+
+pub async fn request_form(user: SignedIn, query: web::Query<FromOrder>) -> Result<HttpResponse, AppError> {
+    let q = query.into_inner();
+    let from_order = !q.order.is_empty();
+    let kind = if !q.kind.is_empty() {
+        q.kind
+    } else if user.actor.company_kind.is_partner() {
+        String::new()
+    } else {
+        "customer".into()
+    };
     let input = AccountRequestInput {
-        kind: if user.actor.company_kind.is_partner() { String::new() } else { "customer".into() },
-        authority: "yes".into(),
+        authority: if from_order && kind == "customer" { "no".into() } else { "yes".into() },
+        kind,
+        order_id: q.order,
+        order_target: q.target,
+        order_lines: q.lines,
         ..Default::default()
     };
     let layout = user.layout.clone();

@@ -108,8 +108,8 @@ impl Browser {
     /// The element's text; retried while a page load or htmx swap replaces it.
     pub async fn text(&self, css: &str) -> String {
         let mut last = None;
-        for _ in 0..50 {
-            match self.driver.query(By::Css(css)).first().await {
+        for _ in 0..150 {
+            match self.driver.find(By::Css(css)).await {
                 Ok(el) => match el.text().await {
                     Ok(t) => return t,
                     Err(e) => last = Some(e),
@@ -565,5 +565,51 @@ async fn a_distributor_parks_an_order_in_its_holding_account_in_the_browser() {
     assert!(delivered, "licenses deposited into the holding account");
     assert!(b.text("h1").await.contains("Shipped"));
     b.shot("distributor-03-shipped-in-holding").await;
+    b.quit().await;
+}
+
+/// From an order's search, a reseller requests the customer's new account,
+/// which comes back assigned, pending, and the order submits.
+#[tokio::test]
+async fn a_new_account_requested_from_an_orders_search_comes_back_assigned_in_the_browser() {
+    let Some(b) = browser().await else { return };
+    let app = spawn_app(Backend::Sqlite).await;
+    app.create_user(
+        "carlos@contoso.example",
+        "Carlos Ortega",
+        PASSWORD,
+        "Contoso Resellers",
+        portal::domain::company::CompanyKind::Reseller,
+    );
+    portal::domain::catalogue::seed(&mut app.conn()).unwrap();
+    sign_in_as(&b, &app, "carlos@contoso.example").await;
+    b.driver.goto(app.url("/orders/new")).await.unwrap();
+    b.fill("#name", "Acme first order").await;
+    b.fill("#end_customer_name", "Acme Corp").await;
+    b.fill("#end_customer_domain", "acme.example").await;
+    b.click_and_wait("main button[type=submit]").await;
+    let option = b.driver.find(By::XPath("//select[@id='product_id']/option[starts-with(., 'SL-DNA-ADV-3Y')]")).await.unwrap();
+    option.click().await.unwrap();
+    b.click_and_wait("form.add-item button[type=submit]").await;
+    b.click_and_wait("#default-account a").await;
+    b.fill("#q", "acme").await;
+    b.wait_text("#account-results", "No customer account").await;
+    b.click_and_wait("a[href^='/accounts/new?order=']").await;
+    b.shot("order-request-account-start").await;
+    assert!(b.text("main .notice").await.contains("assigned to it as soon as you submit"));
+    b.fill("#approver_email", "adam@acme.example").await;
+    b.click_and_wait("button[value=next]").await;
+    b.fill("#name", "Acme Corp").await;
+    b.click_and_wait("button[value=next]").await;
+    b.click_and_wait("button[value=next]").await;
+    b.click_and_wait("button[value=next]").await;
+    b.shot("order-request-account-review").await;
+    b.click_and_wait("button[value=submit]").await;
+    assert!(b.text(".flash-success").await.contains("requested and assigned"));
+    assert!(b.text("#default-account").await.contains("Acme Corp (acme.example)"));
+    assert!(b.text("tbody").await.contains("pending"));
+    b.click_and_wait("#ready button[type=submit]").await;
+    assert!(b.text("h1").await.contains("Submitted"));
+    b.shot("order-request-account-submitted").await;
     b.quit().await;
 }

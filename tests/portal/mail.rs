@@ -61,7 +61,7 @@ impl SmtpSink {
         let handler = Sink::default();
         let received = handler.received.clone();
         let mut server = Server::new(handler);
-        server.with_name("sink.test").with_num_threads(2).with_tcp_listener(listener);
+        server.with_name("sink.test").with_num_threads(32).with_tcp_listener(listener);
         std::thread::spawn(move || {
             let _ = server.serve();
         });
