@@ -33,6 +33,11 @@ impl FieldErrors {
     pub fn iter(&self) -> impl Iterator<Item = (&&'static str, &String)> {
         self.0.iter()
     }
+    /// All messages in one sentence, for answers that show no form fields.
+    pub fn joined(&self) -> String {
+        self.0.values().map(String::as_str).collect::<Vec<_>>().join(" ")
+    }
+
     pub fn single(field: &'static str, message: impl Into<String>) -> Self {
         let mut e = Self::new();
         e.add(field, message);

@@ -415,7 +415,7 @@ pub async fn decide_domain_review(
             Ok(see_other("/operations/domain-reviews"))
         }
         Err(DomainError::Invalid(errors)) => {
-            let m = errors.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>().join(" ");
+            let m = errors.joined();
             reviews_page(&state, user, Some((id, m)), StatusCode::BAD_REQUEST).await
         }
         Err(DomainError::Conflict(m)) => reviews_page(&state, user, Some((id, m)), StatusCode::CONFLICT).await,

@@ -250,7 +250,6 @@ async fn virtual_accounts_page(
     let actor = user.actor.clone();
     let (ctx, vas) = run(state, move |conn| {
         let ctx = accounts::load(conn, &actor, id)?;
-        crate::domain::policy::account_permit(&ctx.access, Capability::ViewUsers)?;
         let vas = accounts::virtual_accounts(conn, &ctx)?;
         Ok((ctx, vas))
     })
@@ -566,8 +565,8 @@ pub struct AgreementPage {
 }
 
 pub async fn show_agreement(state: web::Data<AppState>, user: SignedIn, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    let ctx = load_ctx(&state, &user, path.into_inner()).await?;
-    crate::domain::policy::account_permit(&ctx.access, Capability::ViewAgreement).map_err(AppError::from)?;
+    let (actor, id) = (user.actor.clone(), path.into_inner());
+    let ctx = run(&state, move |conn| accounts::load_for(conn, &actor, id, Capability::ViewAgreement)).await??;
     render(
         StatusCode::OK,
         &AgreementPage {
@@ -748,7 +747,7 @@ pub async fn decide_access_request(
             Ok(see_other(&format!("/accounts/{id}/access-requests")))
         }
         Err(DomainError::Invalid(errors)) => {
-            let message = errors.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>().join(" ");
+            let message = errors.joined();
             access_requests_page(&state, user, id, Some((request_id, message)), StatusCode::BAD_REQUEST).await
         }
         Err(DomainError::Conflict(m)) => access_requests_page(&state, user, id, Some((request_id, m)), StatusCode::CONFLICT).await,

@@ -49,7 +49,7 @@ impl From<DomainError> for AppError {
             DomainError::Forbidden => AppError::Forbidden("You do not have permission to do that.".into()),
             DomainError::Conflict(m) => AppError::Conflict(m),
             DomainError::Throttled { retry_after_secs } => AppError::TooManyRequests { retry_after_secs },
-            DomainError::Invalid(errors) => AppError::BadRequest(errors.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" ")),
+            DomainError::Invalid(errors) => AppError::BadRequest(errors.joined()),
             DomainError::Database(e) => AppError::internal(e),
             DomainError::Other(e) => AppError::internal(e),
         }

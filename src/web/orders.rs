@@ -219,7 +219,7 @@ async fn outcome(
             Ok(see_other(&format!("/orders/{id}")))
         }
         Err(DomainError::Invalid(errors)) => {
-            let message = errors.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>().join(" ");
+            let message = errors.joined();
             order_page(state, user, id, Vec::new(), Some(message), StatusCode::BAD_REQUEST).await
         }
         Err(DomainError::Conflict(m)) => order_page(state, user, id, Vec::new(), Some(m), StatusCode::CONFLICT).await,
@@ -424,7 +424,7 @@ pub async fn assign(
             Ok(see_other(&format!("/orders/{id}")))
         }
         Err(DomainError::Invalid(errors)) => {
-            let message = errors.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>().join(" ");
+            let message = errors.joined();
             assignment_again(&state, user, id, target, lines, message, StatusCode::BAD_REQUEST).await
         }
         Err(DomainError::Conflict(m)) => order_page(&state, user, id, Vec::new(), Some(m), StatusCode::CONFLICT).await,

@@ -126,6 +126,13 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, account_id: i64) -> DomainRe
     Ok(AccountInContext { account: SmartAccount::from_row(row, accepted_by), access })
 }
 
+/// Loads an account the actor may use for `capability` (404 / 403 otherwise).
+pub fn load_for(conn: &mut DbConnection, actor: &Actor, account_id: i64, capability: Capability) -> DomainResult<AccountInContext> {
+    let ctx = load(conn, actor, account_id)?;
+    policy::account_permit(&ctx.access, capability)?;
+    Ok(ctx)
+}
+
 /// Loads an account and a permit for `capability` on it (404 / 403 otherwise).
 pub(crate) fn permit(
     conn: &mut DbConnection,
@@ -186,6 +193,7 @@ fn summary(r: SmartAccountRow, role: Option<Role>) -> AccountSummary {
 /// The virtual accounts the actor may see in an account: all of them for SA
 /// roles and operations, only their own for VA roles.
 pub fn virtual_accounts(conn: &mut DbConnection, ctx: &AccountInContext) -> DomainResult<Vec<VirtualAccountRow>> {
+    policy::account_permit(&ctx.access, Capability::ViewUsers)?;
     let all: Vec<VirtualAccountRow> = virtual_accounts::table
         .filter(virtual_accounts::smart_account_id.eq(ctx.account.id))
         .select(VirtualAccountRow::as_select())

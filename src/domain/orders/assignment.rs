@@ -140,13 +140,16 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str
             .select((virtual_accounts::smart_account_id, virtual_accounts::id, virtual_accounts::name))
             .limit(50)
             .load(conn)?;
-        let mut kept = Vec::new();
-        for c in candidates {
-            if may_assign_to(conn, actor, c.0)? {
-                kept.push(c);
-            }
+        let accounts: Vec<i64> = candidates.iter().map(|c| c.0).collect();
+        let mut q = smart_accounts::table
+            .filter(smart_accounts::id.eq_any(accounts))
+            .select(smart_accounts::id)
+            .into_boxed::<crate::db::MultiBackend>();
+        if let Some(f) = assignable_filter(actor) {
+            q = q.filter(f);
         }
-        kept
+        let allowed: Vec<i64> = q.load(conn)?;
+        candidates.into_iter().filter(|c| allowed.contains(&c.0)).collect()
     };
     let rows: Vec<(i64, String, String, String)> = if q.is_empty() {
         query
