@@ -23,6 +23,8 @@ pub struct Settings {
     pub mail_poll_interval: Duration,
     pub trust_forwarded_for: bool,
     pub db_pool_size: u32,
+    /// Days after which a Not Assigned order's holding account gets a reminder.
+    pub reminder_days: Vec<i64>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -59,6 +61,23 @@ pub struct ConfigError {
 
 fn bad(variable: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError { variable, message: message.into() }
+}
+
+/// "3,7,14": ascending whole days; empty or "off" turns reminders off.
+fn parse_reminder_days(s: &str) -> Result<Vec<i64>, ConfigError> {
+    let s = s.trim();
+    if s.is_empty() || s == "off" {
+        return Ok(Vec::new());
+    }
+    let days: Vec<i64> = s
+        .split(',')
+        .map(|d| d.trim().parse::<i64>().ok().filter(|d| (0..=3650).contains(d)))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| bad("REMINDER_DAYS", "expected days such as 3,7,14"))?;
+    if days.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(bad("REMINDER_DAYS", "list the days in ascending order, such as 3,7,14"));
+    }
+    Ok(days)
 }
 
 impl Settings {
@@ -119,7 +138,9 @@ impl Settings {
             Some(n) => n.parse().ok().filter(|n| (1..=200).contains(n)).ok_or_else(|| bad("DB_POOL_SIZE", "expected 1 to 200"))?,
             None => 10,
         };
+        let reminder_days = parse_reminder_days(get("REMINDER_DAYS").as_deref().unwrap_or("3,7,14"))?;
         Ok(Settings {
+            reminder_days,
             database_url,
             data_dir,
             bind,
@@ -235,6 +256,11 @@ mod tests {
     fn durations_accept_seconds_and_units() {
         assert_eq!(settings(&[("PROVISIONING_DELAY", "90")]).unwrap().provisioning_delay, Duration::from_secs(90));
         assert_eq!(settings(&[("PROVISIONING_DELAY", "15m")]).unwrap().provisioning_delay, Duration::from_secs(900));
+        assert_eq!(settings(&[]).unwrap().reminder_days, vec![3, 7, 14]);
+        assert_eq!(settings(&[("REMINDER_DAYS", "1, 2")]).unwrap().reminder_days, vec![1, 2]);
+        assert_eq!(settings(&[("REMINDER_DAYS", "off")]).unwrap().reminder_days, Vec::<i64>::new());
+        assert_eq!(settings(&[("REMINDER_DAYS", "7,3")]).unwrap_err().variable, "REMINDER_DAYS");
+        assert_eq!(settings(&[("REMINDER_DAYS", "soon")]).unwrap_err().variable, "REMINDER_DAYS");
     }
 
     #[test]

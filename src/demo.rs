@@ -183,12 +183,22 @@ fn seed_orders(conn: &mut DbConnection, people: &[Actor], base_url: &str) -> any
     // Northwind parks an order for an unknown reseller in its holding account; submitted and booked.
     let o = new_order(conn, &nora, "Regional refresh, reseller to be named", "To be confirmed", "", "standard", false)?;
     let v = version(conn, o)?;
-    assignment::set_holding(conn, &nora, o, Some(northwind_holding), v).map_err(err)?;
+    assignment::set_holding(conn, &nora, o, Some(northwind_holding), None, v, base_url).map_err(err)?;
     add(conn, &nora, o, "SL-DNA-ADV-3Y", 25)?;
     add(conn, &nora, o, "HW-SW-48P", 10)?;
     let v = version(conn, o)?;
     orders::submit(conn, &nora, o, v, base_url).map_err(err)?;
     orders::book(conn, &olga, o).map_err(err)?;
+    // Northwind hands an order to Contoso's holding account: Contoso picks the end customer.
+    let o = new_order(conn, &nora, "Branch wireless for a Contoso customer", "Named by Contoso", "", "standard", false)?;
+    let v = version(conn, o)?;
+    assignment::set_holding(conn, &nora, o, Some(northwind_holding), None, v, base_url).map_err(err)?;
+    add(conn, &nora, o, "SL-WLC-AP", 12)?;
+    let v = version(conn, o)?;
+    orders::submit(conn, &nora, o, v, base_url).map_err(err)?;
+    orders::book(conn, &olga, o).map_err(err)?;
+    let v = version(conn, o)?;
+    assignment::set_holding(conn, &nora, o, Some(contoso_holding), None, v, base_url).map_err(err)?;
     // A distributor stocking order: no smart account needed.
     let o = new_order(conn, &nora, "Warehouse stock Q4", "Northwind stock", "", "stocking", false)?;
     add(conn, &nora, o, "SL-SEC-ESS-1Y", 100)?;
@@ -198,7 +208,7 @@ fn seed_orders(conn: &mut DbConnection, people: &[Actor], base_url: &str) -> any
     // Contoso: parked in its holding account, Not Assigned.
     let o = new_order(conn, &carlos, "Acme campus switching", "Acme Corp", "acme.example", "standard", false)?;
     let v = version(conn, o)?;
-    assignment::set_holding(conn, &carlos, o, Some(contoso_holding), v).map_err(err)?;
+    assignment::set_holding(conn, &carlos, o, Some(contoso_holding), None, v, base_url).map_err(err)?;
     add(conn, &carlos, o, "CFG-CAMPUS-KIT", 2)?;
     add(conn, &carlos, o, "SUB-CLOUD-MGMT", 40)?;
     let v = version(conn, o)?;
@@ -219,11 +229,11 @@ fn seed_orders(conn: &mut DbConnection, people: &[Actor], base_url: &str) -> any
             .load(conn)?
     };
     let v = version(conn, o)?;
-    assignment::assign_lines(conn, &carlos, o, &lines, metalworks, Some(processing), v).map_err(err)?;
+    assignment::assign_lines(conn, &carlos, o, &lines, metalworks, Some(processing), v, base_url).map_err(err)?;
     // Contoso: a quote for Acme, pre-assigned to Acme's pending account.
     let q = new_order(conn, &carlos, "Acme security upgrade", "Acme Corp", "acme.example", "standard", true)?;
     let v = version(conn, q)?;
-    assignment::set_order_level(conn, &carlos, q, acme, None, v).map_err(err)?;
+    assignment::set_order_level(conn, &carlos, q, acme, None, v, base_url).map_err(err)?;
     add(conn, &carlos, q, "SL-SEC-ESS-1Y", 15)?;
     add(conn, &carlos, q, "HW-RTR-4451", 2)?;
 
@@ -231,14 +241,14 @@ fn seed_orders(conn: &mut DbConnection, people: &[Actor], base_url: &str) -> any
     let o = new_order(conn, &fatima, "EMEA managed service capacity", "Fabrikam Networks", "fabrikam.example", "standard", false)?;
     let emea = va_id(conn, fabrikam, "EMEA")?;
     let v = version(conn, o)?;
-    assignment::set_order_level(conn, &fatima, o, fabrikam, Some(emea), v).map_err(err)?;
+    assignment::set_order_level(conn, &fatima, o, fabrikam, Some(emea), v, base_url).map_err(err)?;
     add(conn, &fatima, o, "SL-DNA-ADV-3Y", 50)?;
     add(conn, &fatima, o, "PAK-ROUTER-SEC", 5)?;
     let v = version(conn, o)?;
     orders::submit(conn, &fatima, o, v, base_url).map_err(err)?;
     orders::book(conn, &olga, o).map_err(err)?;
     orders::ship(conn, &olga, o, chrono::Duration::zero()).map_err(err)?;
-    orders::provisioning::deposit_due(conn)?;
+    orders::provisioning::deposit_due(conn, base_url).map_err(err)?;
 
     // Operations: an internal work-bench order on Contoso's behalf.
     let contoso_company: i64 = carlos.company_id.0;

@@ -41,20 +41,34 @@ impl AppState {
     }
 }
 
-/// Deposits the licenses of shipped orders once their provisioning delay has
-/// passed. Runs on every instance; each line is claimed by one of them.
-async fn provisioning_worker(pool: Pool, interval: std::time::Duration) {
+/// Background order work, on every instance: deposits the licenses of
+/// shipped orders once their provisioning delay has passed, and queues the
+/// reminders for orders that stay Not Assigned. Each line and each reminder
+/// stage is claimed by one instance.
+async fn order_worker(pool: Pool, interval: std::time::Duration, base_url: String, reminder_days: Vec<i64>, mail_wake: Arc<Notify>) {
     loop {
-        let p = pool.clone();
-        let result = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+        let (p, base, days) = (pool.clone(), base_url.clone(), reminder_days.clone());
+        let result = tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
             let mut conn = p.get()?;
-            Ok(crate::domain::orders::provisioning::deposit_due(&mut conn)?)
+            let deposited = crate::domain::orders::provisioning::deposit_due(&mut conn, &base)?;
+            let reminded = crate::domain::orders::reminders::send_due(&mut conn, &days, crate::db::now(), &base)?;
+            Ok((deposited, reminded))
         })
         .await;
         match result {
-            Ok(Ok(n)) if n > 0 => tracing::info!(lines = n, "licenses deposited"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "provisioning round failed"),
-            _ => {}
+            Ok(Ok((deposited, reminded))) => {
+                if deposited > 0 {
+                    tracing::info!(lines = deposited, "licenses deposited");
+                }
+                if reminded > 0 {
+                    tracing::info!(messages = reminded, "assignment reminders queued");
+                }
+                if deposited + reminded > 0 {
+                    mail_wake.notify_one();
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "order worker round failed"),
+            Err(e) => tracing::warn!(error = %e, "order worker round panicked"),
         }
         tokio::time::sleep(interval).await;
     }
@@ -103,7 +117,13 @@ impl Application {
             interval: settings.mail_poll_interval,
         };
         tokio::spawn(worker.run(mail_wake.clone()));
-        tokio::spawn(provisioning_worker(pool.clone(), settings.mail_poll_interval));
+        tokio::spawn(order_worker(
+            pool.clone(),
+            settings.mail_poll_interval,
+            settings.base_url.clone(),
+            settings.reminder_days.clone(),
+            mail_wake.clone(),
+        ));
 
         let redis = match &settings.redis_url {
             Some(url) => {

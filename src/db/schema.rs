@@ -209,6 +209,15 @@ diesel::table! {
         shipped_at -> Nullable<Timestamp>,
         licenses_due_at -> Nullable<Timestamp>,
         version -> Integer,
+        sa_rank -> Integer,
+        waiting_since -> Nullable<Timestamp>,
+        assigned_at -> Nullable<Timestamp>,
+        holding_virtual_account_id -> Nullable<BigInt>,
+        handoff_company_id -> Nullable<BigInt>,
+        handoff_at -> Nullable<Timestamp>,
+        end_customer_key -> Text,
+        holding_name_key -> Text,
+        reminders_sent -> Integer,
     }
 }
 
@@ -238,6 +247,24 @@ diesel::table! {
         from_label -> Text,
         to_label -> Text,
         created_at -> Timestamp,
+        masked -> Bool,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        opened_by -> BigInt,
+        reason -> Text,
+        target_account_id -> BigInt,
+        target_virtual_account_id -> Nullable<BigInt>,
+        line_ids -> Text,
+        status -> Text,
+        resolution -> Text,
+        resolved_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
     }
 }
 
@@ -269,10 +296,12 @@ diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(order_lines -> products (product_id));
 diesel::joinable!(orders -> companies (company_id));
 diesel::joinable!(assignment_events -> orders (order_id));
+diesel::joinable!(cases -> orders (order_id));
 diesel::joinable!(licenses -> smart_accounts (smart_account_id));
 diesel::joinable!(licenses -> virtual_accounts (virtual_account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    cases,
     companies,
     company_domains,
     users,

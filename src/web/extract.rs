@@ -32,14 +32,23 @@ fn state(req: &HttpRequest) -> web::Data<AppState> {
 async fn load_viewer(req: HttpRequest, require: bool) -> Result<Viewer, AppError> {
     let state = state(&req);
     let session = PortalSession::from_request(&req);
+    // Full pages show the Not Assigned count in the navigation; htmx fragments do not.
+    let with_count = !req.headers().contains_key("HX-Request");
+    let mut not_assigned = None;
     let actor = match session.user_id() {
         Some(id) => {
             let pool = state.pool.clone();
-            let found = web::block(move || -> Result<Option<Actor>, AppError> {
+            let (found, count) = web::block(move || -> Result<(Option<Actor>, Option<i64>), AppError> {
                 let mut conn = pool.get()?;
-                Ok(Actor::load(&mut conn, id)?)
+                let actor = Actor::load(&mut conn, id)?;
+                let count = match (&actor, with_count) {
+                    (Some(a), true) => crate::domain::orders::listing::not_assigned_count(&mut conn, a, 1000).ok(),
+                    _ => None,
+                };
+                Ok((actor, count))
             })
             .await??;
+            not_assigned = count;
             if found.is_none() {
                 session.sign_out();
             }
@@ -62,6 +71,10 @@ async fn load_viewer(req: HttpRequest, require: bool) -> Result<Viewer, AppError
     }
     let layout =
         Layout::new(actor.as_ref(), session.csrf_token(), session.take_flashes(), req.path().to_string(), state.mail_viewer_enabled());
+    let mut layout = layout;
+    if let Some(u) = layout.user.as_mut() {
+        u.not_assigned = not_assigned;
+    }
     Ok(Viewer { actor, layout })
 }
 

@@ -49,14 +49,6 @@ fn section(user: SignedIn, title: &'static str, summary: &'static str) -> Result
     render(StatusCode::OK, &SectionPage { layout: user.layout, title, summary })
 }
 
-pub async fn smart_account_orders(user: SignedIn) -> Result<HttpResponse, AppError> {
-    section(user, "Smart Account Orders", "Orders that need a smart account, with those not yet assigned to a customer account first.")
-}
-
-pub async fn licenses(user: SignedIn) -> Result<HttpResponse, AppError> {
-    section(user, "Licenses", "Licenses in your virtual accounts: owned, in use and available.")
-}
-
 pub async fn operations(user: SignedIn) -> Result<HttpResponse, AppError> {
     if !policy::sees_operations_section(&user.actor) {
         return Err(AppError::NotFound);

@@ -11,6 +11,8 @@ pub struct LayoutUser {
     pub company: String,
     pub company_kind: String,
     pub is_operations: bool,
+    /// Not Assigned orders the user sees (counted up to 1,000), for the navigation.
+    pub not_assigned: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +39,7 @@ impl Layout {
                 company: a.company_name.clone(),
                 company_kind: a.company_kind.label().to_string(),
                 is_operations: policy::sees_operations_section(a),
+                not_assigned: None,
             }),
             csrf_token,
             flashes,

@@ -14,7 +14,9 @@ pub mod home;
 pub mod layout;
 pub mod orders;
 pub mod profile;
+pub mod licenses;
 pub mod routes;
+pub mod sa_orders;
 pub mod session;
 
 use actix_web::http::StatusCode;

@@ -10,7 +10,10 @@ use serde::Deserialize;
 use crate::domain::catalogue::{self, Product};
 use crate::domain::orders::assignment::{self, AccountOption, HistoryEntry};
 use crate::domain::orders::rules::{CustomerAccountStatus, OrderStatus};
+use crate::domain::orders::cases::{self, CaseInput, CaseView};
+use crate::domain::orders::listing::{self, Cursor, ListPage, ListQuery};
 use crate::domain::orders::{self, NewOrderInput, OrderSummary, OrderView};
+use crate::web::sa_orders::Params;
 use crate::domain::roles::AccountKind;
 use crate::domain::{policy, DomainError, FieldErrors};
 use crate::startup::AppState;
@@ -30,19 +33,26 @@ fn when(t: &chrono::NaiveDateTime) -> String {
 #[template(path = "orders/list.html")]
 pub struct OrdersPage {
     pub layout: Layout,
-    pub orders: Vec<OrderSummary>,
+    pub page: ListPage,
+    pub params: Params,
+    pub query: ListQuery,
 }
 
-impl OrderSummary {
-    pub fn created(&self) -> String {
-        when(&self.created_at)
+impl OrdersPage {
+    pub fn page_link(&self, key: &str, cursor: &Cursor) -> String {
+        self.params.page_link("/orders", &self.query, key, cursor)
     }
 }
 
-pub async fn list_orders(state: web::Data<AppState>, user: SignedIn) -> Result<HttpResponse, AppError> {
-    let actor = user.actor.clone();
-    let list = run(&state, move |conn| orders::list(conn, &actor, 200)).await??;
-    render(StatusCode::OK, &OrdersPage { layout: user.layout, orders: list })
+/// Every order and quote the actor may see, newest first, a page at a time.
+pub async fn list_orders(req: HttpRequest, state: web::Data<AppState>, user: SignedIn) -> Result<HttpResponse, AppError> {
+    let params = Params::from_pairs(&form_pairs(req.query_string().as_bytes()));
+    let mut query = ListQuery::all_orders();
+    query.after = Cursor::decode(&params.after);
+    query.before = Cursor::decode(&params.before);
+    let (actor, q) = (user.actor.clone(), query.clone());
+    let page = run(&state, move |conn| listing::page(conn, &actor, &q)).await??;
+    render(StatusCode::OK, &OrdersPage { layout: user.layout, page, params, query })
 }
 
 #[derive(Template)]
@@ -110,6 +120,7 @@ pub struct OrderPage {
     pub error: Option<String>,
     pub timeline: Vec<(&'static str, String, bool)>,
     pub provisioning_note: Option<String>,
+    pub cases: Vec<CaseView>,
 }
 
 impl OrderPage {
@@ -162,10 +173,11 @@ async fn order_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let actor = user.actor.clone();
-    let (view, products) = run(state, move |conn| {
+    let (view, products, cases) = run(state, move |conn| {
         let view = orders::load(conn, &actor, id)?;
         let products = catalogue::all(conn)?;
-        Ok((view, products))
+        let cases = if view.can_reassign { cases::for_order(conn, &actor, id)? } else { Vec::new() };
+        Ok((view, products, cases))
     })
     .await??;
     let o = &view.order;
@@ -189,7 +201,7 @@ async fn order_page(
         o.licenses_due_at.as_ref().map(when).unwrap_or_default(),
         o.licenses_due_at.is_some_and(|d| d <= now),
     ));
-    render(status, &OrderPage { layout: user.layout, view, products, collapsed, error, timeline, provisioning_note })
+    render(status, &OrderPage { layout: user.layout, view, products, collapsed, error, timeline, provisioning_note, cases })
 }
 
 pub async fn show_order(
@@ -408,16 +420,17 @@ pub async fn assign(
     let lines = fields_i64(&pairs, "lines");
     let v = version(&pairs);
     let remove = field(&pairs, "remove") == "yes";
-    let actor = user.actor.clone();
+    let (actor, base) = (user.actor.clone(), state.settings.base_url.clone());
     let t = target.clone();
     let chosen = lines.clone();
     let r = run(&state, move |conn| match t.as_str() {
-        "holding" => assignment::set_holding(conn, &actor, id, (!remove).then_some(account), v),
+        "holding" => assignment::set_holding(conn, &actor, id, (!remove).then_some(account), va, v, &base),
         "associate" => assignment::associate_holding(conn, &actor, id, (!remove).then_some(account), v),
-        "lines" => assignment::assign_lines(conn, &actor, id, &chosen, account, va, v).map(|_| ()),
-        _ => assignment::set_order_level(conn, &actor, id, account, va, v).map(|_| ()),
+        "lines" => assignment::assign_lines(conn, &actor, id, &chosen, account, va, v, &base).map(|_| ()),
+        _ => assignment::set_order_level(conn, &actor, id, account, va, v, &base).map(|_| ()),
     })
     .await?;
+    state.wake_mail_worker();
     match r {
         Ok(()) => {
             session.flash("success", if remove { "The smart account was removed." } else { "Smart account assigned." });
@@ -541,4 +554,122 @@ pub async fn fulfil(
         Err(e) => return Err(e.into()),
     }
     Ok(see_other("/operations/orders"))
+}
+
+// ---------------------------------------------------------------- cases
+
+#[derive(Template)]
+#[template(path = "orders/case_new.html")]
+pub struct CasePage {
+    pub layout: Layout,
+    pub view: OrderView,
+    pub chosen: Vec<i64>,
+    pub account: String,
+    pub virtual_account: String,
+    pub reason: String,
+    pub errors: FieldErrors,
+}
+
+impl CasePage {
+    pub fn is_chosen(&self, id: &i64) -> bool {
+        self.chosen.contains(id)
+    }
+}
+
+async fn case_page(state: &AppState, user: SignedIn, id: i64, input: CaseInput, errors: FieldErrors, status: StatusCode) -> Result<HttpResponse, AppError> {
+    let actor = user.actor.clone();
+    let view = run(state, move |conn| orders::load(conn, &actor, id)).await??;
+    if !view.can_reassign {
+        return Err(AppError::Forbidden("You cannot open a case on this order.".into()));
+    }
+    render(
+        status,
+        &CasePage {
+            layout: user.layout,
+            view,
+            chosen: input.lines,
+            account: input.account,
+            virtual_account: input.virtual_account,
+            reason: input.reason,
+            errors,
+        },
+    )
+}
+
+pub async fn new_case(req: HttpRequest, state: web::Data<AppState>, user: SignedIn, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let pairs = form_pairs(req.query_string().as_bytes());
+    let input = CaseInput { lines: fields_i64(&pairs, "lines"), ..Default::default() };
+    case_page(&state, user, path.into_inner(), input, FieldErrors::new(), StatusCode::OK).await
+}
+
+pub async fn open_case(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let pairs = form_pairs(&body);
+    let input = CaseInput {
+        lines: fields_i64(&pairs, "lines"),
+        account: field(&pairs, "account").to_string(),
+        virtual_account: field(&pairs, "virtual_account").to_string(),
+        reason: field(&pairs, "reason").to_string(),
+    };
+    let (actor, i) = (user.actor.clone(), input.clone());
+    match run(&state, move |conn| cases::open(conn, &actor, id, &i)).await? {
+        Ok(case) => {
+            session.flash("success", format!("Case #{case} is open. Operations will move the licenses and tell you when it is done."));
+            Ok(see_other(&format!("/orders/{id}")))
+        }
+        Err(DomainError::Invalid(errors)) => case_page(&state, user, id, input, errors, StatusCode::BAD_REQUEST).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "operations/cases.html")]
+pub struct CaseQueuePage {
+    pub layout: Layout,
+    pub cases: Vec<CaseView>,
+}
+
+impl CaseView {
+    pub fn opened(&self) -> String {
+        when(&self.created_at)
+    }
+}
+
+pub async fn case_queue(state: web::Data<AppState>, user: SignedIn) -> Result<HttpResponse, AppError> {
+    let actor = user.actor.clone();
+    let list = run(&state, move |conn| cases::queue(conn, &actor)).await??;
+    render(StatusCode::OK, &CaseQueuePage { layout: user.layout, cases: list })
+}
+
+pub async fn close_case(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<(i64, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let (case, step) = path.into_inner();
+    let note = field(&form_pairs(&body), "resolution").to_string();
+    let (actor, base) = (user.actor.clone(), state.settings.base_url.clone());
+    let s = step.clone();
+    let r = run(&state, move |conn| match s.as_str() {
+        "resolve" => cases::resolve(conn, &actor, case, &note, &base),
+        "decline" => cases::decline(conn, &actor, case, &note, &base),
+        _ => Err(DomainError::NotFound),
+    })
+    .await?;
+    state.wake_mail_worker();
+    match r {
+        Ok(()) => session.flash("success", format!("Case #{case} {}.", if step == "resolve" { "resolved: the licenses moved" } else { "declined" })),
+        Err(DomainError::Conflict(m)) => session.flash("error", m),
+        Err(DomainError::Invalid(e)) => session.flash("error", e.joined()),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(see_other("/operations/cases"))
 }

@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use crate::web::{account_request, accounts, assets, auth, dev_mail, health, home, orders, profile};
+use crate::web::{account_request, accounts, assets, auth, dev_mail, health, home, licenses, orders, profile, sa_orders};
 
 pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
     // Anyone
@@ -30,7 +30,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
         .route("/orders/{id}/assignment", web::get().to(orders::assignment_form))
         .route("/orders/{id}/assignment", web::post().to(orders::assign))
         .route("/orders/{id}/history", web::get().to(orders::history))
-        .route("/smart-account-orders", web::get().to(home::smart_account_orders))
+        .route("/orders/{id}/cases/new", web::get().to(orders::new_case))
+        .route("/orders/{id}/cases", web::post().to(orders::open_case))
+        .route("/smart-account-orders", web::get().to(sa_orders::list))
+        .route("/smart-account-orders/export.csv", web::get().to(sa_orders::export))
+        .route("/smart-account-orders/reassign", web::get().to(sa_orders::reassign_form))
+        .route("/smart-account-orders/reassign", web::post().to(sa_orders::reassign))
         .route("/accounts", web::get().to(accounts::list_accounts))
         .route("/accounts/search", web::get().to(accounts::search_accounts))
         .route("/accounts/new", web::get().to(account_request::request_form))
@@ -55,12 +60,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
         .route("/accounts/{id}/events", web::get().to(accounts::list_events))
         .route("/accounts/{id}/access-requests", web::get().to(accounts::list_access_requests))
         .route("/accounts/{id}/access-requests/{request}", web::post().to(accounts::decide_access_request))
-        .route("/licenses", web::get().to(home::licenses));
+        .route("/accounts/{id}/licenses", web::get().to(licenses::account_licenses))
+        .route("/licenses", web::get().to(licenses::overview));
 
     // Operations staff
     cfg.route("/operations", web::get().to(home::operations))
         .route("/operations/orders", web::get().to(orders::fulfilment))
         .route("/operations/orders/{id}/{step}", web::post().to(orders::fulfil))
+        .route("/operations/cases", web::get().to(orders::case_queue))
+        .route("/operations/cases/{id}/{step}", web::post().to(orders::close_case))
         .route("/operations/domain-reviews", web::get().to(account_request::domain_reviews))
         .route("/operations/domain-reviews/{id}", web::post().to(account_request::decide_domain_review));
 

@@ -5,12 +5,13 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{account_roles, assignment_events, order_lines, orders, products, smart_accounts, users, virtual_accounts};
+use crate::db::schema::{account_roles, assignment_events, companies, licenses, order_lines, orders, products, smart_accounts, users, virtual_accounts};
+use crate::domain::company::CompanyKind;
 use crate::db::DbConnection;
 use crate::domain::catalogue::SaRequirement;
 use crate::domain::error::{DomainResult, FieldErrors};
 use crate::domain::orders::rules::{self, AssignmentHow, LineFacts, OrderStatus};
-use crate::domain::orders::{bump, for_change, load_row, visible, OrderRow};
+use crate::domain::orders::{bump, for_change, listing, load_row, notices, OrderRow};
 use crate::domain::roles::{AccountKind, AccountStatus, Role};
 use crate::domain::{Actor, DomainError};
 
@@ -24,6 +25,9 @@ pub(crate) fn record(
     from: &str,
     to: &str,
 ) -> QueryResult<()> {
+    // After a hand-off to a reseller, the reseller's side records; the
+    // distributor sees "assigned by reseller" instead of the labels.
+    let handed_off: Option<i64> = orders::table.find(order_id).select(orders::handoff_company_id).first(conn)?;
     diesel::insert_into(assignment_events::table)
         .values((
             assignment_events::order_id.eq(order_id),
@@ -34,6 +38,7 @@ pub(crate) fn record(
             assignment_events::from_label.eq(from),
             assignment_events::to_label.eq(to),
             assignment_events::created_at.eq(crate::db::now()),
+            assignment_events::masked.eq(handed_off.is_some() && line_id.is_some()),
         ))
         .execute(conn)?;
     Ok(())
@@ -71,13 +76,19 @@ fn assignable_filter(actor: &Actor) -> Option<AccountFilter> {
         .filter(account_roles::role.ne(Role::SaApprover.as_str()))
         .select(account_roles::smart_account_id);
     let colleagues = users::table.filter(users::company_id.eq(actor.company_id.0)).select(users::id);
-    Some(Box::new(
-        smart_accounts::owner_company_id
-            .assume_not_null()
-            .eq(actor.company_id.0)
-            .or(smart_accounts::id.eq_any(roles))
-            .or(smart_accounts::requested_by.eq_any(colleagues)),
-    ))
+    let own = smart_accounts::owner_company_id
+        .assume_not_null()
+        .eq(actor.company_id.0)
+        .or(smart_accounts::id.eq_any(roles))
+        .or(smart_accounts::requested_by.eq_any(colleagues));
+    if actor.company_kind == CompanyKind::Distributor {
+        // Rule 9: a distributor may move an order to a reseller's holding account.
+        let resellers = companies::table.filter(companies::kind.eq(CompanyKind::Reseller.as_str())).select(companies::id);
+        return Some(Box::new(
+            own.or(smart_accounts::kind.eq(AccountKind::Holding.as_str()).and(smart_accounts::owner_company_id.assume_not_null().eq_any(resellers))),
+        ));
+    }
+    Some(Box::new(own))
 }
 
 /// Whether the actor may assign orders to this account.
@@ -193,19 +204,23 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str
         .collect())
 }
 
-struct Target {
-    id: i64,
-    kind: AccountKind,
-    status: AccountStatus,
-    va: Option<i64>,
-    va_in_account: bool,
+pub(crate) struct Target {
+    pub id: i64,
+    pub kind: AccountKind,
+    pub status: AccountStatus,
+    pub va: Option<i64>,
+    pub va_in_account: bool,
+    pub owner: Option<i64>,
 }
 
 /// Loads the chosen account (404 unless assignable by the actor) and checks the VA.
-fn target(conn: &mut DbConnection, actor: &Actor, account_id: i64, va: Option<i64>) -> DomainResult<Target> {
-    let row: Option<(String, String)> =
-        smart_accounts::table.find(account_id).select((smart_accounts::kind, smart_accounts::status)).first(conn).optional()?;
-    let (kind, status) = row.ok_or_else(|| FieldErrors::single("account_id", "Choose an account from the search results."))?;
+pub(crate) fn target(conn: &mut DbConnection, actor: &Actor, account_id: i64, va: Option<i64>) -> DomainResult<Target> {
+    let row: Option<(String, String, Option<i64>)> = smart_accounts::table
+        .find(account_id)
+        .select((smart_accounts::kind, smart_accounts::status, smart_accounts::owner_company_id))
+        .first(conn)
+        .optional()?;
+    let (kind, status, owner) = row.ok_or_else(|| FieldErrors::single("account_id", "Choose an account from the search results."))?;
     let kind = AccountKind::parse(&kind).unwrap_or(AccountKind::Customer);
     if !may_assign_to(conn, actor, account_id)? {
         return Err(FieldErrors::single("account_id", "You cannot assign orders to that smart account.").into());
@@ -216,7 +231,7 @@ fn target(conn: &mut DbConnection, actor: &Actor, account_id: i64, va: Option<i6
         }
         None => true,
     };
-    Ok(Target { id: account_id, kind, status: AccountStatus::parse(&status).unwrap_or(AccountStatus::Pending), va, va_in_account })
+    Ok(Target { id: account_id, kind, status: AccountStatus::parse(&status).unwrap_or(AccountStatus::Pending), va, va_in_account, owner })
 }
 
 fn refused(e: rules::AssignmentError) -> DomainError {
@@ -231,32 +246,85 @@ fn how_for(order: &OrderRow, before_submit: AssignmentHow) -> AssignmentHow {
     }
 }
 
-/// Puts a holding account at the header (rule 2: only there, only one), or removes it.
-pub fn set_holding(conn: &mut DbConnection, actor: &Actor, order_id: i64, account_id: Option<i64>, version: i32) -> DomainResult<()> {
+pub(crate) fn default_va(conn: &mut DbConnection, account: i64) -> QueryResult<Option<i64>> {
+    virtual_accounts::table
+        .filter(virtual_accounts::smart_account_id.eq(account))
+        .filter(virtual_accounts::is_default.eq(true))
+        .select(virtual_accounts::id)
+        .first(conn)
+        .optional()
+}
+
+/// Puts a holding account (and its VA, else the default VA) at the header
+/// (rule 2: only there, only one), or removes it. A distributor moving a
+/// submitted order to a reseller's holding account hands it over (rule 9);
+/// the new holding account's users are told an assignment is required.
+pub fn set_holding(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    order_id: i64,
+    account_id: Option<i64>,
+    va: Option<i64>,
+    version: i32,
+    base_url: &str,
+) -> DomainResult<()> {
     conn.transaction(|conn| {
         let order = for_change(conn, actor, order_id, Some(version))?;
+        let mut owner = None;
+        let mut holding_va = None;
         if let Some(id) = account_id {
-            let t = target(conn, actor, id, None)?;
+            let t = target(conn, actor, id, va)?;
             rules::check_header_holding(order.status(), t.kind, t.status).map_err(refused)?;
+            if !t.va_in_account {
+                return Err(refused(rules::AssignmentError::VirtualAccountOfAnotherAccount));
+            }
+            owner = t.owner;
+            holding_va = match t.va {
+                Some(v) => Some(v),
+                None => default_va(conn, id)?,
+            };
         } else {
             rules::assignment_open(order.status()).map_err(refused)?;
-            let facts = rules::OrderFacts {
-                status: order.status(),
-                order_type: order.order_type(),
-                holding_account: order.holding_account_id,
-                lines: line_states(conn, order_id)?.iter().map(facts_of).collect(),
-            };
-            rules::check_holding_removal(&facts).map_err(|m| DomainError::from(FieldErrors::single("account_id", m)))?;
+            rules::check_holding_removal(&order_facts(conn, &order)?).map_err(|m| DomainError::from(FieldErrors::single("account_id", m)))?;
         }
-        if order.holding_account_id == account_id {
+        if order.holding_account_id == account_id && order.holding_virtual_account_id == holding_va {
             return Ok(());
         }
-        let from = label_of(conn, order.holding_account_id, None)?;
-        let to = label_of(conn, account_id, None)?;
-        diesel::update(orders::table.find(order_id)).set(orders::holding_account_id.eq(account_id)).execute(conn)?;
+        let from = label_of(conn, order.holding_account_id, order.holding_virtual_account_id)?;
+        let to = label_of(conn, account_id, holding_va)?;
+        let owner_kind: Option<String> = match owner {
+            Some(c) => companies::table.find(c).select(companies::kind).first(conn).optional()?,
+            None => None,
+        };
+        let handoff = match owner {
+            Some(c) if c != order.company_id && owner_kind.as_deref() == Some(CompanyKind::Reseller.as_str()) => Some(c),
+            _ => None,
+        };
+        let moved = order.holding_account_id != account_id;
+        let submitted = !order.status().items_editable();
+        diesel::update(orders::table.find(order_id))
+            .set((
+                orders::holding_account_id.eq(account_id),
+                orders::holding_virtual_account_id.eq(holding_va),
+                orders::handoff_company_id.eq(handoff),
+                orders::handoff_at.eq(if handoff.is_some() { order.handoff_at.filter(|_| order.handoff_company_id == handoff).or(Some(crate::db::now())) } else { None }),
+            ))
+            .execute(conn)?;
+        if moved && submitted {
+            // The wait in the new holding account starts now, with its own reminders.
+            diesel::update(orders::table.find(order_id))
+                .set((orders::waiting_since.eq(None::<chrono::NaiveDateTime>), orders::sa_rank.eq(listing::RANK_NONE), orders::reminders_sent.eq(0)))
+                .execute(conn)?;
+        }
         let how = how_for(&order, if has_lines(conn, order_id)? { AssignmentHow::Header } else { AssignmentHow::PreAssignment });
         record(conn, order_id, None, Some(actor.user_id.0), how, "Header: holding account", &from, &to)?;
-        bump(conn, &order)
+        bump(conn, &order)?;
+        listing::refresh(conn, order_id)?;
+        let after = load_row(conn, order_id)?;
+        if moved && submitted && after.sa_rank == listing::RANK_NOT_ASSIGNED {
+            notices::assignment_required(conn, &after, base_url)?;
+        }
+        Ok(())
     })
 }
 
@@ -264,11 +332,11 @@ fn has_lines(conn: &mut DbConnection, order_id: i64) -> QueryResult<bool> {
     Ok(order_lines::table.filter(order_lines::order_id.eq(order_id)).count().get_result::<i64>(conn)? > 0)
 }
 
-/// (line id, line no, requirement, account, va, deposited, sku)
-type LineState = (i64, i32, String, Option<i64>, Option<i64>, bool, String);
+/// (line id, line no, requirement, account, va, licenses deposited, sku, parent)
+type LineState = (i64, i32, String, Option<i64>, Option<i64>, bool, String, Option<i64>);
 
 fn line_states(conn: &mut DbConnection, order_id: i64) -> QueryResult<Vec<LineState>> {
-    let rows: Vec<(i64, i32, String, Option<i64>, Option<i64>, Option<chrono::NaiveDateTime>, String)> = order_lines::table
+    let rows: Vec<(i64, i32, String, Option<i64>, Option<i64>, Option<chrono::NaiveDateTime>, String, Option<i64>)> = order_lines::table
         .inner_join(products::table)
         .filter(order_lines::order_id.eq(order_id))
         .order(order_lines::line_no)
@@ -280,9 +348,10 @@ fn line_states(conn: &mut DbConnection, order_id: i64) -> QueryResult<Vec<LineSt
             order_lines::virtual_account_id,
             order_lines::licenses_deposited_at,
             products::sku,
+            order_lines::parent_line_id,
         ))
         .load(conn)?;
-    Ok(rows.into_iter().map(|(id, no, req, a, v, d, sku)| (id, no, req, a, v, d.is_some(), sku)).collect())
+    Ok(rows.into_iter().map(|(id, no, req, a, v, d, sku, p)| (id, no, req, a, v, d.is_some(), sku, p)).collect())
 }
 
 fn facts_of(l: &LineState) -> LineFacts {
@@ -291,13 +360,55 @@ fn facts_of(l: &LineState) -> LineFacts {
         line_no: l.1,
         label: l.6.clone(),
         requirement: SaRequirement::parse(&l.2),
-        is_minor: false,
+        is_minor: l.7.is_some(),
         customer_account: l.3,
-        deposited: l.5,
+        // Licenses parked in a holding account still follow a reassignment.
+        deposited: l.5 && l.3.is_some(),
     }
 }
 
+/// The facts the rules judge an order by.
+pub(crate) fn order_facts(conn: &mut DbConnection, order: &OrderRow) -> QueryResult<rules::OrderFacts> {
+    Ok(rules::OrderFacts {
+        status: order.status(),
+        order_type: order.order_type(),
+        holding_account: order.holding_account_id,
+        lines: line_states(conn, order.id)?.iter().map(facts_of).collect(),
+    })
+}
+
+/// Sets one line's customer account; licenses parked in the holding account
+/// move with it. Returns whether licenses moved (they are delivered).
+fn apply_to_line(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    order: &OrderRow,
+    l: &LineState,
+    t: &Target,
+    how: AssignmentHow,
+    to: &str,
+) -> DomainResult<bool> {
+    let from = label_of(conn, l.3, l.4)?;
+    diesel::update(order_lines::table.find(l.0))
+        .set((order_lines::account_id.eq(t.id), order_lines::virtual_account_id.eq(t.va)))
+        .execute(conn)?;
+    record(conn, order.id, Some(l.0), Some(actor.user_id.0), how, &format!("Line {}", l.1), &from, to)?;
+    if !l.5 {
+        return Ok(false);
+    }
+    let va = match t.va {
+        Some(v) => Some(v),
+        None => default_va(conn, t.id)?,
+    };
+    let Some(va) = va else { return Ok(false) };
+    let n = diesel::update(licenses::table.filter(licenses::order_line_id.eq(l.0)))
+        .set((licenses::smart_account_id.eq(t.id), licenses::virtual_account_id.eq(va)))
+        .execute(conn)?;
+    Ok(n > 0)
+}
+
 /// Assigns a customer account (and VA) to the chosen lines (rule 3), all or nothing.
+#[allow(clippy::too_many_arguments)]
 pub fn assign_lines(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -306,6 +417,7 @@ pub fn assign_lines(
     account_id: i64,
     va: Option<i64>,
     version: i32,
+    base_url: &str,
 ) -> DomainResult<usize> {
     if line_ids.is_empty() {
         return Err(FieldErrors::single("lines", "Select the lines to assign.").into());
@@ -325,25 +437,26 @@ pub fn assign_lines(
         let to = label_of(conn, Some(t.id), t.va)?;
         let how = how_for(&order, AssignmentHow::Line);
         let mut changed = 0;
+        let mut delivered = Vec::new();
         for l in chosen {
             if l.3 == Some(t.id) && l.4 == t.va {
                 continue;
             }
-            let from = label_of(conn, l.3, l.4)?;
-            diesel::update(order_lines::table.find(l.0))
-                .set((order_lines::account_id.eq(t.id), order_lines::virtual_account_id.eq(t.va)))
-                .execute(conn)?;
-            record(conn, order_id, Some(l.0), Some(actor.user_id.0), how, &format!("Line {}", l.1), &from, &to)?;
+            if apply_to_line(conn, actor, &order, l, &t, how, &to)? {
+                delivered.push(l.0);
+            }
             changed += 1;
         }
         bump(conn, &order)?;
+        listing::refresh(conn, order_id)?;
+        notices::delivery(conn, &order, t.id, &delivered, base_url)?;
         Ok(changed)
     })
 }
 
 /// Sets the customer account at the order level: before items are added this
 /// is the pre-assignment (it cascades to lines added later too); afterwards it
-/// sets every line that takes an account.
+/// sets every line that takes an account and may still change.
 pub fn set_order_level(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -351,53 +464,62 @@ pub fn set_order_level(
     account_id: i64,
     va: Option<i64>,
     version: i32,
+    base_url: &str,
 ) -> DomainResult<usize> {
     conn.transaction(|conn| {
         let order = for_change(conn, actor, order_id, Some(version))?;
         let t = target(conn, actor, account_id, va)?;
-        if t.kind == AccountKind::Holding {
-            return Err(refused(rules::AssignmentError::HoldingOnlyAtHeader).into_header_hint());
-        }
-        if !t.status.accepts_orders() {
-            return Err(refused(rules::AssignmentError::AccountNotAccepting));
-        }
-        if !t.va_in_account {
-            return Err(refused(rules::AssignmentError::VirtualAccountOfAnotherAccount));
-        }
-        rules::assignment_open(order.status()).map_err(refused)?;
-        let states = line_states(conn, order_id)?;
-        let pre = states.is_empty();
-        let to = label_of(conn, Some(t.id), t.va)?;
-        if order.status().items_editable() {
-            let from = label_of(conn, order.default_account_id, order.default_virtual_account_id)?;
-            diesel::update(orders::table.find(order_id))
-                .set((orders::default_account_id.eq(t.id), orders::default_virtual_account_id.eq(t.va)))
-                .execute(conn)?;
-            if from != to {
-                let how = if pre { AssignmentHow::PreAssignment } else { AssignmentHow::OrderLevel };
-                record(conn, order_id, None, Some(actor.user_id.0), how, "Header: customer account for all lines", &from, &to)?;
-            }
-        }
-        let how = how_for(&order, AssignmentHow::OrderLevel);
-        let mut changed = 0;
-        for l in &states {
-            let f = facts_of(l);
-            if !f.requirement.takes_account() || (l.3 == Some(t.id) && l.4 == t.va) {
-                continue;
-            }
-            if rules::check_line_assignment(order.status(), &f, t.kind, t.status, t.va_in_account).is_err() {
-                continue;
-            }
-            let from = label_of(conn, l.3, l.4)?;
-            diesel::update(order_lines::table.find(l.0))
-                .set((order_lines::account_id.eq(t.id), order_lines::virtual_account_id.eq(t.va)))
-                .execute(conn)?;
-            record(conn, order_id, Some(l.0), Some(actor.user_id.0), how, &format!("Line {}", l.1), &from, &to)?;
-            changed += 1;
-        }
+        let changed = order_level(conn, actor, &order, &t)?;
         bump(conn, &order)?;
-        Ok(changed)
+        listing::refresh(conn, order_id)?;
+        notices::delivery(conn, &order, t.id, &changed.1, base_url)?;
+        Ok(changed.0)
     })
+}
+
+/// The order-level assignment of one order, inside the caller's transaction:
+/// (lines changed, lines whose parked licenses moved).
+fn order_level(conn: &mut DbConnection, actor: &Actor, order: &OrderRow, t: &Target) -> DomainResult<(usize, Vec<i64>)> {
+    if t.kind == AccountKind::Holding {
+        return Err(refused(rules::AssignmentError::HoldingOnlyAtHeader).into_header_hint());
+    }
+    if !t.status.accepts_orders() {
+        return Err(refused(rules::AssignmentError::AccountNotAccepting));
+    }
+    if !t.va_in_account {
+        return Err(refused(rules::AssignmentError::VirtualAccountOfAnotherAccount));
+    }
+    rules::assignment_open(order.status()).map_err(refused)?;
+    let states = line_states(conn, order.id)?;
+    let pre = states.is_empty();
+    let to = label_of(conn, Some(t.id), t.va)?;
+    if order.status().items_editable() {
+        let from = label_of(conn, order.default_account_id, order.default_virtual_account_id)?;
+        diesel::update(orders::table.find(order.id))
+            .set((orders::default_account_id.eq(t.id), orders::default_virtual_account_id.eq(t.va)))
+            .execute(conn)?;
+        if from != to {
+            let how = if pre { AssignmentHow::PreAssignment } else { AssignmentHow::OrderLevel };
+            record(conn, order.id, None, Some(actor.user_id.0), how, "Header: customer account for all lines", &from, &to)?;
+        }
+    }
+    let how = how_for(order, AssignmentHow::OrderLevel);
+    let mut changed = 0;
+    let mut delivered = Vec::new();
+    for l in &states {
+        let f = facts_of(l);
+        if !f.requirement.takes_account() || (l.3 == Some(t.id) && l.4 == t.va) {
+            continue;
+        }
+        if rules::check_line_assignment(order.status(), &f, t.kind, t.status, t.va_in_account).is_err() {
+            continue;
+        }
+        if apply_to_line(conn, actor, order, l, t, how, &to)? {
+            delivered.push(l.0);
+        }
+        changed += 1;
+    }
+    Ok((changed, delivered))
 }
 
 trait HeaderHint {
@@ -412,6 +534,77 @@ impl HeaderHint for DomainError {
         )
         .into()
     }
+}
+
+/// Where a bulk reassignment moves orders.
+#[derive(Debug, Clone, Copy)]
+pub enum BulkTarget {
+    /// A customer account (and VA) for every eligible line.
+    Customer { account: i64, va: Option<i64> },
+    /// A (reseller's) holding account at the header.
+    Holding { account: i64 },
+}
+
+/// What a bulk reassignment did, order by order.
+#[derive(Debug, Clone, Default)]
+pub struct BulkSummary {
+    /// (order id, lines changed)
+    pub moved: Vec<(i64, usize)>,
+    /// (order id, why not)
+    pub refused: Vec<(i64, String)>,
+}
+
+/// Moves many orders at once; each order all or nothing, in its own
+/// transaction, judged by the same rules as one at a time.
+pub fn bulk_reassign(conn: &mut DbConnection, actor: &Actor, order_ids: &[i64], to: BulkTarget, base_url: &str) -> DomainResult<BulkSummary> {
+    let mut summary = BulkSummary::default();
+    let (account, va) = match to {
+        BulkTarget::Customer { account, va } => (account, va),
+        BulkTarget::Holding { account } => (account, None),
+    };
+    // The target is judged once; an unusable one refuses the whole request.
+    let t = target(conn, actor, account, va)?;
+    match (to, t.kind) {
+        (BulkTarget::Customer { .. }, AccountKind::Holding) => return Err(refused(rules::AssignmentError::HoldingOnlyAtHeader).into_header_hint()),
+        (BulkTarget::Holding { .. }, AccountKind::Customer) => return Err(refused(rules::AssignmentError::NotAHoldingAccount)),
+        _ => {}
+    }
+    let mut ids = order_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        let result = conn.transaction(|conn| -> DomainResult<usize> {
+            let order = for_change(conn, actor, id, None)?;
+            if order.status().items_editable() {
+                return Err(DomainError::Conflict("It has not been submitted yet; assign it on its order page.".into()));
+            }
+            match to {
+                BulkTarget::Customer { .. } => {
+                    let (n, delivered) = order_level(conn, actor, &order, &t)?;
+                    if n == 0 {
+                        return Err(DomainError::Conflict("No line of it can take that account now.".into()));
+                    }
+                    bump(conn, &order)?;
+                    listing::refresh(conn, id)?;
+                    notices::delivery(conn, &order, t.id, &delivered, base_url)?;
+                    Ok(n)
+                }
+                BulkTarget::Holding { account } => {
+                    set_holding(conn, actor, id, Some(account), None, order.version, base_url)?;
+                    Ok(1)
+                }
+            }
+        });
+        match result {
+            Ok(n) => summary.moved.push((id, n)),
+            Err(DomainError::NotFound) => summary.refused.push((id, "Not found.".into())),
+            Err(DomainError::Forbidden) => summary.refused.push((id, "You cannot change this order's assignments.".into())),
+            Err(DomainError::Conflict(m)) => summary.refused.push((id, m)),
+            Err(DomainError::Invalid(e)) => summary.refused.push((id, e.joined())),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(summary)
 }
 
 /// Removes a line's customer account (before its licenses are deposited).
@@ -441,7 +634,8 @@ pub fn clear_line(conn: &mut DbConnection, actor: &Actor, order_id: i64, line_id
             &from,
             "Not assigned",
         )?;
-        bump(conn, &order)
+        bump(conn, &order)?;
+        listing::refresh(conn, order_id)
     })
 }
 
@@ -492,9 +686,11 @@ pub struct HistoryEntry {
 /// The assignment history of an order (or of one line), oldest first.
 pub fn history(conn: &mut DbConnection, actor: &Actor, order_id: i64, line_id: Option<i64>) -> DomainResult<Vec<HistoryEntry>> {
     let order = load_row(conn, order_id)?;
-    if !visible(conn, actor, &order)? {
+    let (audience, sight) = crate::domain::orders::sight_of(conn, actor, &order)?;
+    if !sight.any() {
         return Err(DomainError::NotFound);
     }
+    let masked = crate::domain::orders::visibility::masked(&audience, &order.access(Vec::new()));
     let mut q = assignment_events::table
         .left_join(users::table.on(users::id.nullable().eq(assignment_events::actor_user_id)))
         .filter(assignment_events::order_id.eq(order_id))
@@ -502,7 +698,7 @@ pub fn history(conn: &mut DbConnection, actor: &Actor, order_id: i64, line_id: O
     if let Some(l) = line_id {
         q = q.filter(assignment_events::line_id.eq(l));
     }
-    let rows: Vec<(Option<i64>, String, String, String, String, Option<String>, chrono::NaiveDateTime)> = q
+    let rows: Vec<(Option<i64>, String, String, String, String, Option<String>, chrono::NaiveDateTime, bool)> = q
         .order(assignment_events::id)
         .select((
             assignment_events::line_id,
@@ -512,18 +708,28 @@ pub fn history(conn: &mut DbConnection, actor: &Actor, order_id: i64, line_id: O
             assignment_events::to_label,
             users::name.nullable(),
             assignment_events::created_at,
+            assignment_events::masked,
         ))
         .load(conn)?;
+    let hide = |label: String| if label == "Not assigned" { label } else { "Assigned by reseller".to_string() };
     Ok(rows
         .into_iter()
-        .map(|(line_id, target, how, from, to, who, at)| HistoryEntry {
-            line_id,
-            target,
-            how: AssignmentHow::label_of(&how),
-            from,
-            to,
-            who: who.unwrap_or_else(|| "Portal".into()),
-            at,
+        // A customer account's users see the history of their lines only.
+        .filter(|r| match &sight {
+            crate::domain::orders::visibility::Sight::Lines(ids) => r.0.is_some_and(|l| ids.contains(&l)),
+            _ => true,
+        })
+        .map(|(line_id, target, how, from, to, who, at, masked_event)| {
+            let hidden = masked && masked_event;
+            HistoryEntry {
+                line_id,
+                target,
+                how: AssignmentHow::label_of(&how),
+                from: if hidden { hide(from) } else { from },
+                to: if hidden { hide(to) } else { to },
+                who: if hidden { "Reseller".into() } else { who.unwrap_or_else(|| "Portal".into()) },
+                at,
+            }
         })
         .collect())
 }
@@ -558,13 +764,13 @@ pub fn request_and_assign(
         let version = load_row(conn, order_id)?.version;
         let lines: Vec<i64> = input.order_lines.split(',').filter_map(|l| l.trim().parse().ok()).collect();
         match input.order_target.as_str() {
-            "holding" => set_holding(conn, actor, order_id, Some(account), version)?,
+            "holding" => set_holding(conn, actor, order_id, Some(account), None, version, base_url)?,
             "associate" => associate_holding(conn, actor, order_id, Some(account), version)?,
             "lines" => {
-                assign_lines(conn, actor, order_id, &lines, account, None, version)?;
+                assign_lines(conn, actor, order_id, &lines, account, None, version, base_url)?;
             }
             _ => {
-                set_order_level(conn, actor, order_id, account, None, version)?;
+                set_order_level(conn, actor, order_id, account, None, version, base_url)?;
             }
         }
         Ok(account)

@@ -3,12 +3,17 @@
 //! the rules in `rules`; who sees an order in `visible_order_ids`.
 
 pub mod assignment;
+pub mod cases;
+pub mod listing;
+pub mod notices;
 pub mod provisioning;
+pub mod reminders;
 pub mod rules;
+pub mod visibility;
 
 use diesel::prelude::*;
 
-use crate::db::schema::{account_roles, companies, order_lines, orders, products, smart_accounts, users, virtual_accounts};
+use crate::db::schema::{companies, order_lines, orders, products, smart_accounts, users, virtual_accounts};
 use crate::db::DbConnection;
 use crate::domain::catalogue::{self, SaRequirement};
 use crate::domain::error::{DomainResult, FieldErrors};
@@ -41,6 +46,15 @@ pub struct OrderRow {
     pub shipped_at: Option<chrono::NaiveDateTime>,
     pub licenses_due_at: Option<chrono::NaiveDateTime>,
     pub version: i32,
+    pub sa_rank: i32,
+    pub waiting_since: Option<chrono::NaiveDateTime>,
+    pub assigned_at: Option<chrono::NaiveDateTime>,
+    pub holding_virtual_account_id: Option<i64>,
+    pub handoff_company_id: Option<i64>,
+    pub handoff_at: Option<chrono::NaiveDateTime>,
+    pub end_customer_key: String,
+    pub holding_name_key: String,
+    pub reminders_sent: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -70,6 +84,17 @@ impl OrderRow {
     }
     fn ownership(&self) -> OrderOwnership {
         OrderOwnership { company_id: self.company_id, internal: self.internal }
+    }
+    /// What visibility judges, with the lines' assignments.
+    pub(crate) fn access(&self, lines: Vec<visibility::LineAccess>) -> visibility::OrderAccess {
+        visibility::OrderAccess {
+            company_id: self.company_id,
+            holding: self.holding_account_id,
+            holding_va: self.holding_virtual_account_id,
+            associated: self.associated_holding_account_id,
+            handoff_company: self.handoff_company_id,
+            lines,
+        }
     }
 }
 
@@ -109,7 +134,12 @@ pub struct LineView {
     pub unit_price_cents: i64,
     pub account: Option<AccountRef>,
     pub virtual_account: Option<String>,
+    /// Licenses were deposited in the line's customer account.
     pub deposited: bool,
+    /// Licenses were deposited in the holding account, waiting there.
+    pub parked_licenses: bool,
+    /// Assigned by the reseller the order was handed to; the account is not shown.
+    pub assigned_by_reseller: bool,
     /// For a collapsed major line: some minor line needs an account and has none.
     pub minor_needs_account: bool,
     pub has_minors: bool,
@@ -150,7 +180,16 @@ pub struct OrderView {
     pub associated_holding: Option<AccountRef>,
     pub blockers: Vec<Blocker>,
     pub customer_status: CustomerAccountStatus,
+    /// May change items and submit (before submission).
     pub can_edit: bool,
+    /// May change the assignments (before submission: `can_edit`; after: rule 9).
+    pub can_reassign: bool,
+    /// Sees only some lines (a customer account's users see theirs).
+    pub partial: bool,
+    /// Handed to a reseller whose choice of customer account this viewer does not see.
+    pub masked: bool,
+    pub holding_virtual_account: Option<String>,
+    pub handoff_company: Option<String>,
 }
 
 impl OrderView {
@@ -167,7 +206,18 @@ impl OrderView {
         self.can_edit && self.status().items_editable()
     }
     pub fn assignments_editable(&self) -> bool {
-        self.can_edit && rules::assignment_open(self.status()).is_ok()
+        self.can_reassign && rules::assignment_open(self.status()).is_ok()
+    }
+    pub fn not_assigned(&self) -> bool {
+        self.customer_status == CustomerAccountStatus::NotAssigned
+    }
+    /// After submission: the header message links to the change-assignment page.
+    pub fn submitted(&self) -> bool {
+        !self.status().items_editable()
+    }
+    /// Lines whose licenses are in a customer account: a case moves them.
+    pub fn deposited_lines(&self) -> Vec<&LineView> {
+        self.lines.iter().filter(|l| l.deposited).collect()
     }
 }
 
@@ -191,29 +241,36 @@ fn facts(order: &OrderRow, lines: &[LineView]) -> OrderFacts {
     }
 }
 
-/// The smart accounts the actor holds any role in.
-pub(crate) fn actor_account_ids(conn: &mut DbConnection, actor: &Actor) -> QueryResult<Vec<i64>> {
-    account_roles::table.filter(account_roles::user_id.eq(actor.user_id.0)).select(account_roles::smart_account_id).load(conn)
+/// The lines' assignments, for the visibility judgements.
+fn line_access(conn: &mut DbConnection, order_id: i64) -> QueryResult<Vec<visibility::LineAccess>> {
+    let rows: Vec<(i64, Option<i64>, Option<i64>)> = order_lines::table
+        .filter(order_lines::order_id.eq(order_id))
+        .select((order_lines::id, order_lines::account_id, order_lines::virtual_account_id))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(id, account, va)| visibility::LineAccess { id, account, va }).collect())
 }
 
-/// Who sees an order (DOMAIN.md): its company; users of the holding account
-/// it is in or associated with; users of a customer account one of its lines
-/// is in; operations. Returns whether `order` is visible to `actor`.
+/// How much of `order` the actor sees (DOMAIN.md "Who sees an order").
+pub(crate) fn sight_of(conn: &mut DbConnection, actor: &Actor, order: &OrderRow) -> QueryResult<(visibility::Audience, visibility::Sight)> {
+    let audience = visibility::audience(conn, actor)?;
+    let access = order.access(line_access(conn, order.id)?);
+    let sight = visibility::sight(&audience, &access);
+    Ok((audience, sight))
+}
+
+/// Whether `order` is visible to `actor`, wholly or in part.
 pub fn visible(conn: &mut DbConnection, actor: &Actor, order: &OrderRow) -> QueryResult<bool> {
-    if actor.is_operations() || order.company_id == actor.company_id.0 {
-        return Ok(true);
+    Ok(sight_of(conn, actor, order)?.1.any())
+}
+
+/// May the actor change this order: its items before submission, its
+/// assignments after (rule 9)?
+fn may_change(actor: &Actor, audience: &visibility::Audience, order: &OrderRow, lines: Vec<visibility::LineAccess>) -> bool {
+    if order.status().items_editable() {
+        policy::may_edit_order(actor, order.ownership())
+    } else {
+        visibility::may_reassign(audience, &order.access(lines))
     }
-    let mine = actor_account_ids(conn, actor)?;
-    if order.holding_account_id.is_some_and(|h| mine.contains(&h)) || order.associated_holding_account_id.is_some_and(|h| mine.contains(&h))
-    {
-        return Ok(true);
-    }
-    let in_lines: i64 = order_lines::table
-        .filter(order_lines::order_id.eq(order.id))
-        .filter(order_lines::account_id.eq_any(&mine))
-        .count()
-        .get_result(conn)?;
-    Ok(in_lines > 0)
 }
 
 fn account_refs(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<AccountRef>> {
@@ -231,13 +288,18 @@ pub(crate) fn load_row(conn: &mut DbConnection, id: i64) -> DomainResult<OrderRo
 /// Loads an order the actor may see (404 otherwise), with its lines and assignments.
 pub fn load(conn: &mut DbConnection, actor: &Actor, id: i64) -> DomainResult<OrderView> {
     let order = load_row(conn, id)?;
-    if !visible(conn, actor, &order)? {
-        return Err(DomainError::NotFound);
-    }
     view(conn, actor, order)
 }
 
+/// The order as `actor` sees it: 404 if they do not; only their lines for a
+/// customer account's users; the reseller's choices masked for a distributor.
 fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult<OrderView> {
+    let (audience, sight) = sight_of(conn, actor, &order)?;
+    if !sight.any() {
+        return Err(DomainError::NotFound);
+    }
+    let access = order.access(line_access(conn, order.id)?);
+    let masked = visibility::masked(&audience, &access);
     let rows: Vec<(LineRow, catalogue::Product)> = order_lines::table
         .inner_join(products::table)
         .filter(order_lines::order_id.eq(order.id))
@@ -247,7 +309,12 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult
     let mut ids: Vec<i64> = rows.iter().filter_map(|(l, _)| l.account_id).collect();
     ids.extend([order.holding_account_id, order.default_account_id, order.associated_holding_account_id].into_iter().flatten());
     let accounts = account_refs(conn, &ids)?;
-    let va_ids: Vec<i64> = rows.iter().filter_map(|(l, _)| l.virtual_account_id).chain(order.default_virtual_account_id).collect();
+    let va_ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|(l, _)| l.virtual_account_id)
+        .chain(order.default_virtual_account_id)
+        .chain(order.holding_virtual_account_id)
+        .collect();
     let vas: Vec<(i64, String)> = virtual_accounts::table
         .filter(virtual_accounts::id.eq_any(&va_ids))
         .select((virtual_accounts::id, virtual_accounts::name))
@@ -268,7 +335,9 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult
             unit_price_cents: l.unit_price_cents,
             account: find(l.account_id),
             virtual_account: va_name(l.virtual_account_id),
-            deposited: l.licenses_deposited_at.is_some(),
+            deposited: l.licenses_deposited_at.is_some() && l.account_id.is_some(),
+            parked_licenses: l.licenses_deposited_at.is_some() && l.account_id.is_none(),
+            assigned_by_reseller: false,
             minor_needs_account: false,
             has_minors: false,
         })
@@ -285,10 +354,29 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult
         .first::<String>(conn)
         .and_then(|c| users::table.find(order.created_by).select(users::name).first::<String>(conn).map(|u| (c, u)))?;
     let f = facts(&order, &lines);
+    lines.retain(|l| sight.shows_line(l.id));
+    if masked {
+        for l in lines.iter_mut().filter(|l| l.account.is_some()) {
+            l.account = None;
+            l.virtual_account = None;
+            l.assigned_by_reseller = true;
+        }
+    }
+    let holding_virtual_account = va_name(order.holding_virtual_account_id);
+    let handoff_company: Option<String> = match order.handoff_company_id {
+        Some(c) => companies::table.find(c).select(companies::name).first(conn).optional()?,
+        None => None,
+    };
+    let can_reassign = may_change(actor, &audience, &order, access.lines.clone());
     Ok(OrderView {
         blockers: rules::submit_blockers(&f),
         customer_status: rules::customer_account_status(&f),
-        can_edit: policy::may_edit_order(actor, order.ownership()),
+        can_edit: policy::may_edit_order(actor, order.ownership()) && !matches!(sight, visibility::Sight::Lines(_)),
+        can_reassign: can_reassign && sight == visibility::Sight::Whole,
+        partial: matches!(sight, visibility::Sight::Lines(_)),
+        masked,
+        holding_virtual_account,
+        handoff_company,
         holding: find(order.holding_account_id),
         default_account: find(order.default_account_id),
         default_virtual_account: va_name(order.default_virtual_account_id),
@@ -310,39 +398,6 @@ pub struct OrderSummary {
     pub status: OrderStatus,
     pub holding: Option<String>,
     pub created_at: chrono::NaiveDateTime,
-}
-
-/// The newest orders and quotes the actor may see.
-pub fn list(conn: &mut DbConnection, actor: &Actor, limit: i64) -> DomainResult<Vec<OrderSummary>> {
-    let mut q = orders::table.into_boxed::<crate::db::MultiBackend>();
-    if !actor.is_operations() {
-        let mine = actor_account_ids(conn, actor)?;
-        let via_lines: Vec<i64> =
-            order_lines::table.filter(order_lines::account_id.eq_any(&mine)).select(order_lines::order_id).distinct().load(conn)?;
-        q = q.filter(
-            orders::company_id
-                .eq(actor.company_id.0)
-                .or(orders::holding_account_id.eq_any(mine.clone()))
-                .or(orders::associated_holding_account_id.eq_any(mine))
-                .or(orders::id.eq_any(via_lines)),
-        );
-    }
-    let rows: Vec<OrderRow> =
-        q.order((orders::created_at.desc(), orders::id.desc())).limit(limit).select(OrderRow::as_select()).load(conn)?;
-    let holding_ids: Vec<i64> = rows.iter().filter_map(|o| o.holding_account_id).collect();
-    let holdings = account_refs(conn, &holding_ids)?;
-    Ok(rows
-        .into_iter()
-        .map(|o| OrderSummary {
-            id: o.id,
-            web_order_id: o.web_order_id(),
-            status: o.status(),
-            holding: o.holding_account_id.and_then(|h| holdings.iter().find(|a| a.id == h).map(|a| a.name.clone())),
-            end_customer: o.end_customer_name,
-            name: o.name,
-            created_at: o.created_at,
-        })
-        .collect())
 }
 
 /// The order initiation form.
@@ -432,10 +487,11 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: &NewOrderInput) -> 
 /// if they see it but may not change it, 409 if it changed since `version`.
 pub(crate) fn for_change(conn: &mut DbConnection, actor: &Actor, id: i64, version: Option<i32>) -> DomainResult<OrderRow> {
     let order = load_row(conn, id)?;
-    if !visible(conn, actor, &order)? {
+    let (audience, sight) = sight_of(conn, actor, &order)?;
+    if !sight.any() {
         return Err(DomainError::NotFound);
     }
-    if !policy::may_edit_order(actor, order.ownership()) {
+    if sight != visibility::Sight::Whole || !may_change(actor, &audience, &order, line_access(conn, id)?) {
         return Err(DomainError::Forbidden);
     }
     if let Some(v) = version {
@@ -582,50 +638,14 @@ pub fn submit(conn: &mut DbConnection, actor: &Actor, order_id: i64, version: i3
         diesel::update(orders::table.find(order_id))
             .set((orders::status.eq(OrderStatus::Submitted.as_str()), orders::submitted_at.eq(crate::db::now())))
             .execute(conn)?;
+        bump(conn, &order)?;
+        listing::refresh(conn, order_id)?;
         if v.customer_status == CustomerAccountStatus::NotAssigned {
-            notify_assignment_required(conn, &v, base_url)?;
+            let submitted = load_row(conn, order_id)?;
+            notices::assignment_required(conn, &submitted, base_url)?;
         }
-        bump(conn, &order)
+        Ok(())
     })
-}
-
-/// "Customer smart account assignment required": to the users of the holding
-/// account the order sits in (SA-wide roles) and the user who placed it, each
-/// once, honouring their order-notification preference.
-fn notify_assignment_required(conn: &mut DbConnection, v: &OrderView, base_url: &str) -> DomainResult<()> {
-    let Some(holding) = &v.holding else { return Ok(()) };
-    let mut recipients: Vec<(String, bool)> = account_roles::table
-        .inner_join(users::table)
-        .filter(account_roles::smart_account_id.eq(holding.id))
-        .filter(
-            account_roles::role.eq_any([crate::domain::roles::Role::SaAdministrator.as_str(), crate::domain::roles::Role::SaUser.as_str()]),
-        )
-        .select((users::email, users::notify_orders))
-        .load(conn)?;
-    let creator: (String, bool) = users::table.find(v.order.created_by).select((users::email, users::notify_orders)).first(conn)?;
-    recipients.push(creator);
-    recipients.sort();
-    recipients.dedup();
-    let web_id = v.order.web_order_id();
-    let url = format!("{base_url}/orders/{}", v.order.id);
-    for (email, wants) in recipients {
-        if !wants {
-            continue;
-        }
-        let mut message = crate::mail::Email::notice(
-            &email,
-            format!("Customer smart account assignment required: {web_id}"),
-            "order_assignment_required",
-            &[
-                format!("{web_id} \"{}\" was submitted into the holding account {}.", v.order.name, holding.label()),
-                "Its smart-license lines wait in the holding account, where their licenses cannot be used. Assign the end customer's smart account as soon as it is known: the subscription term starts once the licenses reach a customer account.".into(),
-            ],
-            Some(("View or change Smart Account Assignments", &url)),
-        );
-        message.dedupe_key = Some(format!("assignment-required:{}:{email}", v.order.id));
-        crate::mail::enqueue(conn, &message)?;
-    }
-    Ok(())
 }
 
 /// Operations: book a submitted order (it gets its sales order number).

@@ -1,0 +1,585 @@
+//! The order lists: Smart Account Orders (the orders that need a smart
+//! account, Not Assigned first) and the general orders list, with filters,
+//! sorting by any column and keyset pagination; the Not Assigned count of
+//! the navigation; and the listing state every change keeps current.
+//!
+//! An actor's visible orders come from a few sources (their company's orders,
+//! each holding account they work in, each holding VA, the lines in their
+//! customer accounts). Each source is one indexed query reading at most a
+//! page past the cursor; the pages are merged and de-duplicated here, so a
+//! page costs the same on the first or the thousandth page.
+
+use base64::Engine;
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Integer, Text, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::{order_lines, orders, smart_accounts};
+use crate::db::{DbConnection, MultiBackend};
+use crate::domain::orders::rules::{CustomerAccountStatus, OrderStatus, OrderType};
+use super::visibility::{self, Audience, OrderAccess};
+use super::{load_row, OrderRow};
+use crate::domain::error::DomainResult;
+use crate::domain::Actor;
+
+// ---------------------------------------------------------------- listing state
+
+/// Not listed on Smart Account Orders.
+pub const RANK_NONE: i32 = 0;
+pub const RANK_NOT_ASSIGNED: i32 = 1;
+pub const RANK_ASSIGNED: i32 = 2;
+
+/// An order's place on the Smart Account Orders list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListingState {
+    pub rank: i32,
+    pub waiting_since: Option<NaiveDateTime>,
+    pub assigned_at: Option<NaiveDateTime>,
+}
+
+/// The listing state after a change. Submitted, booked and shipped standard
+/// orders that need a smart account are listed: Not Assigned while lines
+/// wait in a holding account (since when they started waiting), Assigned
+/// once every line that needs one has a customer account (since when).
+pub fn listing_state(
+    status: OrderStatus,
+    order_type: OrderType,
+    customer: CustomerAccountStatus,
+    before: ListingState,
+    now: NaiveDateTime,
+) -> ListingState {
+    let listed = matches!(status, OrderStatus::Submitted | OrderStatus::Booked | OrderStatus::Shipped) && order_type == OrderType::Standard;
+    match (listed, customer) {
+        (true, CustomerAccountStatus::NotAssigned) => ListingState {
+            rank: RANK_NOT_ASSIGNED,
+            waiting_since: if before.rank == RANK_NOT_ASSIGNED { before.waiting_since.or(Some(now)) } else { Some(now) },
+            assigned_at: None,
+        },
+        (true, CustomerAccountStatus::Assigned) => ListingState {
+            rank: RANK_ASSIGNED,
+            waiting_since: before.waiting_since.or(Some(now)),
+            assigned_at: if before.rank == RANK_ASSIGNED { before.assigned_at.or(Some(now)) } else { Some(now) },
+        },
+        _ => ListingState { rank: RANK_NONE, waiting_since: None, assigned_at: None },
+    }
+}
+
+/// Days an order's lines waited (or have waited so far) in a holding account.
+pub fn days_in_holding(state: ListingState, now: NaiveDateTime) -> Option<i64> {
+    let since = state.waiting_since?;
+    match state.rank {
+        RANK_NOT_ASSIGNED => Some((now - since).num_days()),
+        RANK_ASSIGNED => Some((state.assigned_at.unwrap_or(since) - since).num_days()),
+        _ => None,
+    }
+}
+
+/// Recomputes an order's listing state and sort keys after a change.
+pub(crate) fn refresh(conn: &mut DbConnection, order_id: i64) -> DomainResult<()> {
+    let order = load_row(conn, order_id)?;
+    let facts = super::assignment::order_facts(conn, &order)?;
+    let customer = crate::domain::orders::rules::customer_account_status(&facts);
+    let before = ListingState { rank: order.sa_rank, waiting_since: order.waiting_since, assigned_at: order.assigned_at };
+    let after = listing_state(order.status(), order.order_type(), customer, before, crate::db::now());
+    let holding_name: String = match order.holding_account_id {
+        Some(h) => smart_accounts::table.find(h).select(smart_accounts::name_key).first(conn)?,
+        None => String::new(),
+    };
+    let reminders = if after.rank == RANK_NOT_ASSIGNED && after.waiting_since == before.waiting_since { order.reminders_sent } else { 0 };
+    if after != before || holding_name != order.holding_name_key || reminders != order.reminders_sent {
+        diesel::update(orders::table.find(order_id))
+            .set((
+                orders::sa_rank.eq(after.rank),
+                orders::waiting_since.eq(after.waiting_since),
+                orders::assigned_at.eq(after.assigned_at),
+                orders::holding_name_key.eq(holding_name),
+                orders::reminders_sent.eq(reminders),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- queries
+
+/// The columns a list sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Customer Smart Account Status, then days in holding: Not Assigned
+    /// first, longest waiting first.
+    Status,
+    WebOrderId,
+    SalesOrder,
+    EndCustomer,
+    OrderStatus,
+    Holding,
+    Submitted,
+    Created,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 8] =
+        [Sort::Status, Sort::WebOrderId, Sort::SalesOrder, Sort::EndCustomer, Sort::OrderStatus, Sort::Holding, Sort::Submitted, Sort::Created];
+
+    pub fn parse(s: &str) -> Option<Sort> {
+        Sort::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Status => "status",
+            Sort::WebOrderId => "order",
+            Sort::SalesOrder => "sales_order",
+            Sort::EndCustomer => "end_customer",
+            Sort::OrderStatus => "order_status",
+            Sort::Holding => "holding",
+            Sort::Submitted => "submitted",
+            Sort::Created => "created",
+        }
+    }
+    /// The key columns, most significant first; the id breaks ties.
+    fn columns(self) -> &'static str {
+        match self {
+            Sort::Status => "orders.sa_rank, orders.waiting_since, orders.id",
+            Sort::WebOrderId => "orders.id",
+            Sort::SalesOrder => "COALESCE(orders.sales_order_number, ''), orders.id",
+            Sort::EndCustomer => "orders.end_customer_key, orders.id",
+            Sort::OrderStatus => "orders.status, orders.id",
+            Sort::Holding => "orders.holding_name_key, orders.id",
+            Sort::Submitted => "COALESCE(orders.submitted_at, orders.created_at), orders.id",
+            Sort::Created => "orders.created_at, orders.id",
+        }
+    }
+    fn key(self, o: &OrderRow) -> Vec<Key> {
+        let mut k = match self {
+            Sort::Status => vec![Key::Int(o.sa_rank as i64), Key::Time(o.waiting_since.unwrap_or(o.created_at))],
+            Sort::WebOrderId => vec![],
+            Sort::SalesOrder => vec![Key::Text(o.sales_order_number.clone().unwrap_or_default())],
+            Sort::EndCustomer => vec![Key::Text(o.end_customer_key.clone())],
+            Sort::OrderStatus => vec![Key::Text(o.status.clone())],
+            Sort::Holding => vec![Key::Text(o.holding_name_key.clone())],
+            Sort::Submitted => vec![Key::Time(o.submitted_at.unwrap_or(o.created_at))],
+            Sort::Created => vec![Key::Time(o.created_at)],
+        };
+        k.push(Key::Int(o.id));
+        k
+    }
+}
+
+/// One sort key value. Ordered as both databases order them (text by bytes).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Key {
+    Int(i64),
+    Text(String),
+    Time(NaiveDateTime),
+}
+
+/// Where a page starts or ends: the sort, its direction and the last key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub sort: Sort,
+    pub desc: bool,
+    pub key: Vec<Key>,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim()).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+/// A list's filters, sort and position.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    /// Only the orders that need a smart account (Smart Account Orders).
+    pub needs_account: bool,
+    pub sort: Sort,
+    pub desc: bool,
+    pub status: Option<OrderStatus>,
+    /// Customer Smart Account Status: `RANK_NOT_ASSIGNED` or `RANK_ASSIGNED`.
+    pub rank: Option<i32>,
+    pub holding: Option<i64>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub q: String,
+    pub after: Option<Cursor>,
+    pub before: Option<Cursor>,
+    pub limit: i64,
+}
+
+impl ListQuery {
+    pub fn smart_account_orders() -> ListQuery {
+        ListQuery {
+            needs_account: true,
+            sort: Sort::Status,
+            desc: false,
+            status: None,
+            rank: None,
+            holding: None,
+            from: None,
+            to: None,
+            q: String::new(),
+            after: None,
+            before: None,
+            limit: 50,
+        }
+    }
+    pub fn all_orders() -> ListQuery {
+        ListQuery { needs_account: false, sort: Sort::Created, desc: true, ..ListQuery::smart_account_orders() }
+    }
+}
+
+/// One row of a list.
+#[derive(Debug, Clone)]
+pub struct ListRow {
+    pub order: OrderRow,
+    pub holding: Option<String>,
+    /// The order was handed to a reseller, whose choice of customer account
+    /// this viewer does not see.
+    pub masked: bool,
+    pub days_in_holding: Option<i64>,
+}
+
+impl ListRow {
+    pub fn rank(&self) -> i32 {
+        self.order.sa_rank
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    pub rows: Vec<ListRow>,
+    /// Cursor for the next page, if there is one.
+    pub next: Option<Cursor>,
+    /// Cursor for the previous page, if there is one.
+    pub prev: Option<Cursor>,
+}
+
+/// Where an actor's visible orders come from.
+#[derive(Debug, Clone)]
+enum Source {
+    All,
+    Company(i64),
+    Holding(i64),
+    HoldingVa(i64),
+    Associated(i64),
+    CustomerLines { wide: Vec<i64>, vas: Vec<i64>, default_va_accounts: Vec<i64> },
+}
+
+fn sources(a: &Audience) -> Vec<Source> {
+    if a.operations {
+        return vec![Source::All];
+    }
+    let mut s = vec![Source::Company(a.company_id)];
+    s.extend(a.holding_wide.iter().map(|&h| Source::Holding(h)));
+    s.extend(a.holding_wide.iter().map(|&h| Source::Associated(h)));
+    s.extend(a.holding_vas.iter().map(|&v| Source::HoldingVa(v)));
+    if !(a.customer_wide.is_empty() && a.customer_vas.is_empty()) {
+        s.push(Source::CustomerLines {
+            wide: a.customer_wide.clone(),
+            vas: a.customer_vas.clone(),
+            default_va_accounts: a.customer_default_va_accounts.clone(),
+        });
+    }
+    s
+}
+
+type Boxed<'a> = orders::BoxedQuery<'a, MultiBackend>;
+
+fn base(source: &Source) -> Boxed<'static> {
+    let q = orders::table.into_boxed::<MultiBackend>();
+    match source {
+        Source::All => q,
+        Source::Company(c) => q.filter(orders::company_id.eq(*c)),
+        Source::Holding(h) => q.filter(orders::holding_account_id.eq(*h)),
+        Source::HoldingVa(v) => q.filter(orders::holding_virtual_account_id.eq(*v)),
+        Source::Associated(h) => q.filter(orders::associated_holding_account_id.eq(*h)),
+        Source::CustomerLines { wide, vas, default_va_accounts } => {
+            let lines = order_lines::table
+                .filter(
+                    order_lines::account_id
+                        .eq_any(wide.clone())
+                        .or(order_lines::virtual_account_id.eq_any(vas.clone()))
+                        .or(order_lines::virtual_account_id.is_null().and(order_lines::account_id.eq_any(default_va_accounts.clone()))),
+                )
+                .select(order_lines::order_id);
+            q.filter(orders::id.eq_any(lines))
+        }
+    }
+}
+
+fn filtered(source: &Source, l: &ListQuery) -> Boxed<'static> {
+    let mut q = base(source);
+    if l.needs_account {
+        q = q.filter(orders::sa_rank.gt(RANK_NONE));
+    }
+    if let Some(r) = l.rank {
+        q = q.filter(orders::sa_rank.eq(r));
+    }
+    if let Some(s) = l.status {
+        q = q.filter(orders::status.eq(s.as_str()));
+    }
+    if let Some(h) = l.holding {
+        q = q.filter(orders::holding_account_id.eq(h));
+    }
+    let date_column = if l.needs_account { "COALESCE(orders.submitted_at, orders.created_at)" } else { "orders.created_at" };
+    if let Some(from) = l.from {
+        q = q.filter(sql::<Bool>(&format!("{date_column} >= ")).bind::<Timestamp, _>(from.and_hms_opt(0, 0, 0).unwrap_or_default()));
+    }
+    if let Some(to) = l.to {
+        let end = to.succ_opt().unwrap_or(to).and_hms_opt(0, 0, 0).unwrap_or_default();
+        q = q.filter(sql::<Bool>(&format!("{date_column} < ")).bind::<Timestamp, _>(end));
+    }
+    match parse_search(&l.q) {
+        Search::None => {}
+        Search::OrderId(id) => q = q.filter(orders::id.eq(id)),
+        Search::SalesOrder(so) => q = q.filter(orders::sales_order_number.eq(so)),
+        Search::Customer(text) => q = q.filter(orders::end_customer_key.like(text).escape('\\')),
+    }
+    q
+}
+
+enum Search {
+    None,
+    OrderId(i64),
+    SalesOrder(String),
+    Customer(String),
+}
+
+/// The text search: a web order id (WO-000123 or 123), a sales order number
+/// (SO-…), or part of the end customer's name.
+fn parse_search(q: &str) -> Search {
+    let q = q.trim();
+    if q.is_empty() {
+        return Search::None;
+    }
+    let upper = q.to_uppercase();
+    let digits = upper.strip_prefix("WO-").unwrap_or(&upper);
+    if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+        return Search::OrderId(digits.parse().unwrap_or(-1));
+    }
+    if upper.starts_with("SO-") {
+        return Search::SalesOrder(upper);
+    }
+    let escaped: String = q.to_lowercase().chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
+    Search::Customer(format!("%{escaped}%"))
+}
+
+/// Rows strictly after (or, with `before`, before) `cursor` in the sort
+/// order: a row-value comparison, which both databases answer from an index.
+fn beyond(cursor: &Cursor, forward: bool) -> Option<Box<dyn BoxableExpression<orders::table, MultiBackend, SqlType = Bool>>> {
+    let op = if forward != cursor.desc { ">" } else { "<" };
+    let head = format!("({}) {op} (", cursor.sort.columns());
+    Some(match cursor.key.as_slice() {
+        [Key::Int(id)] => Box::new(sql::<Bool>(&head).bind::<BigInt, _>(*id).sql(")")),
+        [Key::Int(r), Key::Time(t), Key::Int(id)] => Box::new(
+            sql::<Bool>(&head).bind::<Integer, _>(*r as i32).sql(", ").bind::<Timestamp, _>(*t).sql(", ").bind::<BigInt, _>(*id).sql(")"),
+        ),
+        [Key::Text(s), Key::Int(id)] => Box::new(sql::<Bool>(&head).bind::<Text, _>(s.clone()).sql(", ").bind::<BigInt, _>(*id).sql(")")),
+        [Key::Time(t), Key::Int(id)] => Box::new(sql::<Bool>(&head).bind::<Timestamp, _>(*t).sql(", ").bind::<BigInt, _>(*id).sql(")")),
+        _ => return None,
+    })
+}
+
+fn order_by(sort: Sort, desc: bool) -> String {
+    let dir = if desc { " DESC" } else { " ASC" };
+    sort.columns().split(", ").map(|c| format!("{c}{dir}")).collect::<Vec<_>>().join(", ")
+}
+
+/// One page of the orders `actor` may see, as `l` filters and sorts them.
+pub fn page(conn: &mut DbConnection, actor: &Actor, l: &ListQuery) -> DomainResult<ListPage> {
+    let audience = visibility::audience(conn, actor)?;
+    page_for(conn, &audience, l)
+}
+
+pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> DomainResult<ListPage> {
+    let (cursor, forward) = match (&l.after, &l.before) {
+        (Some(c), _) if c.sort == l.sort && c.desc == l.desc => (Some(c), true),
+        (None, Some(c)) if c.sort == l.sort && c.desc == l.desc => (Some(c), false),
+        _ => (None, true),
+    };
+    // Read backwards for a previous page, then turn it around.
+    let desc = if forward { l.desc } else { !l.desc };
+    let mut rows: Vec<OrderRow> = Vec::new();
+    for source in sources(audience) {
+        let mut q = filtered(&source, l);
+        if let Some(c) = cursor {
+            if let Some(f) = beyond(c, forward) {
+                q = q.filter(f);
+            }
+        }
+        let mut batch: Vec<OrderRow> =
+            q.order(sql::<BigInt>(&order_by(l.sort, desc))).limit(l.limit + 1).select(OrderRow::as_select()).load(conn)?;
+        rows.append(&mut batch);
+    }
+    rows.sort_by_key(|o| l.sort.key(o));
+    rows.dedup_by_key(|o| o.id);
+    if desc {
+        rows.reverse();
+    }
+    let more = rows.len() as i64 > l.limit;
+    rows.truncate(l.limit as usize);
+    if !forward {
+        rows.reverse();
+    }
+    let cursor_at = |o: &OrderRow| Cursor { sort: l.sort, desc: l.desc, key: l.sort.key(o) };
+    let (next, prev) = if forward {
+        (if more { rows.last().map(cursor_at) } else { None }, if cursor.is_some() { rows.first().map(cursor_at) } else { None })
+    } else {
+        (rows.last().map(cursor_at), if more { rows.first().map(cursor_at) } else { None })
+    };
+    let rows = decorate(conn, audience, rows)?;
+    Ok(ListPage { rows, next, prev })
+}
+
+/// Holding account names (one query for the page) and masking.
+fn decorate(conn: &mut DbConnection, audience: &Audience, rows: Vec<OrderRow>) -> DomainResult<Vec<ListRow>> {
+    let ids: Vec<i64> = rows.iter().filter_map(|o| o.holding_account_id).collect();
+    let names: Vec<(i64, String)> =
+        smart_accounts::table.filter(smart_accounts::id.eq_any(&ids)).select((smart_accounts::id, smart_accounts::name)).load(conn)?;
+    let now = crate::db::now();
+    Ok(rows
+        .into_iter()
+        .map(|o| {
+            let access = OrderAccess {
+                company_id: o.company_id,
+                holding: o.holding_account_id,
+                holding_va: o.holding_virtual_account_id,
+                associated: o.associated_holding_account_id,
+                handoff_company: o.handoff_company_id,
+                lines: Vec::new(),
+            };
+            let state = ListingState { rank: o.sa_rank, waiting_since: o.waiting_since, assigned_at: o.assigned_at };
+            ListRow {
+                holding: o.holding_account_id.and_then(|h| names.iter().find(|n| n.0 == h).map(|n| n.1.clone())),
+                masked: visibility::masked(audience, &access),
+                days_in_holding: days_in_holding(state, now),
+                order: o,
+            }
+        })
+        .collect())
+}
+
+/// Every row of the current view, in order, for the CSV export (at most `cap`).
+pub fn all_rows(conn: &mut DbConnection, actor: &Actor, l: &ListQuery, cap: usize) -> DomainResult<Vec<ListRow>> {
+    let audience = visibility::audience(conn, actor)?;
+    let mut q = ListQuery { after: None, before: None, limit: 1000, ..l.clone() };
+    let mut out = Vec::new();
+    loop {
+        let page = page_for(conn, &audience, &q)?;
+        out.extend(page.rows);
+        match page.next {
+            Some(c) if out.len() < cap => q.after = Some(c),
+            _ => break,
+        }
+    }
+    out.truncate(cap);
+    Ok(out)
+}
+
+/// The navigation's count of Not Assigned orders the actor sees, counted up to `cap`.
+pub fn not_assigned_count(conn: &mut DbConnection, actor: &Actor, cap: i64) -> DomainResult<i64> {
+    let audience = visibility::audience(conn, actor)?;
+    let mut ids: Vec<i64> = Vec::new();
+    for source in sources(&audience) {
+        let mut batch: Vec<i64> = base(&source).filter(orders::sa_rank.eq(RANK_NOT_ASSIGNED)).select(orders::id).limit(cap).load(conn)?;
+        ids.append(&mut batch);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids.len().min(cap as usize) as i64)
+}
+
+/// Holding accounts that appear in the actor's list, for the filter.
+pub fn holding_choices(conn: &mut DbConnection, actor: &Actor) -> DomainResult<Vec<(i64, String)>> {
+    let audience = visibility::audience(conn, actor)?;
+    let mut q = smart_accounts::table
+        .filter(smart_accounts::kind.eq(crate::domain::roles::AccountKind::Holding.as_str()))
+        .into_boxed::<MultiBackend>();
+    if !audience.operations {
+        let vas = crate::db::schema::virtual_accounts::table
+            .filter(crate::db::schema::virtual_accounts::id.eq_any(audience.holding_vas.clone()))
+            .select(crate::db::schema::virtual_accounts::smart_account_id);
+        q = q.filter(
+            smart_accounts::owner_company_id
+                .assume_not_null()
+                .eq(audience.company_id)
+                .or(smart_accounts::id.eq_any(audience.holding_wide.clone()))
+                .or(smart_accounts::id.eq_any(vas)),
+        );
+    }
+    Ok(q.order((smart_accounts::name_key, smart_accounts::id)).limit(200).select((smart_accounts::id, smart_accounts::name)).load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(h: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 11, 1).unwrap().and_hms_opt(h, 0, 0).unwrap()
+    }
+    const NONE: ListingState = ListingState { rank: RANK_NONE, waiting_since: None, assigned_at: None };
+
+    #[test]
+    fn submitted_orders_in_a_holding_account_wait_from_submission_and_keep_waiting_until_assigned() {
+        let s = listing_state(OrderStatus::Submitted, OrderType::Standard, CustomerAccountStatus::NotAssigned, NONE, at(1));
+        assert_eq!(s, ListingState { rank: RANK_NOT_ASSIGNED, waiting_since: Some(at(1)), assigned_at: None });
+        let booked = listing_state(OrderStatus::Booked, OrderType::Standard, CustomerAccountStatus::NotAssigned, s, at(5));
+        assert_eq!(booked.waiting_since, Some(at(1)), "booking does not restart the wait");
+        let assigned = listing_state(OrderStatus::Booked, OrderType::Standard, CustomerAccountStatus::Assigned, booked, at(9));
+        assert_eq!(assigned, ListingState { rank: RANK_ASSIGNED, waiting_since: Some(at(1)), assigned_at: Some(at(9)) });
+        assert_eq!(days_in_holding(assigned, at(23)), Some(0));
+        let back = listing_state(OrderStatus::Booked, OrderType::Standard, CustomerAccountStatus::NotAssigned, assigned, at(10));
+        assert_eq!(back.waiting_since, Some(at(10)), "a line put back into holding waits anew");
+    }
+
+    #[test]
+    fn drafts_stocking_orders_and_orders_needing_no_account_are_not_listed() {
+        for (status, ty, c) in [
+            (OrderStatus::Draft, OrderType::Standard, CustomerAccountStatus::NotAssigned),
+            (OrderStatus::Quote, OrderType::Standard, CustomerAccountStatus::Assigned),
+            (OrderStatus::Cancelled, OrderType::Standard, CustomerAccountStatus::NotAssigned),
+            (OrderStatus::Submitted, OrderType::Stocking, CustomerAccountStatus::NotAssigned),
+            (OrderStatus::Shipped, OrderType::Standard, CustomerAccountStatus::NotApplicable),
+        ] {
+            assert_eq!(listing_state(status, ty, c, NONE, at(1)), NONE, "{status:?} {ty:?} {c:?}");
+        }
+    }
+
+    #[test]
+    fn days_in_holding_count_whole_days_of_waiting() {
+        let waiting = ListingState { rank: RANK_NOT_ASSIGNED, waiting_since: Some(at(0)), assigned_at: None };
+        assert_eq!(days_in_holding(waiting, at(0) + chrono::Duration::days(15) + chrono::Duration::hours(2)), Some(15));
+        assert_eq!(days_in_holding(NONE, at(3)), None);
+    }
+
+    #[test]
+    fn the_search_reads_order_ids_sales_orders_and_customer_names() {
+        assert!(matches!(parse_search("WO-000042"), Search::OrderId(42)));
+        assert!(matches!(parse_search(" 42 "), Search::OrderId(42)));
+        assert!(matches!(parse_search("so-100042"), Search::SalesOrder(s) if s == "SO-100042"));
+        assert!(matches!(parse_search("Acme 50%"), Search::Customer(s) if s == "%acme 50\\%%"));
+        assert!(matches!(parse_search("  "), Search::None));
+    }
+
+    #[test]
+    fn cursors_survive_the_round_trip_through_a_link() {
+        let c = Cursor { sort: Sort::EndCustomer, desc: true, key: vec![Key::Text("a&b=c ü".into()), Key::Int(7)] };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        assert_eq!(Cursor::decode("not a cursor"), None);
+    }
+
+    #[test]
+    fn keys_order_like_the_databases_do() {
+        let mut keys = [vec![Key::Text("b".into()), Key::Int(1)], vec![Key::Text("a".into()), Key::Int(9)], vec![Key::Text("a".into()), Key::Int(2)]];
+        keys.sort();
+        assert_eq!(keys[0], vec![Key::Text("a".into()), Key::Int(2)]);
+        assert_eq!(keys[2][0], Key::Text("b".into()));
+    }
+}

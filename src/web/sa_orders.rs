@@ -1,0 +1,464 @@
+//! Orders ▸ Smart Account Orders: the orders that need a smart account, Not
+//! Assigned first, with filters, sorting, keyset pages, CSV export and bulk
+//! reassignment.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::domain::orders::assignment::{self, AccountOption, BulkSummary, BulkTarget};
+use crate::domain::orders::listing::{self, Cursor, ListPage, ListQuery, ListRow, Sort, RANK_ASSIGNED, RANK_NOT_ASSIGNED};
+use crate::domain::orders::rules::OrderStatus;
+use crate::domain::orders::web_order_id;
+use crate::domain::roles::AccountKind;
+use crate::domain::{DomainError, FieldErrors};
+use crate::startup::AppState;
+use crate::web::error::AppError;
+use crate::web::extract::SignedIn;
+use crate::web::layout::Layout;
+use crate::web::{field, fields_i64, form_pairs, render, run};
+
+/// The list's parameters as the user gave them (kept to show them again).
+#[derive(Debug, Clone, Default)]
+pub struct Params {
+    pub sort: String,
+    pub dir: String,
+    pub status: String,
+    pub sa: String,
+    pub holding: String,
+    pub from: String,
+    pub to: String,
+    pub q: String,
+    pub after: String,
+    pub before: String,
+}
+
+impl Params {
+    pub fn from_pairs(p: &[(String, String)]) -> Params {
+        let f = |n: &str| field(p, n).trim().to_string();
+        Params {
+            sort: f("sort"),
+            dir: f("dir"),
+            status: f("status"),
+            sa: f("sa"),
+            holding: f("holding"),
+            from: f("from"),
+            to: f("to"),
+            q: f("q"),
+            after: f("after"),
+            before: f("before"),
+        }
+    }
+
+    /// The query, or the filter fields' messages.
+    pub fn query(&self, base: ListQuery) -> Result<ListQuery, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let sort = Sort::parse(&self.sort).unwrap_or(base.sort);
+        let desc = match self.dir.as_str() {
+            "desc" => true,
+            "asc" => false,
+            _ => base.desc,
+        };
+        let status = match self.status.as_str() {
+            "" => None,
+            s => match OrderStatus::parse(s) {
+                st @ (OrderStatus::Submitted | OrderStatus::Booked | OrderStatus::Shipped) if st.as_str() == s => Some(st),
+                st if !base.needs_account && st.as_str() == s => Some(st),
+                _ => {
+                    e.add("status", "Choose an order status from the list.");
+                    None
+                }
+            },
+        };
+        let rank = match self.sa.as_str() {
+            "" => None,
+            "not_assigned" => Some(RANK_NOT_ASSIGNED),
+            "assigned" => Some(RANK_ASSIGNED),
+            _ => {
+                e.add("sa", "Choose Assigned or Not Assigned.");
+                None
+            }
+        };
+        let holding = match self.holding.as_str() {
+            "" => None,
+            h => h.parse().ok().or_else(|| {
+                e.add("holding", "Choose a holding account from the list.");
+                None
+            }),
+        };
+        let date = |name: &'static str, value: &str, e: &mut FieldErrors| -> Option<chrono::NaiveDate> {
+            if value.is_empty() {
+                return None;
+            }
+            chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().or_else(|| {
+                e.add(name, "Enter a date as YYYY-MM-DD.");
+                None
+            })
+        };
+        let from = date("from", &self.from, &mut e);
+        let to = date("to", &self.to, &mut e);
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                e.add("to", "The end date is before the start date.");
+            }
+        }
+        if self.q.chars().count() > 100 {
+            e.add("q", "Search for at most 100 characters.");
+        }
+        if !e.is_empty() {
+            return Err(e);
+        }
+        Ok(ListQuery {
+            sort,
+            desc,
+            status,
+            rank,
+            holding,
+            from,
+            to,
+            q: self.q.clone(),
+            after: Cursor::decode(&self.after),
+            before: Cursor::decode(&self.before),
+            ..base
+        })
+    }
+
+    /// The filter part of a link (no sort, no position).
+    pub fn filters(&self) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [("status", &self.status), ("sa", &self.sa), ("holding", &self.holding), ("from", &self.from), ("to", &self.to), ("q", &self.q)] {
+            if !v.is_empty() {
+                s.append_pair(k, v);
+            }
+        }
+        s.finish()
+    }
+
+    /// A link to this view sorted by `sort` (toggling the direction if it is the current sort).
+    pub fn sort_link(&self, path: &str, sort: &str, current: &ListQuery) -> String {
+        let dir = if current.sort.as_str() == sort { if current.desc { "asc" } else { "desc" } } else { "asc" };
+        format!("{path}?{}&sort={sort}&dir={dir}", self.filters())
+    }
+
+    pub fn page_link(&self, path: &str, q: &ListQuery, key: &str, cursor: &Cursor) -> String {
+        format!("{path}?{}&sort={}&dir={}&{key}={}", self.filters(), q.sort.as_str(), if q.desc { "desc" } else { "asc" }, cursor.encode())
+    }
+
+    pub fn hidden_filters(&self) -> Vec<(&'static str, String)> {
+        [("status", &self.status), ("sa", &self.sa), ("holding", &self.holding), ("from", &self.from), ("to", &self.to), ("q", &self.q)]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k, v.clone()))
+            .collect()
+    }
+}
+
+/// `aria-sort` for a column header.
+pub fn aria_sort(q: &ListQuery, sort: &str) -> &'static str {
+    match (q.sort.as_str() == sort, q.desc) {
+        (false, _) => "none",
+        (true, false) => "ascending",
+        (true, true) => "descending",
+    }
+}
+
+impl ListRow {
+    pub fn web_id(&self) -> String {
+        self.order.web_order_id()
+    }
+    pub fn status_label(&self) -> &'static str {
+        self.order.status().label()
+    }
+    pub fn submitted(&self) -> String {
+        self.order.submitted_at.unwrap_or(self.order.created_at).format("%Y-%m-%d").to_string()
+    }
+    pub fn created(&self) -> String {
+        self.order.created_at.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
+    pub fn not_assigned(&self) -> bool {
+        self.order.sa_rank == RANK_NOT_ASSIGNED
+    }
+    pub fn assigned(&self) -> bool {
+        self.order.sa_rank == RANK_ASSIGNED
+    }
+    /// Orders waiting a week or more in a holding account stand out.
+    pub fn waiting_long(&self) -> bool {
+        self.not_assigned() && self.days_in_holding.is_some_and(|d| d >= 7)
+    }
+    pub fn days(&self) -> String {
+        match self.days_in_holding {
+            Some(d) if self.not_assigned() => d.to_string(),
+            Some(d) => format!("{d} (done)"),
+            None => String::new(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sa_orders/list.html")]
+pub struct ListPageView {
+    pub layout: Layout,
+    pub params: Params,
+    pub query: ListQuery,
+    pub page: ListPage,
+    pub holdings: Vec<(i64, String)>,
+    pub errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "sa_orders/_results.html")]
+pub struct ResultsFragment {
+    pub layout: Layout,
+    pub params: Params,
+    pub query: ListQuery,
+    pub page: ListPage,
+    pub errors: FieldErrors,
+}
+
+impl ListPageView {
+    pub fn sort_link(&self, sort: &str) -> String {
+        self.params.sort_link("/smart-account-orders", sort, &self.query)
+    }
+    pub fn aria_sort(&self, sort: &str) -> &'static str {
+        aria_sort(&self.query, sort)
+    }
+    pub fn page_link(&self, key: &str, cursor: &Cursor) -> String {
+        self.params.page_link("/smart-account-orders", &self.query, key, cursor)
+    }
+    pub fn export_link(&self) -> String {
+        format!("/smart-account-orders/export.csv?{}&sort={}&dir={}", self.params.filters(), self.query.sort.as_str(), if self.query.desc { "desc" } else { "asc" })
+    }
+    pub fn selected(&self, id: &i64) -> bool {
+        self.params.holding == id.to_string()
+    }
+}
+
+impl ResultsFragment {
+    pub fn sort_link(&self, sort: &str) -> String {
+        self.params.sort_link("/smart-account-orders", sort, &self.query)
+    }
+    pub fn aria_sort(&self, sort: &str) -> &'static str {
+        aria_sort(&self.query, sort)
+    }
+    pub fn page_link(&self, key: &str, cursor: &Cursor) -> String {
+        self.params.page_link("/smart-account-orders", &self.query, key, cursor)
+    }
+    pub fn export_link(&self) -> String {
+        format!("/smart-account-orders/export.csv?{}&sort={}&dir={}", self.params.filters(), self.query.sort.as_str(), if self.query.desc { "desc" } else { "asc" })
+    }
+}
+
+fn empty_page() -> ListPage {
+    ListPage { rows: Vec::new(), next: None, prev: None }
+}
+
+pub async fn list(req: HttpRequest, state: web::Data<AppState>, user: SignedIn) -> Result<HttpResponse, AppError> {
+    let params = Params::from_pairs(&form_pairs(req.query_string().as_bytes()));
+    let base = ListQuery::smart_account_orders();
+    let (query, errors) = match params.query(base.clone()) {
+        Ok(q) => (q, FieldErrors::new()),
+        Err(e) => (base, e),
+    };
+    let partial = req.headers().contains_key("HX-Request");
+    let (actor, q) = (user.actor.clone(), query.clone());
+    let valid = errors.is_empty();
+    let (page, holdings) = run(&state, move |conn| {
+        let page = if valid { listing::page(conn, &actor, &q)? } else { empty_page() };
+        let holdings = if partial { Vec::new() } else { listing::holding_choices(conn, &actor)? };
+        Ok((page, holdings))
+    })
+    .await??;
+    let status = if valid { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let mut resp = if partial {
+        render(status, &ResultsFragment { layout: user.layout, params, query, page, errors })?
+    } else {
+        render(status, &ListPageView { layout: user.layout, params, query, page, holdings, errors })?
+    };
+    resp.headers_mut().insert(actix_web::http::header::VARY, actix_web::http::header::HeaderValue::from_static("HX-Request"));
+    Ok(resp)
+}
+
+/// The current view (filters and sort, every page) as CSV.
+pub async fn export(req: HttpRequest, state: web::Data<AppState>, user: SignedIn) -> Result<HttpResponse, AppError> {
+    let params = Params::from_pairs(&form_pairs(req.query_string().as_bytes()));
+    let query = params.query(ListQuery::smart_account_orders()).map_err(|e| AppError::BadRequest(e.joined()))?;
+    let actor = user.actor.clone();
+    let rows = run(&state, move |conn| listing::all_rows(conn, &actor, &query, 100_000)).await??;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "Web Order ID",
+        "Sales Order",
+        "Order Name",
+        "End Customer",
+        "Order Status",
+        "Holding Account",
+        "Customer Smart Account Status",
+        "Submitted",
+        "Days in Holding",
+    ];
+    w.write_record(header).map_err(AppError::internal)?;
+    for r in &rows {
+        let sa = if r.not_assigned() {
+            "Not Assigned"
+        } else if r.masked {
+            "Assigned by reseller"
+        } else {
+            "Assigned"
+        };
+        let days = r.days_in_holding.map(|d| d.to_string()).unwrap_or_default();
+        w.write_record([
+            r.web_id().as_str(),
+            r.order.sales_order_number.as_deref().unwrap_or(""),
+            r.order.name.as_str(),
+            r.order.end_customer_name.as_str(),
+            r.status_label(),
+            r.holding.as_deref().unwrap_or(""),
+            sa,
+            r.submitted().as_str(),
+            days.as_str(),
+        ])
+        .map_err(AppError::internal)?;
+    }
+    let body = w.into_inner().map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"smart-account-orders.csv\""))
+        .body(body))
+}
+
+// ---------------------------------------------------------------- bulk reassignment
+
+/// The orders a bulk reassignment is about: chosen ones, or every order matching the filters.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub orders: Vec<i64>,
+    pub all: bool,
+    pub params: Params,
+}
+
+impl Selection {
+    fn from_pairs(p: &[(String, String)]) -> Selection {
+        Selection { orders: fields_i64(p, "orders"), all: field(p, "all") == "yes", params: Params::from_pairs(p) }
+    }
+
+    /// The order ids, through the same visibility as the list (at most 5,000).
+    fn resolve(&self, conn: &mut crate::db::DbConnection, actor: &crate::domain::Actor) -> crate::domain::error::DomainResult<Vec<i64>> {
+        if !self.all {
+            return Ok(self.orders.clone());
+        }
+        let mut q = self
+            .params
+            .query(ListQuery::smart_account_orders())
+            .map_err(DomainError::from)?;
+        q.after = None;
+        q.before = None;
+        Ok(listing::all_rows(conn, actor, &q, 5000)?.into_iter().map(|r| r.order.id).collect())
+    }
+
+    pub fn describe(&self) -> String {
+        if self.all {
+            let f = self.params.filters();
+            if f.is_empty() { "every order in your Smart Account Orders list".into() } else { "every order matching the filter".into() }
+        } else {
+            format!("{} selected order{}", self.orders.len(), if self.orders.len() == 1 { "" } else { "s" })
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sa_orders/reassign.html")]
+pub struct ReassignPage {
+    pub layout: Layout,
+    pub selection: Selection,
+    pub kind: String,
+    pub q: String,
+    pub results: Vec<AccountOption>,
+    pub error: Option<String>,
+    pub summary: Option<BulkSummary>,
+}
+
+impl ReassignPage {
+    pub fn web_id(&self, id: &i64) -> String {
+        web_order_id(*id)
+    }
+    pub fn kind_link(&self, kind: &str) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for o in &self.selection.orders {
+            s.append_pair("orders", &o.to_string());
+        }
+        if self.selection.all {
+            s.append_pair("all", "yes");
+            for (k, v) in self.selection.params.hidden_filters() {
+                s.append_pair(k, &v);
+            }
+        }
+        s.append_pair("kind", kind);
+        format!("/smart-account-orders/reassign?{}", s.finish())
+    }
+}
+
+fn kind_of(pairs: &[(String, String)]) -> AccountKind {
+    if field(pairs, "kind") == "holding" {
+        AccountKind::Holding
+    } else {
+        AccountKind::Customer
+    }
+}
+
+pub async fn reassign_form(req: HttpRequest, state: web::Data<AppState>, user: SignedIn) -> Result<HttpResponse, AppError> {
+    let pairs = form_pairs(req.query_string().as_bytes());
+    let selection = Selection::from_pairs(&pairs);
+    let kind = kind_of(&pairs);
+    let q = field(&pairs, "q").to_string();
+    let error = (selection.orders.is_empty() && !selection.all).then(|| "Select the orders to reassign on the Smart Account Orders list.".to_string());
+    let (actor, q2) = (user.actor.clone(), q.clone());
+    let results = run(&state, move |conn| assignment::search(conn, &actor, kind, &q2)).await??;
+    let page = ReassignPage { layout: user.layout, selection, kind: kind.as_str().into(), q, results, error, summary: None };
+    if req.headers().contains_key("HX-Request") {
+        return render(StatusCode::OK, &ReassignResults { page });
+    }
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "sa_orders/_reassign_results.html")]
+pub struct ReassignResults {
+    pub page: ReassignPage,
+}
+
+pub async fn reassign(state: web::Data<AppState>, user: SignedIn, body: web::Bytes) -> Result<HttpResponse, AppError> {
+    let pairs = form_pairs(&body);
+    let selection = Selection::from_pairs(&pairs);
+    let kind = kind_of(&pairs);
+    let account: i64 = field(&pairs, "account_id").parse().unwrap_or(0);
+    let va: Option<i64> = field(&pairs, "virtual_account_id").parse().ok();
+    let to = match kind {
+        AccountKind::Holding => BulkTarget::Holding { account },
+        AccountKind::Customer => BulkTarget::Customer { account, va },
+    };
+    let (actor, base, sel) = (user.actor.clone(), state.settings.base_url.clone(), selection.clone());
+    let result = run(&state, move |conn| {
+        let ids = sel.resolve(conn, &actor)?;
+        if ids.is_empty() {
+            return Err(FieldErrors::single("orders", "No order is selected.").into());
+        }
+        assignment::bulk_reassign(conn, &actor, &ids, to, &base)
+    })
+    .await?;
+    state.wake_mail_worker();
+    match result {
+        Ok(summary) => render(
+            StatusCode::OK,
+            &ReassignPage { layout: user.layout, selection, kind: kind.as_str().into(), q: String::new(), results: Vec::new(), error: None, summary: Some(summary) },
+        ),
+        Err(DomainError::Invalid(e)) => {
+            let actor = user.actor.clone();
+            let results = run(&state, move |conn| assignment::search(conn, &actor, kind, "")).await??;
+            render(
+                StatusCode::BAD_REQUEST,
+                &ReassignPage { layout: user.layout, selection, kind: kind.as_str().into(), q: String::new(), results, error: Some(e.joined()), summary: None },
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
