@@ -12,4 +12,5 @@ mod health;
 mod mail;
 mod orders;
 mod pages;
+mod sa_orders;
 mod sessions;

@@ -9,12 +9,12 @@ use portal::domain::company::CompanyKind;
 use crate::fixtures::*;
 use crate::helpers::*;
 
-struct Shop {
-    world: World,
-    northwind_holding: i64,
+pub(crate) struct Shop {
+    pub world: World,
+    pub northwind_holding: i64,
 }
 
-fn shop(app: &TestApp) -> Shop {
+pub(crate) fn shop(app: &TestApp) -> Shop {
     let world = metalworks(app);
     app.create_user("nora@northwind.example", "Nora Lindqvist", PASSWORD, "Northwind Distribution", CompanyKind::Distributor);
     app.create_user("fatima@fabrikam.example", "Fatima Khan", PASSWORD, "Fabrikam Networks", CompanyKind::ServiceProvider);
@@ -38,15 +38,15 @@ fn shop(app: &TestApp) -> Shop {
     Shop { world, northwind_holding }
 }
 
-fn product(app: &TestApp, sku: &str) -> String {
+pub(crate) fn product(app: &TestApp, sku: &str) -> String {
     products::table.filter(products::sku.eq(sku)).select(products::id).first::<i64>(&mut *app.conn()).unwrap().to_string()
 }
 
-fn version(app: &TestApp, order: i64) -> String {
+pub(crate) fn version(app: &TestApp, order: i64) -> String {
     orders::table.find(order).select(orders::version).first::<i32>(&mut *app.conn()).unwrap().to_string()
 }
 
-fn lines(app: &TestApp, order: i64) -> Vec<(i64, String, Option<i64>, Option<i64>)> {
+pub(crate) fn lines(app: &TestApp, order: i64) -> Vec<(i64, String, Option<i64>, Option<i64>)> {
     order_lines::table
         .inner_join(products::table)
         .filter(order_lines::order_id.eq(order))
@@ -56,11 +56,11 @@ fn lines(app: &TestApp, order: i64) -> Vec<(i64, String, Option<i64>, Option<i64
         .unwrap()
 }
 
-fn line_of(app: &TestApp, order: i64, sku: &str) -> i64 {
+pub(crate) fn line_of(app: &TestApp, order: i64, sku: &str) -> i64 {
     lines(app, order).into_iter().find(|l| l.1 == sku).unwrap().0
 }
 
-async fn new_order(who: &TestApp, name: &str) -> i64 {
+pub(crate) async fn new_order(who: &TestApp, name: &str) -> i64 {
     let resp = who
         .post_form("/orders/new", "/orders", &[("name", name), ("end_customer_name", "Metalworks Inc."), ("order_type", "standard")])
         .await;
@@ -68,7 +68,7 @@ async fn new_order(who: &TestApp, name: &str) -> i64 {
     location(&resp).trim_start_matches("/orders/").parse().unwrap()
 }
 
-async fn add(who: &TestApp, app: &TestApp, order: i64, sku: &str, quantity: &str) -> reqwest::Response {
+pub(crate) async fn add(who: &TestApp, app: &TestApp, order: i64, sku: &str, quantity: &str) -> reqwest::Response {
     let page = format!("/orders/{order}");
     who.post_form(
         &page,
@@ -78,18 +78,18 @@ async fn add(who: &TestApp, app: &TestApp, order: i64, sku: &str, quantity: &str
     .await
 }
 
-async fn assign(who: &TestApp, app: &TestApp, order: i64, fields: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn assign(who: &TestApp, app: &TestApp, order: i64, fields: &[(&str, &str)]) -> reqwest::Response {
     let v = version(app, order);
     let mut all = fields.to_vec();
     all.push(("version", &v));
     who.post_form(&format!("/orders/{order}"), &format!("/orders/{order}/assignment"), &all).await
 }
 
-async fn submit(who: &TestApp, app: &TestApp, order: i64) -> reqwest::Response {
+pub(crate) async fn submit(who: &TestApp, app: &TestApp, order: i64) -> reqwest::Response {
     who.post_form(&format!("/orders/{order}"), &format!("/orders/{order}/submit"), &[("version", &version(app, order))]).await
 }
 
-fn status(app: &TestApp, order: i64) -> String {
+pub(crate) fn status(app: &TestApp, order: i64) -> String {
     orders::table.find(order).select(orders::status).first(&mut *app.conn()).unwrap()
 }
 

@@ -1,0 +1,417 @@
+//! Smart Account Orders over HTTP: the two-tier distributor → reseller →
+//! customer chain with its masking, the list (Not Assigned first, filters,
+//! keyset pages, CSV, the navigation count), bulk reassignment, cases after
+//! fulfilment, delivery mail and reminders (outbox and SMTP sink).
+
+use diesel::prelude::*;
+use portal::db::schema::{licenses, orders, outbox, users};
+use portal::domain::orders::assignment;
+
+use crate::fixtures::*;
+use crate::helpers::*;
+use crate::mail::SmtpSink;
+use crate::orders::{add, assign, line_of, lines, new_order, shop, submit, Shop};
+
+fn actor(app: &TestApp, email: &str) -> portal::domain::Actor {
+    let mut conn = app.conn();
+    let id: i64 = users::table.filter(users::email.eq(email)).select(users::id).first(&mut conn).unwrap();
+    portal::domain::Actor::load(&mut conn, id).unwrap().unwrap()
+}
+
+/// `n` submitted orders of `email`, parked in `holding` (through the domain, fast).
+fn parked(app: &TestApp, email: &str, holding: i64, customers: &[&str], n: usize) -> Vec<i64> {
+    let who = actor(app, email);
+    let base = app.settings.base_url.clone();
+    let mut conn = app.conn();
+    let product: i64 = portal::db::schema::products::table
+        .filter(portal::db::schema::products::sku.eq("SL-DNA-ADV-3Y"))
+        .select(portal::db::schema::products::id)
+        .first(&mut conn)
+        .unwrap();
+    let v = |conn: &mut portal::db::DbConnection, id: i64| orders::table.find(id).select(orders::version).first::<i32>(conn).unwrap();
+    (0..n)
+        .map(|i| {
+            let input = portal::domain::orders::NewOrderInput {
+                name: format!("Parked order {i}"),
+                end_customer_name: customers[i % customers.len()].to_string(),
+                order_type: "standard".into(),
+                ..Default::default()
+            };
+            let id = portal::domain::orders::create(&mut conn, &who, &input).unwrap();
+            let ver = v(&mut conn, id);
+            assignment::set_holding(&mut conn, &who, id, Some(holding), None, ver, &base).unwrap();
+            let ver = v(&mut conn, id);
+            portal::domain::orders::add_item(&mut conn, &who, id, product, 2, ver).unwrap();
+            let ver = v(&mut conn, id);
+            portal::domain::orders::submit(&mut conn, &who, id, ver, &base).unwrap();
+            id
+        })
+        .collect()
+}
+
+fn web_ids(html: &str) -> Vec<String> {
+    texts(html, "table.sa-orders tbody td:nth-child(2)")
+}
+
+fn next_link(html: &str, rel: &str) -> Option<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(&format!("nav.pager a[rel={rel}]")).unwrap();
+    doc.select(&sel).next().and_then(|a| a.value().attr("href")).map(|h| h.replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_while_the_distributor_sees_it_masked() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let Shop { world, northwind_holding } = shop(&app);
+        let nora = as_user(&app, "nora@northwind.example").await;
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let resp = nora
+            .post_form("/orders/new", "/orders", &[("name", "Reseller to be named"), ("end_customer_name", "To be named"), ("order_type", "standard")])
+            .await;
+        let order: i64 = location(&resp).trim_start_matches("/orders/").parse().unwrap();
+        assign(&nora, &app, order, &[("target", "holding"), ("account_id", &northwind_holding.to_string())]).await;
+        add(&nora, &app, order, "SL-DNA-ADV-3Y", "5").await;
+        assert_eq!(submit(&nora, &app, order).await.status().as_u16(), 303, "{backend:?}");
+        let web_id = format!("WO-{order:06}");
+
+        let list = nora.get_text("/smart-account-orders").await;
+        assert_eq!(web_ids(&list), vec![web_id.clone()]);
+        assert!(texts(&list, "table.sa-orders tbody")[0].contains("Not Assigned"));
+        assert_eq!(texts(&list, "#not-assigned-count")[0], "1 Not Assigned");
+        assert_eq!(carlos.get(&format!("/orders/{order}")).await.status().as_u16(), 404, "not Contoso's yet");
+        assert!(web_ids(&carlos.get_text("/smart-account-orders").await).is_empty());
+
+        // The distributor finds the reseller's holding account and moves the order there.
+        let search = nora.get_text(&format!("/orders/{order}/assignment?target=holding&q=contoso")).await;
+        assert!(search.contains("Contoso Holding"), "a distributor reaches resellers' holding accounts");
+        let resp = assign(&nora, &app, order, &[("target", "holding"), ("account_id", &world.contoso_holding.to_string())]).await;
+        assert_eq!(resp.status().as_u16(), 303);
+        assert_eq!(mails(&app, "carlos@contoso.example", "order_assignment_required").len(), 1, "the reseller is told");
+        let reseller_list = carlos.get_text("/smart-account-orders").await;
+        assert_eq!(web_ids(&reseller_list), vec![web_id.clone()]);
+
+        // From now on the choice is the reseller's.
+        let resp =
+            assign(&nora, &app, order, &[("target", "order"), ("account_id", &world.metalworks.to_string())]).await;
+        assert_eq!(resp.status().as_u16(), 403, "the distributor handed the choice over");
+        let resp = assign(
+            &carlos,
+            &app,
+            order,
+            &[("target", "order"), ("account_id", &world.metalworks.to_string()), ("virtual_account_id", &world.processing.to_string())],
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 303);
+        assert_eq!(lines(&app, order)[0].2, Some(world.metalworks));
+
+        // The distributor sees the order, not the reseller's end customer.
+        let page = nora.get_text(&format!("/orders/{order}")).await;
+        assert!(page.contains("Assigned by reseller") && !page.contains("Metalworks"), "masked on the order page");
+        let history = nora.get_text(&format!("/orders/{order}/history")).await;
+        assert!(history.contains("Assigned by reseller") && !history.contains("Metalworks"), "masked in the history");
+        let csv = nora.get_text("/smart-account-orders/export.csv").await;
+        assert!(csv.contains(&web_id) && csv.contains("Assigned by reseller") && !csv.contains("Metalworks"), "masked in the export");
+        assert!(texts(&nora.get_text("/smart-account-orders").await, "table.sa-orders tbody")[0].contains("Assigned by reseller"));
+        // The reseller and the customer see the account.
+        assert!(carlos.get_text(&format!("/orders/{order}")).await.contains("Metalworks Inc. (metalworks.example) / Processing"));
+        let maya = as_user(&app, "maya@metalworks.example").await;
+        assert!(maya.get_text(&format!("/orders/{order}")).await.contains("Metalworks Inc. (metalworks.example) / Processing"));
+        // Nobody else, not even the Production VA administrator of the same account.
+        for outsider in ["eve@elsewhere.example", "victor@metalworks.example", "priya@metalworks.example"] {
+            let who = as_user(&app, outsider).await;
+            assert_eq!(who.get(&format!("/orders/{order}")).await.status().as_u16(), 404, "{outsider}");
+            assert_eq!(who.get(&format!("/orders/{order}/history")).await.status().as_u16(), 404, "{outsider}");
+        }
+        assert!(!mails(&app, "nora@northwind.example", "license_delivery").iter().any(|m| m.contains("Metalworks")));
+    }
+}
+
+#[tokio::test]
+async fn the_list_puts_not_assigned_first_filters_and_pages_through_every_order_once() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let Shop { world, .. } = shop(&app);
+        let waiting = parked(&app, "carlos@contoso.example", world.contoso_holding, &["Acme Corp", "Zeta Mining", "Beta Foods"], 55);
+        let done = parked(&app, "carlos@contoso.example", world.contoso_holding, &["Done Deal"], 10);
+        {
+            let carlos = actor(&app, "carlos@contoso.example");
+            let mut conn = app.conn();
+            let ids: Vec<i64> = done.clone();
+            let summary = assignment::bulk_reassign(
+                &mut conn,
+                &carlos,
+                &ids,
+                assignment::BulkTarget::Customer { account: world.metalworks, va: Some(world.processing) },
+                &app.settings.base_url,
+            )
+            .unwrap();
+            assert_eq!(summary.moved.len(), 10, "{:?}", summary.refused);
+        }
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let first = carlos.get_text("/smart-account-orders").await;
+        assert_eq!(texts(&first, "#not-assigned-count")[0], "55 Not Assigned", "{backend:?}");
+        let page1 = web_ids(&first);
+        assert_eq!(page1.len(), 50);
+        assert_eq!(page1[0], format!("WO-{:06}", waiting[0]), "longest waiting first");
+        let next = next_link(&first, "next").expect("a next page");
+        let second = carlos.get_text(&next).await;
+        let page2 = web_ids(&second);
+        assert_eq!(page2.len(), 15);
+        let statuses = texts(&second, "table.sa-orders tbody td:nth-child(7)");
+        assert_eq!(statuses.iter().filter(|s| *s == "Not Assigned").count(), 5);
+        assert!(statuses[..5].iter().all(|s| s == "Not Assigned"), "Not Assigned before Assigned: {statuses:?}");
+        let mut all: Vec<String> = page1.iter().chain(page2.iter()).cloned().collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 65, "every order once");
+        assert!(next_link(&second, "next").is_none());
+        let back = carlos.get_text(&next_link(&second, "prev").expect("a previous page")).await;
+        assert_eq!(web_ids(&back), page1, "previous gives the first page again");
+
+        // Sorting by another column pages just as well.
+        let by_customer = carlos.get_text("/smart-account-orders?sort=end_customer&dir=desc").await;
+        let customers = texts(&by_customer, "table.sa-orders tbody td:nth-child(4)");
+        assert!(customers[0].starts_with("Zeta Mining"), "{:?}", &customers[..3]);
+        let rest = carlos.get_text(&next_link(&by_customer, "next").unwrap()).await;
+        let mut seen: Vec<String> = web_ids(&by_customer).into_iter().chain(web_ids(&rest)).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 65);
+
+        // Filters.
+        assert_eq!(web_ids(&carlos.get_text("/smart-account-orders?sa=assigned").await).len(), 10);
+        assert_eq!(web_ids(&carlos.get_text(&format!("/smart-account-orders?q=WO-{:06}", done[3])).await), vec![format!("WO-{:06}", done[3])]);
+        assert_eq!(web_ids(&carlos.get_text("/smart-account-orders?q=zeta&sa=not_assigned").await).len(), 18);
+        let today = chrono::Utc::now().date_naive();
+        let tomorrow = (today + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
+        assert!(web_ids(&carlos.get_text(&format!("/smart-account-orders?from={tomorrow}")).await).is_empty());
+        let resp = carlos.get("/smart-account-orders?from=yesterday&q=acme").await;
+        assert_eq!(resp.status().as_u16(), 400);
+        let html = resp.text().await.unwrap();
+        assert_eq!(texts(&html, "#from-error"), vec!["Enter a date as YYYY-MM-DD.".to_string()]);
+        assert_eq!(input_value(&html, "q").as_deref(), Some("acme"), "the input is kept");
+
+        // htmx asks for the results only.
+        let partial = carlos.client.get(carlos.url("/smart-account-orders?sa=assigned")).header("HX-Request", "true").send().await.unwrap();
+        let partial = partial.text().await.unwrap();
+        assert!(partial.trim_start().starts_with("<section id=\"sa-results\"") && !partial.contains("<html"));
+
+        // CSV of the current view: every row of every page.
+        let csv = carlos.get_text("/smart-account-orders/export.csv?sa=not_assigned").await;
+        assert_eq!(csv.lines().count(), 56, "a header and 55 orders");
+        assert!(csv.lines().next().unwrap().starts_with("Web Order ID,Sales Order"));
+
+        // Another partner sees none of them.
+        let nora = as_user(&app, "nora@northwind.example").await;
+        assert!(web_ids(&nora.get_text("/smart-account-orders").await).is_empty());
+        assert!(!nora.get_text("/smart-account-orders/export.csv").await.contains("WO-"));
+    }
+}
+
+#[tokio::test]
+async fn bulk_reassignment_moves_every_eligible_order_and_names_the_refused() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let Shop { world, northwind_holding } = shop(&app);
+        let mine = parked(&app, "carlos@contoso.example", world.contoso_holding, &["Acme Corp"], 3);
+        let theirs = parked(&app, "nora@northwind.example", northwind_holding, &["Other Co"], 1);
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let form = carlos.get_text(&format!("/smart-account-orders/reassign?orders={}&orders={}&q=metal", mine[0], mine[1])).await;
+        assert!(form.contains("2 selected orders") && form.contains("Metalworks Inc."), "{backend:?}");
+        let (a, b, c, t) = (mine[0].to_string(), mine[1].to_string(), mine[2].to_string(), theirs[0].to_string());
+        let resp = carlos
+            .post_form(
+                "/smart-account-orders",
+                "/smart-account-orders/reassign",
+                &[
+                    ("orders", &a),
+                    ("orders", &b),
+                    ("orders", &c),
+                    ("orders", &t),
+                    ("kind", "customer"),
+                    ("account_id", &world.metalworks.to_string()),
+                    ("virtual_account_id", &world.processing.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 200);
+        let html = resp.text().await.unwrap();
+        assert_eq!(texts(&html, "#summary-heading"), vec!["3 moved, 1 refused".to_string()]);
+        assert!(texts(&html, "ul.refused li")[0].contains(&format!("WO-{:06}", theirs[0])));
+        for id in &mine {
+            assert_eq!(lines(&app, *id)[0].2, Some(world.metalworks));
+        }
+        assert_eq!(lines(&app, theirs[0])[0].2, None, "another partner's order is untouched");
+        let history = carlos.get_text(&format!("/orders/{}/history", mine[0])).await;
+        assert!(history.contains("Reassignment"));
+
+        // All orders matching a filter, and a target that is not allowed.
+        let more = parked(&app, "carlos@contoso.example", world.contoso_holding, &["Bulkco"], 2);
+        let resp = carlos
+            .post_form(
+                "/smart-account-orders",
+                "/smart-account-orders/reassign",
+                &[("all", "yes"), ("q", "bulkco"), ("kind", "customer"), ("account_id", &northwind_holding.to_string())],
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 400, "Northwind's holding account is not Contoso's to assign");
+        assert!(resp.text().await.unwrap().contains("You cannot assign orders to that smart account"));
+        let resp = carlos
+            .post_form(
+                "/smart-account-orders",
+                "/smart-account-orders/reassign",
+                &[("all", "yes"), ("q", "bulkco"), ("kind", "customer"), ("account_id", &world.metalworks.to_string())],
+            )
+            .await;
+        assert_eq!(texts(&resp.text().await.unwrap(), "#summary-heading"), vec!["2 moved, 0 refused".to_string()]);
+        for id in &more {
+            assert_eq!(lines(&app, *id)[0].2, Some(world.metalworks));
+        }
+        // A second submit of the same move harms nothing.
+        let resp = carlos
+            .post_form(
+                "/smart-account-orders",
+                "/smart-account-orders/reassign",
+                &[("orders", &a), ("kind", "customer"), ("account_id", &world.metalworks.to_string()), ("virtual_account_id", &world.processing.to_string())],
+            )
+            .await;
+        assert_eq!(texts(&resp.text().await.unwrap(), "#summary-heading"), vec!["0 moved, 1 refused".to_string()]);
+        assert!(texts(&carlos.get_text("/orders").await, "#not-assigned-count").is_empty(), "nothing left Not Assigned");
+    }
+}
+
+#[tokio::test]
+async fn licenses_are_delivered_by_mail_and_a_case_moves_them_after_fulfilment() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let Shop { world, .. } = shop(&app);
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let order = new_order(&carlos, "Deliver me").await;
+        add(&carlos, &app, order, "SL-DNA-ADV-3Y", "4").await;
+        add(&carlos, &app, order, "PAK-ROUTER-SEC", "1").await;
+        let (dna, pak) = (line_of(&app, order, "SL-DNA-ADV-3Y").to_string(), line_of(&app, order, "PAK-ROUTER-SEC").to_string());
+        let resp = assign(
+            &carlos,
+            &app,
+            order,
+            &[("target", "lines"), ("lines", &dna), ("lines", &pak), ("account_id", &world.metalworks.to_string()), ("virtual_account_id", &world.production.to_string())],
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 303, "{backend:?}");
+        // Victor, Production's VA administrator, turns order mail off after one delivery; Sam is an SA user.
+        assert_eq!(submit(&carlos, &app, order).await.status().as_u16(), 303);
+        let olga = as_user(&app, "olga@ops.example").await;
+        olga.post_form("/operations/orders", &format!("/operations/orders/{order}/book"), &[]).await;
+        olga.post_form("/operations/orders", &format!("/operations/orders/{order}/ship"), &[]).await;
+        app.eventually("licenses deposited", || licenses::table.count().get_result::<i64>(&mut *app.conn()).unwrap() == 2).await;
+        let delivered = |email: &str| -> Vec<String> {
+            outbox::table
+                .filter(outbox::recipient.eq(email))
+                .filter(outbox::kind.eq("license_delivery"))
+                .select(outbox::body_text)
+                .load(&mut *app.conn())
+                .unwrap()
+        };
+        for email in ["maya@metalworks.example", "sam@metalworks.example", "victor@metalworks.example"] {
+            let m = delivered(email);
+            assert_eq!(m.len(), 1, "{email}: one delivery mail");
+            assert!(m[0].contains(&format!("View your smart licenses: {}/accounts/{}/licenses", app.settings.base_url, world.metalworks)));
+            assert!(m[0].contains("Register claim certificates"), "the PAK line");
+        }
+        for email in ["vera@metalworks.example", "priya@metalworks.example", "carlos@contoso.example"] {
+            assert!(delivered(email).is_empty(), "{email} works with other VAs or no licenses");
+        }
+        let victor = as_user(&app, "victor@metalworks.example").await;
+        let licenses_page = victor.get_text(&format!("/accounts/{}/licenses", world.metalworks)).await;
+        assert!(licenses_page.contains("DNA Advantage") && licenses_page.contains(&format!("WO-{order:06}")));
+        let vera = as_user(&app, "vera@metalworks.example").await;
+        assert!(!vera.get_text(&format!("/accounts/{}/licenses", world.metalworks)).await.contains("DNA Advantage"), "not in her VA");
+
+        // Partners cannot move delivered licenses: they open a case.
+        let page = carlos.get_text(&format!("/orders/{order}")).await;
+        assert!(page.contains("Open a case"));
+        let resp = carlos
+            .post_form(&format!("/orders/{order}/cases/new"), &format!("/orders/{order}/cases"), &[("lines", &dna), ("account", "metalworks.example"), ("virtual_account", "Processing"), ("reason", "short")])
+            .await;
+        assert_eq!(resp.status().as_u16(), 400);
+        let html = resp.text().await.unwrap();
+        assert!(!texts(&html, "#reason-error").is_empty());
+        assert_eq!(input_value(&html, "account").as_deref(), Some("metalworks.example"), "the input is kept");
+        let reason = "These licenses belong to the Processing plant, not Production.";
+        let resp = carlos
+            .post_form(&format!("/orders/{order}/cases/new"), &format!("/orders/{order}/cases"), &[("lines", &dna), ("account", "metalworks.example"), ("virtual_account", "Processing"), ("reason", reason)])
+            .await;
+        assert_eq!(resp.status().as_u16(), 303);
+        let queue = olga.get_text("/operations/cases").await;
+        assert!(queue.contains(reason) && queue.contains("Metalworks Inc. (metalworks.example) / Processing"));
+        let case_id: i64 = portal::db::schema::cases::table.select(portal::db::schema::cases::id).first(&mut *app.conn()).unwrap();
+        assert_eq!(
+            carlos.post_form("/orders", &format!("/operations/cases/{case_id}/resolve"), &[]).await.status().as_u16(),
+            404,
+            "only operations resolve"
+        );
+        let resp = olga.post_form("/operations/cases", &format!("/operations/cases/{case_id}/resolve"), &[("resolution", "Moved.")]).await;
+        assert_eq!(resp.status().as_u16(), 303);
+        let moved: (i64, i64) = licenses::table
+            .filter(licenses::license_name.eq("DNA Advantage"))
+            .select((licenses::smart_account_id, licenses::virtual_account_id))
+            .first(&mut *app.conn())
+            .unwrap();
+        assert_eq!(moved, (world.metalworks, world.processing));
+        let history = carlos.get_text(&format!("/orders/{order}/history?line={dna}")).await;
+        assert!(history.contains("Support case") && history.contains("Processing"));
+        assert_eq!(mails(&app, "carlos@contoso.example", "case_closed").len(), 1, "the partner is emailed");
+        assert_eq!(delivered("vera@metalworks.example").len(), 1, "Processing's user is told the licenses arrived");
+        // A second resolve changes nothing.
+        olga.post_form("/operations/cases", &format!("/operations/cases/{case_id}/resolve"), &[("resolution", "Again")]).await;
+        assert_eq!(mails(&app, "carlos@contoso.example", "case_closed").len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn reminders_go_out_once_per_stage_with_two_instances_and_respect_preferences() {
+    for backend in backends() {
+        let sink = SmtpSink::start();
+        let options = || AppOptions { smtp_url: Some(sink.url.clone()), mail_poll_interval: "100ms", ..Default::default() };
+        let app = spawn_app_with(backend, options()).await;
+        let _second = spawn_app_with(backend, AppOptions { share_with: Some((app.db.clone(), app.data_handle())), ..options() }).await;
+        let Shop { world, .. } = shop(&app);
+        app.create_user("cora@contoso.example", "Cora", PASSWORD, "Contoso Resellers", portal::domain::company::CompanyKind::Reseller);
+        {
+            let carlos = actor(&app, "carlos@contoso.example");
+            let mut conn = app.conn();
+            let input = portal::domain::accounts::administration::RoleInput {
+                email: "cora@contoso.example".into(),
+                role: "sa_user".into(),
+                virtual_accounts: vec![],
+                acknowledged: false,
+            };
+            portal::domain::accounts::administration::add_user(&mut conn, &carlos, world.contoso_holding, &input, false, "http://x").unwrap();
+            diesel::update(users::table.filter(users::email.eq("cora@contoso.example")))
+                .set(users::notify_reminders.eq(false))
+                .execute(&mut conn)
+                .unwrap();
+        }
+        let order = parked(&app, "carlos@contoso.example", world.contoso_holding, &["Acme Corp"], 1)[0];
+        app.eventually("the assignment-required mail is sent", || sink.to("carlos@contoso.example").len() == 1).await;
+        // Eight days later: the 7-day reminder (not the 3-day one too), once, from either instance.
+        let eight_days_ago = portal::db::now() - chrono::Duration::days(8);
+        diesel::update(orders::table.find(order)).set(orders::waiting_since.eq(eight_days_ago)).execute(&mut *app.conn()).unwrap();
+        app.eventually("the reminder is sent", || sink.to("carlos@contoso.example").len() == 2).await;
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        let to_carlos = sink.to("carlos@contoso.example");
+        assert_eq!(to_carlos.len(), 2, "{backend:?}: one reminder, not one per instance or per stage");
+        assert!(to_carlos[1].data.contains("has waited 8 days"), "{}", to_carlos[1].data);
+        assert_eq!(mails(&app, "carlos@contoso.example", "order_assignment_reminder").len(), 1);
+        assert!(mails(&app, "cora@contoso.example", "order_assignment_reminder").is_empty(), "opted out of reminders");
+        assert_eq!(mails(&app, "cora@contoso.example", "order_assignment_required").len(), 1, "but not of order mail");
+        // Assigned orders get no more reminders.
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        assign(&carlos, &app, order, &[("target", "order"), ("account_id", &world.metalworks.to_string())]).await;
+        let long_ago = portal::db::now() - chrono::Duration::days(30);
+        diesel::update(orders::table.find(order)).set(orders::waiting_since.eq(long_ago)).execute(&mut *app.conn()).unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        assert_eq!(mails(&app, "carlos@contoso.example", "order_assignment_reminder").len(), 1);
+    }
+}
