@@ -48,8 +48,13 @@ pub fn for_account(conn: &mut DbConnection, actor: &Actor, account_id: i64) -> D
         .filter(licenses::smart_account_id.eq(account_id))
         .into_boxed::<crate::db::MultiBackend>();
     if !all_vas {
-        let covered: Vec<i64> =
-            ctx.access.virtual_accounts.iter().copied().filter(|v| policy::allows(&ctx.access, Capability::ManageLicenses(Some(*v)))).collect();
+        let covered: Vec<i64> = ctx
+            .access
+            .virtual_accounts
+            .iter()
+            .copied()
+            .filter(|v| policy::allows(&ctx.access, Capability::ManageLicenses(Some(*v))))
+            .collect();
         q = q.filter(licenses::virtual_account_id.eq_any(covered));
     }
     let rows: Vec<(String, String, i32, i32, Option<i64>, Option<String>)> = q

@@ -9,17 +9,17 @@ use serde::Deserialize;
 
 use crate::domain::catalogue::{self, Product};
 use crate::domain::orders::assignment::{self, AccountOption, HistoryEntry};
-use crate::domain::orders::rules::{CustomerAccountStatus, OrderStatus};
 use crate::domain::orders::cases::{self, CaseInput, CaseView};
 use crate::domain::orders::listing::{self, Cursor, ListPage, ListQuery};
+use crate::domain::orders::rules::{CustomerAccountStatus, OrderStatus};
 use crate::domain::orders::{self, NewOrderInput, OrderSummary, OrderView};
-use crate::web::sa_orders::Params;
 use crate::domain::roles::AccountKind;
 use crate::domain::{policy, DomainError, FieldErrors};
 use crate::startup::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::SignedIn;
 use crate::web::layout::Layout;
+use crate::web::sa_orders::Params;
 use crate::web::session::PortalSession;
 use crate::web::{field, fields_i64, form_pairs, render, run, see_other};
 
@@ -576,7 +576,14 @@ impl CasePage {
     }
 }
 
-async fn case_page(state: &AppState, user: SignedIn, id: i64, input: CaseInput, errors: FieldErrors, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn case_page(
+    state: &AppState,
+    user: SignedIn,
+    id: i64,
+    input: CaseInput,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let actor = user.actor.clone();
     let view = run(state, move |conn| orders::load(conn, &actor, id)).await??;
     if !view.can_reassign {
@@ -596,7 +603,12 @@ async fn case_page(state: &AppState, user: SignedIn, id: i64, input: CaseInput, 
     )
 }
 
-pub async fn new_case(req: HttpRequest, state: web::Data<AppState>, user: SignedIn, path: web::Path<i64>) -> Result<HttpResponse, AppError> {
+pub async fn new_case(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: SignedIn,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
     let pairs = form_pairs(req.query_string().as_bytes());
     let input = CaseInput { lines: fields_i64(&pairs, "lines"), ..Default::default() };
     case_page(&state, user, path.into_inner(), input, FieldErrors::new(), StatusCode::OK).await
@@ -666,7 +678,8 @@ pub async fn close_case(
     .await?;
     state.wake_mail_worker();
     match r {
-        Ok(()) => session.flash("success", format!("Case #{case} {}.", if step == "resolve" { "resolved: the licenses moved" } else { "declined" })),
+        Ok(()) => session
+            .flash("success", format!("Case #{case} {}.", if step == "resolve" { "resolved: the licenses moved" } else { "declined" })),
         Err(DomainError::Conflict(m)) => session.flash("error", m),
         Err(DomainError::Invalid(e)) => session.flash("error", e.joined()),
         Err(e) => return Err(e.into()),

@@ -126,7 +126,9 @@ impl Params {
     /// The filter part of a link (no sort, no position).
     pub fn filters(&self) -> String {
         let mut s = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [("status", &self.status), ("sa", &self.sa), ("holding", &self.holding), ("from", &self.from), ("to", &self.to), ("q", &self.q)] {
+        for (k, v) in
+            [("status", &self.status), ("sa", &self.sa), ("holding", &self.holding), ("from", &self.from), ("to", &self.to), ("q", &self.q)]
+        {
             if !v.is_empty() {
                 s.append_pair(k, v);
             }
@@ -136,7 +138,15 @@ impl Params {
 
     /// A link to this view sorted by `sort` (toggling the direction if it is the current sort).
     pub fn sort_link(&self, path: &str, sort: &str, current: &ListQuery) -> String {
-        let dir = if current.sort.as_str() == sort { if current.desc { "asc" } else { "desc" } } else { "asc" };
+        let dir = if current.sort.as_str() == sort {
+            if current.desc {
+                "asc"
+            } else {
+                "desc"
+            }
+        } else {
+            "asc"
+        };
         format!("{path}?{}&sort={sort}&dir={dir}", self.filters())
     }
 
@@ -226,7 +236,12 @@ impl ListPageView {
         self.params.page_link("/smart-account-orders", &self.query, key, cursor)
     }
     pub fn export_link(&self) -> String {
-        format!("/smart-account-orders/export.csv?{}&sort={}&dir={}", self.params.filters(), self.query.sort.as_str(), if self.query.desc { "desc" } else { "asc" })
+        format!(
+            "/smart-account-orders/export.csv?{}&sort={}&dir={}",
+            self.params.filters(),
+            self.query.sort.as_str(),
+            if self.query.desc { "desc" } else { "asc" }
+        )
     }
     pub fn selected(&self, id: &i64) -> bool {
         self.params.holding == id.to_string()
@@ -244,7 +259,12 @@ impl ResultsFragment {
         self.params.page_link("/smart-account-orders", &self.query, key, cursor)
     }
     pub fn export_link(&self) -> String {
-        format!("/smart-account-orders/export.csv?{}&sort={}&dir={}", self.params.filters(), self.query.sort.as_str(), if self.query.desc { "desc" } else { "asc" })
+        format!(
+            "/smart-account-orders/export.csv?{}&sort={}&dir={}",
+            self.params.filters(),
+            self.query.sort.as_str(),
+            if self.query.desc { "desc" } else { "asc" }
+        )
     }
 }
 
@@ -346,10 +366,7 @@ impl Selection {
         if !self.all {
             return Ok(self.orders.clone());
         }
-        let mut q = self
-            .params
-            .query(ListQuery::smart_account_orders())
-            .map_err(DomainError::from)?;
+        let mut q = self.params.query(ListQuery::smart_account_orders()).map_err(DomainError::from)?;
         q.after = None;
         q.before = None;
         Ok(listing::all_rows(conn, actor, &q, 5000)?.into_iter().map(|r| r.order.id).collect())
@@ -358,7 +375,11 @@ impl Selection {
     pub fn describe(&self) -> String {
         if self.all {
             let f = self.params.filters();
-            if f.is_empty() { "every order in your Smart Account Orders list".into() } else { "every order matching the filter".into() }
+            if f.is_empty() {
+                "every order in your Smart Account Orders list".into()
+            } else {
+                "every order matching the filter".into()
+            }
         } else {
             format!("{} selected order{}", self.orders.len(), if self.orders.len() == 1 { "" } else { "s" })
         }
@@ -410,7 +431,8 @@ pub async fn reassign_form(req: HttpRequest, state: web::Data<AppState>, user: S
     let selection = Selection::from_pairs(&pairs);
     let kind = kind_of(&pairs);
     let q = field(&pairs, "q").to_string();
-    let error = (selection.orders.is_empty() && !selection.all).then(|| "Select the orders to reassign on the Smart Account Orders list.".to_string());
+    let error = (selection.orders.is_empty() && !selection.all)
+        .then(|| "Select the orders to reassign on the Smart Account Orders list.".to_string());
     let (actor, q2) = (user.actor.clone(), q.clone());
     let results = run(&state, move |conn| assignment::search(conn, &actor, kind, &q2)).await??;
     let page = ReassignPage { layout: user.layout, selection, kind: kind.as_str().into(), q, results, error, summary: None };
@@ -449,14 +471,30 @@ pub async fn reassign(state: web::Data<AppState>, user: SignedIn, body: web::Byt
     match result {
         Ok(summary) => render(
             StatusCode::OK,
-            &ReassignPage { layout: user.layout, selection, kind: kind.as_str().into(), q: String::new(), results: Vec::new(), error: None, summary: Some(summary) },
+            &ReassignPage {
+                layout: user.layout,
+                selection,
+                kind: kind.as_str().into(),
+                q: String::new(),
+                results: Vec::new(),
+                error: None,
+                summary: Some(summary),
+            },
         ),
         Err(DomainError::Invalid(e)) => {
             let actor = user.actor.clone();
             let results = run(&state, move |conn| assignment::search(conn, &actor, kind, "")).await??;
             render(
                 StatusCode::BAD_REQUEST,
-                &ReassignPage { layout: user.layout, selection, kind: kind.as_str().into(), q: String::new(), results, error: Some(e.joined()), summary: None },
+                &ReassignPage {
+                    layout: user.layout,
+                    selection,
+                    kind: kind.as_str().into(),
+                    q: String::new(),
+                    results,
+                    error: Some(e.joined()),
+                    summary: None,
+                },
             )
         }
         Err(e) => Err(e.into()),

@@ -67,7 +67,11 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_whi
         let nora = as_user(&app, "nora@northwind.example").await;
         let carlos = as_user(&app, "carlos@contoso.example").await;
         let resp = nora
-            .post_form("/orders/new", "/orders", &[("name", "Reseller to be named"), ("end_customer_name", "To be named"), ("order_type", "standard")])
+            .post_form(
+                "/orders/new",
+                "/orders",
+                &[("name", "Reseller to be named"), ("end_customer_name", "To be named"), ("order_type", "standard")],
+            )
             .await;
         let order: i64 = location(&resp).trim_start_matches("/orders/").parse().unwrap();
         assign(&nora, &app, order, &[("target", "holding"), ("account_id", &northwind_holding.to_string())]).await;
@@ -92,8 +96,7 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_whi
         assert_eq!(web_ids(&reseller_list), vec![web_id.clone()]);
 
         // From now on the choice is the reseller's.
-        let resp =
-            assign(&nora, &app, order, &[("target", "order"), ("account_id", &world.metalworks.to_string())]).await;
+        let resp = assign(&nora, &app, order, &[("target", "order"), ("account_id", &world.metalworks.to_string())]).await;
         assert_eq!(resp.status().as_u16(), 403, "the distributor handed the choice over");
         let resp = assign(
             &carlos,
@@ -181,7 +184,10 @@ async fn the_list_puts_not_assigned_first_filters_and_pages_through_every_order_
 
         // Filters.
         assert_eq!(web_ids(&carlos.get_text("/smart-account-orders?sa=assigned").await).len(), 10);
-        assert_eq!(web_ids(&carlos.get_text(&format!("/smart-account-orders?q=WO-{:06}", done[3])).await), vec![format!("WO-{:06}", done[3])]);
+        assert_eq!(
+            web_ids(&carlos.get_text(&format!("/smart-account-orders?q=WO-{:06}", done[3])).await),
+            vec![format!("WO-{:06}", done[3])]
+        );
         assert_eq!(web_ids(&carlos.get_text("/smart-account-orders?q=zeta&sa=not_assigned").await).len(), 18);
         let today = chrono::Utc::now().date_naive();
         let tomorrow = (today + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
@@ -256,7 +262,8 @@ async fn bulk_reassignment_moves_every_eligible_order_and_names_the_refused() {
             )
             .await;
         assert_eq!(resp.status().as_u16(), 400, "Northwind's holding account is not Contoso's to assign");
-        assert!(resp.text().await.unwrap().contains("You cannot assign orders to that smart account"));
+        let body = resp.text().await.unwrap();
+        assert!(body.contains("You cannot assign orders to that smart account"), "{}", texts(&body, "main").join(" "));
         let resp = carlos
             .post_form(
                 "/smart-account-orders",
@@ -273,7 +280,12 @@ async fn bulk_reassignment_moves_every_eligible_order_and_names_the_refused() {
             .post_form(
                 "/smart-account-orders",
                 "/smart-account-orders/reassign",
-                &[("orders", &a), ("kind", "customer"), ("account_id", &world.metalworks.to_string()), ("virtual_account_id", &world.processing.to_string())],
+                &[
+                    ("orders", &a),
+                    ("kind", "customer"),
+                    ("account_id", &world.metalworks.to_string()),
+                    ("virtual_account_id", &world.processing.to_string()),
+                ],
             )
             .await;
         assert_eq!(texts(&resp.text().await.unwrap(), "#summary-heading"), vec!["0 moved, 1 refused".to_string()]);
@@ -295,7 +307,13 @@ async fn licenses_are_delivered_by_mail_and_a_case_moves_them_after_fulfilment()
             &carlos,
             &app,
             order,
-            &[("target", "lines"), ("lines", &dna), ("lines", &pak), ("account_id", &world.metalworks.to_string()), ("virtual_account_id", &world.production.to_string())],
+            &[
+                ("target", "lines"),
+                ("lines", &dna),
+                ("lines", &pak),
+                ("account_id", &world.metalworks.to_string()),
+                ("virtual_account_id", &world.production.to_string()),
+            ],
         )
         .await;
         assert_eq!(resp.status().as_u16(), 303, "{backend:?}");
@@ -332,7 +350,11 @@ async fn licenses_are_delivered_by_mail_and_a_case_moves_them_after_fulfilment()
         let page = carlos.get_text(&format!("/orders/{order}")).await;
         assert!(page.contains("Open a case"));
         let resp = carlos
-            .post_form(&format!("/orders/{order}/cases/new"), &format!("/orders/{order}/cases"), &[("lines", &dna), ("account", "metalworks.example"), ("virtual_account", "Processing"), ("reason", "short")])
+            .post_form(
+                &format!("/orders/{order}/cases/new"),
+                &format!("/orders/{order}/cases"),
+                &[("lines", &dna), ("account", "metalworks.example"), ("virtual_account", "Processing"), ("reason", "short")],
+            )
             .await;
         assert_eq!(resp.status().as_u16(), 400);
         let html = resp.text().await.unwrap();
@@ -340,7 +362,11 @@ async fn licenses_are_delivered_by_mail_and_a_case_moves_them_after_fulfilment()
         assert_eq!(input_value(&html, "account").as_deref(), Some("metalworks.example"), "the input is kept");
         let reason = "These licenses belong to the Processing plant, not Production.";
         let resp = carlos
-            .post_form(&format!("/orders/{order}/cases/new"), &format!("/orders/{order}/cases"), &[("lines", &dna), ("account", "metalworks.example"), ("virtual_account", "Processing"), ("reason", reason)])
+            .post_form(
+                &format!("/orders/{order}/cases/new"),
+                &format!("/orders/{order}/cases"),
+                &[("lines", &dna), ("account", "metalworks.example"), ("virtual_account", "Processing"), ("reason", reason)],
+            )
             .await;
         assert_eq!(resp.status().as_u16(), 303);
         let queue = olga.get_text("/operations/cases").await;
@@ -387,22 +413,26 @@ async fn reminders_go_out_once_per_stage_with_two_instances_and_respect_preferen
                 virtual_accounts: vec![],
                 acknowledged: false,
             };
-            portal::domain::accounts::administration::add_user(&mut conn, &carlos, world.contoso_holding, &input, false, "http://x").unwrap();
+            portal::domain::accounts::administration::add_user(&mut conn, &carlos, world.contoso_holding, &input, false, "http://x")
+                .unwrap();
             diesel::update(users::table.filter(users::email.eq("cora@contoso.example")))
                 .set(users::notify_reminders.eq(false))
                 .execute(&mut conn)
                 .unwrap();
         }
         let order = parked(&app, "carlos@contoso.example", world.contoso_holding, &["Acme Corp"], 1)[0];
-        app.eventually("the assignment-required mail is sent", || sink.to("carlos@contoso.example").len() == 1).await;
+        let reminders =
+            || sink.to("carlos@contoso.example").into_iter().filter(|m| m.data.contains("Subject: Reminder:")).collect::<Vec<_>>();
+        let required = || sink.to("carlos@contoso.example").into_iter().filter(|m| m.data.contains("assignment required")).count();
+        app.eventually("the assignment-required mail is sent", || required() == 1).await;
         // Eight days later: the 7-day reminder (not the 3-day one too), once, from either instance.
         let eight_days_ago = portal::db::now() - chrono::Duration::days(8);
         diesel::update(orders::table.find(order)).set(orders::waiting_since.eq(eight_days_ago)).execute(&mut *app.conn()).unwrap();
-        app.eventually("the reminder is sent", || sink.to("carlos@contoso.example").len() == 2).await;
+        app.eventually("the reminder is sent", || reminders().len() == 1).await;
         tokio::time::sleep(std::time::Duration::from_millis(800)).await;
-        let to_carlos = sink.to("carlos@contoso.example");
-        assert_eq!(to_carlos.len(), 2, "{backend:?}: one reminder, not one per instance or per stage");
-        assert!(to_carlos[1].data.contains("has waited 8 days"), "{}", to_carlos[1].data);
+        let sent = reminders();
+        assert_eq!(sent.len(), 1, "{backend:?}: one reminder, not one per instance or per stage");
+        assert!(sent[0].data.contains("has waited 8 days"), "{}", sent[0].data);
         assert_eq!(mails(&app, "carlos@contoso.example", "order_assignment_reminder").len(), 1);
         assert!(mails(&app, "cora@contoso.example", "order_assignment_reminder").is_empty(), "opted out of reminders");
         assert_eq!(mails(&app, "cora@contoso.example", "order_assignment_required").len(), 1, "but not of order mail");

@@ -5,10 +5,12 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{account_roles, assignment_events, companies, licenses, order_lines, orders, products, smart_accounts, users, virtual_accounts};
-use crate::domain::company::CompanyKind;
+use crate::db::schema::{
+    account_roles, assignment_events, companies, licenses, order_lines, orders, products, smart_accounts, users, virtual_accounts,
+};
 use crate::db::DbConnection;
 use crate::domain::catalogue::SaRequirement;
+use crate::domain::company::CompanyKind;
 use crate::domain::error::{DomainResult, FieldErrors};
 use crate::domain::orders::rules::{self, AssignmentHow, LineFacts, OrderStatus};
 use crate::domain::orders::{bump, for_change, listing, load_row, notices, OrderRow};
@@ -85,7 +87,9 @@ fn assignable_filter(actor: &Actor) -> Option<AccountFilter> {
         // Rule 9: a distributor may move an order to a reseller's holding account.
         let resellers = companies::table.filter(companies::kind.eq(CompanyKind::Reseller.as_str())).select(companies::id);
         return Some(Box::new(
-            own.or(smart_accounts::kind.eq(AccountKind::Holding.as_str()).and(smart_accounts::owner_company_id.assume_not_null().eq_any(resellers))),
+            own.or(smart_accounts::kind
+                .eq(AccountKind::Holding.as_str())
+                .and(smart_accounts::owner_company_id.assume_not_null().eq_any(resellers))),
         ));
     }
     Some(Box::new(own))
@@ -285,7 +289,8 @@ pub fn set_holding(
             };
         } else {
             rules::assignment_open(order.status()).map_err(refused)?;
-            rules::check_holding_removal(&order_facts(conn, &order)?).map_err(|m| DomainError::from(FieldErrors::single("account_id", m)))?;
+            rules::check_holding_removal(&order_facts(conn, &order)?)
+                .map_err(|m| DomainError::from(FieldErrors::single("account_id", m)))?;
         }
         if order.holding_account_id == account_id && order.holding_virtual_account_id == holding_va {
             return Ok(());
@@ -307,13 +312,21 @@ pub fn set_holding(
                 orders::holding_account_id.eq(account_id),
                 orders::holding_virtual_account_id.eq(holding_va),
                 orders::handoff_company_id.eq(handoff),
-                orders::handoff_at.eq(if handoff.is_some() { order.handoff_at.filter(|_| order.handoff_company_id == handoff).or(Some(crate::db::now())) } else { None }),
+                orders::handoff_at.eq(if handoff.is_some() {
+                    order.handoff_at.filter(|_| order.handoff_company_id == handoff).or(Some(crate::db::now()))
+                } else {
+                    None
+                }),
             ))
             .execute(conn)?;
         if moved && submitted {
             // The wait in the new holding account starts now, with its own reminders.
             diesel::update(orders::table.find(order_id))
-                .set((orders::waiting_since.eq(None::<chrono::NaiveDateTime>), orders::sa_rank.eq(listing::RANK_NONE), orders::reminders_sent.eq(0)))
+                .set((
+                    orders::waiting_since.eq(None::<chrono::NaiveDateTime>),
+                    orders::sa_rank.eq(listing::RANK_NONE),
+                    orders::reminders_sent.eq(0),
+                ))
                 .execute(conn)?;
         }
         let how = how_for(&order, if has_lines(conn, order_id)? { AssignmentHow::Header } else { AssignmentHow::PreAssignment });
@@ -556,7 +569,13 @@ pub struct BulkSummary {
 
 /// Moves many orders at once; each order all or nothing, in its own
 /// transaction, judged by the same rules as one at a time.
-pub fn bulk_reassign(conn: &mut DbConnection, actor: &Actor, order_ids: &[i64], to: BulkTarget, base_url: &str) -> DomainResult<BulkSummary> {
+pub fn bulk_reassign(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    order_ids: &[i64],
+    to: BulkTarget,
+    base_url: &str,
+) -> DomainResult<BulkSummary> {
     let mut summary = BulkSummary::default();
     let (account, va) = match to {
         BulkTarget::Customer { account, va } => (account, va),
@@ -565,7 +584,9 @@ pub fn bulk_reassign(conn: &mut DbConnection, actor: &Actor, order_ids: &[i64], 
     // The target is judged once; an unusable one refuses the whole request.
     let t = target(conn, actor, account, va)?;
     match (to, t.kind) {
-        (BulkTarget::Customer { .. }, AccountKind::Holding) => return Err(refused(rules::AssignmentError::HoldingOnlyAtHeader).into_header_hint()),
+        (BulkTarget::Customer { .. }, AccountKind::Holding) => {
+            return Err(refused(rules::AssignmentError::HoldingOnlyAtHeader).into_header_hint())
+        }
         (BulkTarget::Holding { .. }, AccountKind::Customer) => return Err(refused(rules::AssignmentError::NotAHoldingAccount)),
         _ => {}
     }

@@ -247,7 +247,8 @@ fn close(conn: &mut DbConnection, actor: &Actor, case_id: i64, note: &str, resol
             }
             let va_landing = match va {
                 Some(v) => v,
-                None => default_va(conn, account)?.ok_or_else(|| DomainError::Conflict("The target account has no default virtual account.".into()))?,
+                None => default_va(conn, account)?
+                    .ok_or_else(|| DomainError::Conflict("The target account has no default virtual account.".into()))?,
             };
             let ids: Vec<i64> = line_ids.split(',').filter_map(|l| l.parse().ok()).collect();
             let lines: Vec<(i64, i32, Option<i64>, Option<i64>)> = order_lines::table
@@ -264,7 +265,16 @@ fn close(conn: &mut DbConnection, actor: &Actor, case_id: i64, note: &str, resol
                 diesel::update(licenses::table.filter(licenses::order_line_id.eq(line_id)))
                     .set((licenses::smart_account_id.eq(account), licenses::virtual_account_id.eq(va_landing)))
                     .execute(conn)?;
-                record(conn, order_id, Some(*line_id), Some(actor.user_id.0), AssignmentHow::Case, &format!("Line {line_no} (case #{case_id})"), &from, &to)?;
+                record(
+                    conn,
+                    order_id,
+                    Some(*line_id),
+                    Some(actor.user_id.0),
+                    AssignmentHow::Case,
+                    &format!("Line {line_no} (case #{case_id})"),
+                    &from,
+                    &to,
+                )?;
             }
             diesel::update(orders::table.find(order_id)).set(orders::version.eq(order.version + 1)).execute(conn)?;
             listing::refresh(conn, order_id)?;

@@ -16,12 +16,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::db::schema::{order_lines, orders, smart_accounts};
-use crate::db::{DbConnection, MultiBackend};
-use crate::domain::orders::rules::{CustomerAccountStatus, OrderStatus, OrderType};
 use super::visibility::{self, Audience, OrderAccess};
 use super::{load_row, OrderRow};
+use crate::db::schema::{order_lines, orders, smart_accounts};
+use crate::db::{DbConnection, MultiBackend};
 use crate::domain::error::DomainResult;
+use crate::domain::orders::rules::{CustomerAccountStatus, OrderStatus, OrderType};
 use crate::domain::Actor;
 
 // ---------------------------------------------------------------- listing state
@@ -121,8 +121,16 @@ pub enum Sort {
 }
 
 impl Sort {
-    pub const ALL: [Sort; 8] =
-        [Sort::Status, Sort::WebOrderId, Sort::SalesOrder, Sort::EndCustomer, Sort::OrderStatus, Sort::Holding, Sort::Submitted, Sort::Created];
+    pub const ALL: [Sort; 8] = [
+        Sort::Status,
+        Sort::WebOrderId,
+        Sort::SalesOrder,
+        Sort::EndCustomer,
+        Sort::OrderStatus,
+        Sort::Holding,
+        Sort::Submitted,
+        Sort::Created,
+    ];
 
     pub fn parse(s: &str) -> Option<Sort> {
         Sort::ALL.into_iter().find(|x| x.as_str() == s)
@@ -367,7 +375,8 @@ fn parse_search(q: &str) -> Search {
     if upper.starts_with("SO-") {
         return Search::SalesOrder(upper);
     }
-    let escaped: String = q.to_lowercase().chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
+    let escaped: String =
+        q.to_lowercase().chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
     Search::Customer(format!("%{escaped}%"))
 }
 
@@ -577,7 +586,8 @@ mod tests {
 
     #[test]
     fn keys_order_like_the_databases_do() {
-        let mut keys = [vec![Key::Text("b".into()), Key::Int(1)], vec![Key::Text("a".into()), Key::Int(9)], vec![Key::Text("a".into()), Key::Int(2)]];
+        let mut keys =
+            [vec![Key::Text("b".into()), Key::Int(1)], vec![Key::Text("a".into()), Key::Int(9)], vec![Key::Text("a".into()), Key::Int(2)]];
         keys.sort();
         assert_eq!(keys[0], vec![Key::Text("a".into()), Key::Int(2)]);
         assert_eq!(keys[2][0], Key::Text("b".into()));

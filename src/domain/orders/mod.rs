@@ -472,6 +472,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: &NewOrderInput) -> 
             orders::name.eq(name.as_str()),
             orders::end_customer_name.eq(customer.as_str()),
             orders::end_customer_domain.eq(&domain),
+            orders::end_customer_key.eq(customer.as_str().to_lowercase()),
             orders::order_type.eq(order_type.as_str()),
             orders::status.eq(status.as_str()),
             orders::internal.eq(internal),

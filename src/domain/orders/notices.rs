@@ -6,8 +6,8 @@ use diesel::prelude::*;
 
 use crate::db::schema::{account_role_virtual_accounts, account_roles, order_lines, products, smart_accounts, users};
 use crate::db::DbConnection;
-use crate::domain::roles::Role;
 use crate::domain::error::DomainResult;
+use crate::domain::roles::Role;
 use crate::mail::Email;
 
 use super::OrderRow;
@@ -21,7 +21,8 @@ pub(crate) struct Recipient {
 }
 
 type RecipientRow = (String, bool, bool);
-const RECIPIENT: (users::email, users::notify_orders, users::notify_reminders) = (users::email, users::notify_orders, users::notify_reminders);
+const RECIPIENT: (users::email, users::notify_orders, users::notify_reminders) =
+    (users::email, users::notify_orders, users::notify_reminders);
 
 /// Users of an account with an SA-wide role that works with orders and
 /// licenses (SA Administrator, SA User), and VA roles covering any of `vas`.
@@ -160,19 +161,26 @@ pub(crate) fn delivery(conn: &mut DbConnection, order: &OrderRow, account: i64, 
         paragraphs.push(format!("Smart licenses: {}.", smart.join(", ")));
     }
     if !paks.is_empty() {
-        paragraphs.push(format!(
-            "Classic (PAK) licenses: {}. Register claim certificates: {licenses_url}#claim-certificates",
-            paks.join(", ")
-        ));
+        paragraphs
+            .push(format!("Classic (PAK) licenses: {}. Register claim certificates: {licenses_url}#claim-certificates", paks.join(", ")));
     }
     let first_line = line_ids.iter().min().copied().unwrap_or_default();
     for r in dedup(account_users(conn, account, &vas)?) {
         if !r.notify_orders {
             continue;
         }
-        let link = if smart.is_empty() { ("Register claim certificates", licenses_url.clone()) } else { ("View your smart licenses", licenses_url.clone()) };
-        let mut message =
-            Email::notice(&r.email, format!("Your licenses from {web_id} are ready"), "license_delivery", &paragraphs, Some((link.0, &link.1)));
+        let link = if smart.is_empty() {
+            ("Register claim certificates", licenses_url.clone())
+        } else {
+            ("View your smart licenses", licenses_url.clone())
+        };
+        let mut message = Email::notice(
+            &r.email,
+            format!("Your licenses from {web_id} are ready"),
+            "license_delivery",
+            &paragraphs,
+            Some((link.0, &link.1)),
+        );
         message.dedupe_key = Some(format!("delivery:{}:{account}:{first_line}:{}", order.id, r.email));
         crate::mail::enqueue(conn, &message)?;
     }

@@ -9,8 +9,8 @@ use diesel::prelude::*;
 
 use crate::db::schema::{licenses, order_lines, orders, products, virtual_accounts};
 use crate::db::DbConnection;
-use crate::domain::orders::rules::OrderStatus;
 use crate::domain::error::DomainResult;
+use crate::domain::orders::rules::OrderStatus;
 
 /// Deposits the licenses of every due order; returns how many lines were deposited.
 pub fn deposit_due(conn: &mut DbConnection, base_url: &str) -> DomainResult<usize> {

@@ -91,8 +91,7 @@ impl Audience {
 /// holding account it is in or associated with; users of a customer account
 /// one of its lines is in (those lines); operations. Nobody else.
 pub fn sight(a: &Audience, o: &OrderAccess) -> Sight {
-    if a.operations || a.company_id == o.company_id || a.on_holding_side(o) || o.associated.is_some_and(|h| a.holding_wide.contains(&h))
-    {
+    if a.operations || a.company_id == o.company_id || a.on_holding_side(o) || o.associated.is_some_and(|h| a.holding_wide.contains(&h)) {
         return Sight::Whole;
     }
     let lines: Vec<i64> = o.lines.iter().filter(|l| a.sees_line(l)).map(|l| l.id).collect();
@@ -167,13 +166,7 @@ pub fn audience(conn: &mut DbConnection, actor: &Actor) -> QueryResult<Audience>
             _ => {}
         }
     }
-    for v in [
-        &mut a.holding_wide,
-        &mut a.holding_vas,
-        &mut a.customer_wide,
-        &mut a.customer_vas,
-        &mut a.customer_default_va_accounts,
-    ] {
+    for v in [&mut a.holding_wide, &mut a.holding_vas, &mut a.customer_wide, &mut a.customer_vas, &mut a.customer_default_va_accounts] {
         v.sort_unstable();
         v.dedup();
     }
@@ -196,7 +189,12 @@ mod tests {
     const CUST_VA_PROD: i64 = 31;
     const CUST_VA_DEFAULT: i64 = 32;
 
-    fn order(holding: Option<i64>, holding_va: Option<i64>, handoff: Option<i64>, lines: &[(i64, Option<i64>, Option<i64>)]) -> OrderAccess {
+    fn order(
+        holding: Option<i64>,
+        holding_va: Option<i64>,
+        handoff: Option<i64>,
+        lines: &[(i64, Option<i64>, Option<i64>)],
+    ) -> OrderAccess {
         OrderAccess {
             company_id: DISTRIBUTOR,
             holding,
@@ -248,7 +246,12 @@ mod tests {
             ),
             (
                 "reseller assigned line 1 to the customer's Production VA, line 2 without a VA",
-                order(Some(RES_HOLDING), Some(RES_HOLDING_VA), Some(RESELLER), &[(1, Some(CUST_SA), Some(CUST_VA_PROD)), (2, Some(CUST_SA), None)]),
+                order(
+                    Some(RES_HOLDING),
+                    Some(RES_HOLDING_VA),
+                    Some(RESELLER),
+                    &[(1, Some(CUST_SA), Some(CUST_VA_PROD)), (2, Some(CUST_SA), None)],
+                ),
                 vec![W, N, W, W, N, N, Lines(vec![1, 2]), Lines(vec![1]), Lines(vec![2]), N, W],
             ),
             (
