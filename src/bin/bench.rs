@@ -6,6 +6,12 @@
 //!   DATABASE_URL=postgres://postgres@127.0.0.1/bench cargo run --release --bin bench
 //!
 //! Reports p50 / p95 / max server-side time per search; the target is < 10 ms.
+//!
+//! Then it generates `--orders` orders (default 1,000,000; one smart-license
+//! line each, four in ten Not Assigned in holding accounts) and times the
+//! Smart Account Orders page (Not Assigned first) for a partner and for
+//! operations while paging deep through the list, and a bulk move of 1,000
+//! orders to a customer account. Targets: a page < 15 ms, the move < 2 s.
 
 use std::time::Instant;
 
@@ -27,6 +33,12 @@ struct Args {
     /// Searches to time per scenario.
     #[arg(long, default_value_t = 300)]
     iterations: usize,
+    /// How many orders to generate for the Smart Account Orders benchmark (0: skip).
+    #[arg(long, default_value_t = 1_000_000)]
+    orders: usize,
+    /// Pages to walk through per list scenario.
+    #[arg(long, default_value_t = 400)]
+    pages: usize,
     /// Database to fill (default: a fresh SQLite file in a temporary folder).
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
@@ -143,6 +155,154 @@ fn main() -> anyhow::Result<()> {
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     report("operations, holding accounts, mixed prefix", times);
+    if args.orders > 0 {
+        bench_orders(&mut conn, &ops, &partner, &args)?;
+    }
+    Ok(())
+}
+
+/// Fills `orders` with one smart-license line each: the partner places one in
+/// five, parked in its holding accounts; four in ten of all orders are Not
+/// Assigned, waiting up to 60 days.
+fn generate_orders(conn: &mut DbConnection, ops: &Actor, partner: &Actor, count: usize) -> anyhow::Result<i64> {
+    let start = Instant::now();
+    portal::domain::catalogue::seed(conn)?;
+    use portal::db::schema::{products, smart_accounts};
+    let product: i64 = products::table.filter(products::sku.eq("SL-DNA-ADV-3Y")).select(products::id).first(conn)?;
+    let holdings: Vec<(i64, String)> = smart_accounts::table
+        .filter(smart_accounts::owner_company_id.eq(partner.company_id.0))
+        .filter(smart_accounts::kind.eq("holding"))
+        .order(smart_accounts::id)
+        .select((smart_accounts::id, smart_accounts::name_key))
+        .limit(3)
+        .load(conn)?;
+    let other_holdings: Vec<(i64, String)> = smart_accounts::table
+        .filter(smart_accounts::owner_company_id.ne(partner.company_id.0))
+        .filter(smart_accounts::kind.eq("holding"))
+        .order(smart_accounts::id)
+        .select((smart_accounts::id, smart_accounts::name_key))
+        .limit(500)
+        .load(conn)?;
+    // The partner's own customer account, where the bulk move goes, and its roles in its holding accounts.
+    let customer = portal::domain::accounts::request::create_active(
+        conn,
+        &users::console_permit(),
+        partner,
+        "Bench Customer",
+        "bench-customer.example",
+        AccountKind::Customer,
+    )
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    for (h, _) in &holdings {
+        conn.batch_execute(&format!(
+            "INSERT INTO account_roles (smart_account_id, user_id, role, partner_access, created_at) VALUES ({h}, {}, 'sa_user', FALSE, '2026-11-23 00:00:00')",
+            partner.user_id.0
+        ))?;
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(23);
+    let base = chrono::NaiveDate::from_ymd_opt(2026, 9, 20).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    conn.transaction(|conn| {
+        for chunk_start in (0..count).step_by(1000) {
+            let end = (chunk_start + 1000).min(count);
+            let mut sql = String::from(
+                "INSERT INTO orders (company_id, created_by, name, end_customer_name, end_customer_domain, order_type, status, internal, \
+                 holding_account_id, holding_virtual_account_id, sales_order_number, created_at, submitted_at, booked_at, version, sa_rank, waiting_since, \
+                 assigned_at, end_customer_key, holding_name_key) VALUES ",
+            );
+            for i in chunk_start..end {
+                let mine = i % 5 == 0;
+                let (company, by) = if mine { (partner.company_id.0, partner.user_id.0) } else { (ops.company_id.0, ops.user_id.0) };
+                let (holding, holding_key) = if mine {
+                    holdings[i % holdings.len()].clone()
+                } else {
+                    other_holdings[i % other_holdings.len()].clone()
+                };
+                let waiting = rng.random_range(0..60 * 24 * 60);
+                let since = base + chrono::Duration::minutes(waiting);
+                let created = since - chrono::Duration::hours(2);
+                let not_assigned = rng.random_range(0..10) < 4;
+                let customer_name = name(&mut rng, i);
+                let assigned_at = if not_assigned { "NULL".to_string() } else { format!("'{}'", since + chrono::Duration::days(2)) };
+                if i > chunk_start {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "({company}, {by}, 'Order {i}', '{customer_name}', '', 'standard', 'booked', FALSE, {holding}, NULL, 'SO-{}', '{created}', '{since}', '{since}', 0, {}, '{since}', {assigned_at}, '{}', '{holding_key}')",
+                    100_000 + i,
+                    if not_assigned { 1 } else { 2 },
+                    customer_name.to_lowercase()
+                ));
+            }
+            conn.batch_execute(&sql)?;
+        }
+        conn.batch_execute(&format!(
+            "INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price_cents, account_id) \
+             SELECT id, 10, {product}, 2, 100, CASE WHEN sa_rank = 2 THEN {customer} ELSE NULL END FROM orders"
+        ))?;
+        diesel::QueryResult::Ok(())
+    })?;
+    match conn {
+        DbConnection::Postgresql(_) => conn.batch_execute("VACUUM ANALYZE")?,
+        DbConnection::Sqlite(_) => conn.batch_execute("ANALYZE")?,
+    }
+    println!("generated {count} orders (and as many lines) in {:.1} s", start.elapsed().as_secs_f64());
+    Ok(customer)
+}
+
+fn bench_orders(conn: &mut DbConnection, ops: &Actor, partner: &Actor, args: &Args) -> anyhow::Result<()> {
+    use portal::domain::orders::listing::{self, ListQuery, Sort};
+    let customer = generate_orders(conn, ops, partner, args.orders)?;
+    for (label, actor, sort) in [
+        ("partner, Not Assigned first, walking pages", partner, Sort::Status),
+        ("operations, Not Assigned first, walking pages", ops, Sort::Status),
+        ("partner, by end customer, walking pages", partner, Sort::EndCustomer),
+    ] {
+        let mut q = ListQuery { sort, ..ListQuery::smart_account_orders() };
+        let mut times = Vec::new();
+        let mut rows = 0;
+        for _ in 0..args.pages {
+            let t = Instant::now();
+            let page = listing::page(conn, actor, &q).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            rows += page.rows.len();
+            match page.next {
+                Some(c) => q.after = Some(c),
+                None => break,
+            }
+        }
+        report(&format!("{label} ({rows} rows)"), times);
+    }
+    // Deep pages: jump to a cursor far into the list, as a link to page N would.
+    let mut times = Vec::new();
+    let mut q = ListQuery::smart_account_orders();
+    for _ in 0..50 {
+        q.limit = 1000;
+        let far = listing::page(conn, partner, &q).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        q.after = far.next;
+        q.limit = 50;
+        let t = Instant::now();
+        listing::page(conn, partner, &q).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    report("partner, pages 20 to 1000 rows apart (to 50,000 deep)", times);
+    let t = Instant::now();
+    let count = listing::not_assigned_count(conn, partner, 1000).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    println!("navigation count (capped at 1,000): {count} in {:.3} ms", t.elapsed().as_secs_f64() * 1000.0);
+
+    // Bulk move of 1,000 Not Assigned orders of the partner to its customer account.
+    let q = ListQuery { rank: Some(listing::RANK_NOT_ASSIGNED), limit: 1000, ..ListQuery::smart_account_orders() };
+    let ids: Vec<i64> = listing::page(conn, partner, &q).map_err(|e| anyhow::anyhow!("{e:?}"))?.rows.iter().map(|r| r.order.id).collect();
+    let t = Instant::now();
+    let summary =
+        assignment::bulk_reassign(conn, partner, &ids, assignment::BulkTarget::Customer { account: customer, va: None }, "http://bench")
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    println!(
+        "bulk move of {} orders: {} moved, {} refused in {:.2} s",
+        ids.len(),
+        summary.moved.len(),
+        summary.refused.len(),
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

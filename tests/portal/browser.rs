@@ -481,40 +481,17 @@ async fn a_reseller_takes_an_order_from_quote_to_shipped_in_the_browser() {
     }
 }
 
-/// A distributor parks an order in its holding account from the header and submits it Not Assigned.
+/// The two-tier story: a distributor parks an order in its holding account,
+/// moves it to a reseller's holding account from Smart Account Orders; the
+/// reseller assigns the end customer's account; the distributor sees it
+/// masked; after shipment the customer follows the delivery mail to its
+/// licenses. Every message is in the mail viewer.
 #[tokio::test]
-async fn a_distributor_parks_an_order_in_its_holding_account_in_the_browser() {
+async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_in_the_browser() {
     let Some(b) = browser().await else { return };
     let app = spawn_app(Backend::Sqlite).await;
-    app.create_user(
-        "nora@northwind.example",
-        "Nora Lindqvist",
-        PASSWORD,
-        "Northwind Distribution",
-        portal::domain::company::CompanyKind::Distributor,
-    );
-    {
-        let mut conn = app.conn();
-        portal::domain::catalogue::seed(&mut conn).unwrap();
-        let id: i64 = {
-            use diesel::prelude::*;
-            portal::db::schema::users::table
-                .filter(portal::db::schema::users::email.eq("nora@northwind.example"))
-                .select(portal::db::schema::users::id)
-                .first(&mut conn)
-                .unwrap()
-        };
-        let nora = portal::domain::Actor::load(&mut conn, id).unwrap().unwrap();
-        portal::domain::accounts::request::create_active(
-            &mut conn,
-            &portal::domain::users::console_permit(),
-            &nora,
-            "Northwind Holding",
-            "northwind.example",
-            portal::domain::roles::AccountKind::Holding,
-        )
-        .unwrap();
-    }
+    let shop = crate::orders::shop(&app);
+    let w = &shop.world;
     sign_in_as(&b, &app, "nora@northwind.example").await;
     b.driver.goto(app.url("/orders/new")).await.unwrap();
     b.fill("#name", "Reseller to be named").await;
@@ -522,49 +499,95 @@ async fn a_distributor_parks_an_order_in_its_holding_account_in_the_browser() {
     b.click_and_wait("main button[type=submit]").await;
     b.click_and_wait("#holding a").await;
     b.wait_text("#account-results", "Northwind Holding").await;
-    b.shot("distributor-01-holding-search").await;
-    b.click_and_wait("#account-results button[type=submit]").await;
+    b.shot("two-tier-01-holding-search").await;
+    let old = b.driver.find(By::Tag("html")).await.unwrap();
+    b.driver.find(By::XPath("//ul[contains(@class,'account-results')]/li[contains(., 'Northwind Holding')]//button")).await.unwrap().click().await.unwrap();
+    old.wait_until().stale().await.unwrap();
     assert!(b.text("#holding").await.contains("Northwind Holding"));
     let option = b.driver.find(By::XPath("//select[@id='product_id']/option[starts-with(., 'SL-DNA-ADV-3Y')]")).await.unwrap();
     option.click().await.unwrap();
     b.fill("#quantity", "25").await;
     b.click_and_wait("form.add-item button[type=submit]").await;
     assert!(b.text("tbody").await.contains("In the holding account"));
-    assert!(b.text("#ready").await.contains("Nothing blocks submission"));
     b.click_and_wait("#ready button[type=submit]").await;
     let heading = b.text("h1").await;
     assert!(heading.contains("Submitted") && heading.contains("Not Assigned"), "{heading}");
-    b.shot("distributor-02-submitted-not-assigned").await;
+    assert!(b.text("#change-assignments").await.contains("View or change Smart Account Assignments"));
+    b.shot("two-tier-02-submitted-not-assigned").await;
+
+    // Smart Account Orders: the count in the navigation, Not Assigned, the web order id leads to the assignment.
+    b.click_and_wait(".main-nav a[href='/smart-account-orders']").await;
+    assert_eq!(b.text("#not-assigned-count").await.replace('\n', " "), "1 Not Assigned");
+    assert!(b.text("table.sa-orders tbody").await.contains("Not Assigned"));
+    b.shot("two-tier-03-smart-account-orders").await;
+    b.click_and_wait("table.sa-orders tbody td:nth-child(2) a").await;
+    b.click_and_wait("nav.tabs a[href$='target=holding']").await;
+    b.fill("#q", "contoso").await;
+    b.wait_text("#account-results", "Contoso Holding").await;
+    b.shot("two-tier-04-move-to-reseller").await;
+    b.click_and_wait("#account-results button[type=submit]").await;
+    assert!(b.text("#holding").await.contains("Contoso Holding"));
+    assert!(b.text("#handoff").await.contains("Contoso Resellers"));
     sign_out(&b).await;
-    // Operations book and ship; the licenses stay, unusable, in the holding account.
-    app.create_user("olga@ops.example", "Olga Petrova", PASSWORD, "Vendor Operations", portal::domain::company::CompanyKind::Operations);
+
+    // The reseller finds it in its own list and assigns the end customer's account.
+    sign_in_as(&b, &app, "carlos@contoso.example").await;
+    b.click_and_wait(".main-nav a[href='/smart-account-orders']").await;
+    assert!(b.text("table.sa-orders tbody").await.contains("Reseller to be named"));
+    b.click_and_wait("table.sa-orders tbody td:nth-child(2) a").await;
+    b.fill("#q", "metalworks").await;
+    b.wait_text("#account-results", "Metalworks Inc.").await;
+    b.driver.find(By::Css(&format!("#va-{} option[value='{}']", w.metalworks, w.processing))).await.unwrap().click().await.unwrap();
+    b.click_and_wait("#account-results button[type=submit]").await;
+    assert!(b.text("tbody").await.contains("Metalworks Inc. (metalworks.example) / Processing"));
+    assert!(b.text("h1").await.contains("Assigned"));
+    b.shot("two-tier-05-reseller-assigned").await;
+    sign_out(&b).await;
+
+    // The distributor sees that it is assigned, not to whom.
+    sign_in_as(&b, &app, "nora@northwind.example").await;
+    b.click_and_wait(".main-nav a[href='/smart-account-orders']").await;
+    assert!(b.text("table.sa-orders tbody").await.contains("Assigned by reseller"));
+    b.click_and_wait("table.sa-orders tbody td:nth-child(2) a").await;
+    b.driver.goto(b.driver.current_url().await.unwrap().as_str().split("/assignment").next().unwrap().to_string()).await.unwrap();
+    let items = b.text("tbody").await;
+    assert!(items.contains("Assigned by reseller") && !items.contains("Metalworks"), "{items}");
+    b.shot("two-tier-06-distributor-masked").await;
+    sign_out(&b).await;
+
+    // Operations book and ship; the customer follows the delivery mail to its licenses.
     sign_in_as(&b, &app, "olga@ops.example").await;
     b.driver.goto(app.url("/operations/orders")).await.unwrap();
     b.click_and_wait("tbody button[type=submit]").await;
     b.click_and_wait("tbody button[type=submit]").await;
     assert!(b.text(".flash-success").await.contains("shipped"));
     sign_out(&b).await;
-    sign_in_as(&b, &app, "nora@northwind.example").await;
-    b.driver.goto(app.url("/orders")).await.unwrap();
-    b.click_and_wait("tbody a").await;
-    let mut delivered = false;
-    for _ in 0..50 {
-        if b.text("tbody").await.contains("In the holding account") && b.text(".timeline").await.contains("Licenses available") {
-            let deposited: i64 = {
-                use diesel::prelude::*;
-                portal::db::schema::licenses::table.count().get_result(&mut *app.conn()).unwrap()
-            };
-            if deposited == 1 {
-                delivered = true;
-                break;
-            }
+    sign_in_as(&b, &app, "maya@metalworks.example").await;
+    let mut found = false;
+    for _ in 0..60 {
+        b.driver.goto(app.url("/dev/mail")).await.unwrap();
+        if b.text("main").await.contains("Your licenses from") {
+            found = true;
+            break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        b.driver.refresh().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    assert!(delivered, "licenses deposited into the holding account");
-    assert!(b.text("h1").await.contains("Shipped"));
-    b.shot("distributor-03-shipped-in-holding").await;
+    assert!(found, "the delivery mail is in the viewer");
+    let viewer = b.text("tbody").await;
+    assert!(viewer.contains("Customer smart account assignment required"), "{viewer}");
+    b.shot("two-tier-07-mail-viewer").await;
+    let link = b
+        .driver
+        .find(By::XPath("//tbody/tr[contains(., 'maya@metalworks.example') and contains(., 'Your licenses from')]//a"))
+        .await
+        .unwrap();
+    link.click().await.unwrap();
+    b.wait_text("main", "View your smart licenses").await;
+    b.shot("two-tier-08-delivery-mail").await;
+    b.click_and_wait(".mail-body a[href*='/licenses']").await;
+    let licenses = b.text("main").await;
+    assert!(licenses.contains("DNA Advantage") && licenses.contains("Processing"), "{licenses}");
+    b.shot("two-tier-09-customer-licenses").await;
     b.quit().await;
 }
 
