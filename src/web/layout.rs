@@ -50,7 +50,13 @@ impl Layout {
 
     /// `aria-current="page"` for the navigation entry of `prefix`.
     pub fn current(&self, prefix: &str) -> &'static str {
-        let here = self.path == prefix || (prefix != "/" && self.path.starts_with(prefix) && self.path[prefix.len()..].starts_with('/'));
+        // An account's licenses belong to the Licenses section.
+        let account_licenses = self.path.starts_with("/accounts/") && self.path.ends_with("/licenses");
+        let here = match prefix {
+            "/licenses" if account_licenses => true,
+            "/accounts" if account_licenses => false,
+            _ => self.path == prefix || (prefix != "/" && self.path.starts_with(prefix) && self.path[prefix.len()..].starts_with('/')),
+        };
         if here {
             "page"
         } else {

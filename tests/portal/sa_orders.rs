@@ -445,3 +445,24 @@ async fn reminders_go_out_once_per_stage_with_two_instances_and_respect_preferen
         assert_eq!(mails(&app, "carlos@contoso.example", "order_assignment_reminder").len(), 1);
     }
 }
+
+/// The demo story loads on both backends and tells the two-tier story: the
+/// distributor's order handed to Contoso waits Not Assigned in Contoso's list.
+#[tokio::test]
+async fn the_demo_story_loads_and_shows_not_assigned_orders_to_each_partner() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let logins = portal::demo::seed(&mut app.conn(), &app.settings.base_url).expect("demo data loads");
+        let password = |email: &str| logins.iter().find(|l| l.email == email).unwrap().password.clone();
+        for (email, expected) in [("nora@northwind.example", "Branch wireless for a Contoso customer"), ("carlos@contoso.example", "Acme campus switching")] {
+            let who = TestApp { client: client(), ..app.clone_handle() };
+            assert_eq!(who.sign_in(email, &password(email)).await.status().as_u16(), 303, "{backend:?} {email}");
+            let list = who.get_text("/smart-account-orders").await;
+            assert!(list.contains(expected), "{email}: {}", texts(&list, "tbody").join(" "));
+            assert!(!texts(&list, "#not-assigned-count").is_empty(), "{email} has Not Assigned orders");
+        }
+        let who = TestApp { client: client(), ..app.clone_handle() };
+        who.sign_in("carlos@contoso.example", &password("carlos@contoso.example")).await;
+        assert!(who.get_text("/smart-account-orders").await.contains("Branch wireless for a Contoso customer"), "handed to Contoso");
+    }
+}
