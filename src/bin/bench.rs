@@ -237,7 +237,8 @@ fn generate_orders(conn: &mut DbConnection, ops: &Actor, partner: &Actor, count:
         }
         conn.batch_execute(&format!(
             "INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price_cents, account_id) \
-             SELECT id, 10, {product}, 2, 100, CASE WHEN sa_rank = 2 THEN {customer} ELSE NULL END FROM orders"
+             SELECT id, 10, {product}, 2, 100, CASE WHEN sa_rank = 2 THEN {customer} ELSE NULL END FROM orders; \
+             UPDATE orders SET customer_account_id = {customer} WHERE sa_rank = 2"
         ))?;
         diesel::QueryResult::Ok(())
     })?;
@@ -257,10 +258,11 @@ fn bench_orders(conn: &mut DbConnection, ops: &Actor, partner: &Actor, args: &Ar
         ("operations, Not Assigned first, walking pages", ops, Sort::Status),
         ("partner, by end customer, walking pages", partner, Sort::EndCustomer),
     ] {
+        let pages = if sort == Sort::Status { args.pages } else { args.pages.min(20) };
         let mut q = ListQuery { sort, ..ListQuery::smart_account_orders() };
         let mut times = Vec::new();
         let mut rows = 0;
-        for _ in 0..args.pages {
+        for _ in 0..pages {
             let t = Instant::now();
             let page = listing::page(conn, actor, &q).map_err(|e| anyhow::anyhow!("{e:?}"))?;
             times.push(t.elapsed().as_secs_f64() * 1000.0);

@@ -218,6 +218,7 @@ diesel::table! {
         end_customer_key -> Text,
         holding_name_key -> Text,
         reminders_sent -> Integer,
+        customer_account_id -> Nullable<BigInt>,
     }
 }
 
@@ -248,6 +249,13 @@ diesel::table! {
         to_label -> Text,
         created_at -> Timestamp,
         masked -> Bool,
+    }
+}
+
+diesel::table! {
+    mixed_order_accounts (order_id, account_id) {
+        order_id -> BigInt,
+        account_id -> BigInt,
     }
 }
 
@@ -302,6 +310,7 @@ diesel::joinable!(licenses -> virtual_accounts (virtual_account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     cases,
+    mixed_order_accounts,
     companies,
     company_domains,
     users,

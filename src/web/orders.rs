@@ -394,7 +394,8 @@ pub async fn assignment_form(
     })
     .await??;
     if !view.assignments_editable() {
-        return Err(AppError::Forbidden("You cannot change this order's assignments.".into()));
+        // Those who may see but not change the assignments view them on the order page.
+        return Ok(see_other(&format!("/orders/{id}")));
     }
     let kind = kind.as_str().to_string();
     if req.headers().contains_key("HX-Request") {

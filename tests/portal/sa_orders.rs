@@ -182,8 +182,13 @@ async fn the_list_puts_not_assigned_first_filters_and_pages_through_every_order_
         seen.dedup();
         assert_eq!(seen.len(), 65);
 
-        // Filters.
+        // Filters, and pages within a filter.
         assert_eq!(web_ids(&carlos.get_text("/smart-account-orders?sa=assigned").await).len(), 10);
+        let waiting_first = carlos.get_text("/smart-account-orders?sa=not_assigned").await;
+        assert_eq!(web_ids(&waiting_first).len(), 50);
+        let waiting_rest = carlos.get_text(&next_link(&waiting_first, "next").unwrap()).await;
+        assert_eq!(web_ids(&waiting_rest).len(), 5, "only Not Assigned orders on the last page");
+        assert!(next_link(&waiting_rest, "next").is_none());
         assert_eq!(
             web_ids(&carlos.get_text(&format!("/smart-account-orders?q=WO-{:06}", done[3])).await),
             vec![format!("WO-{:06}", done[3])]
@@ -207,6 +212,53 @@ async fn the_list_puts_not_assigned_first_filters_and_pages_through_every_order_
         let csv = carlos.get_text("/smart-account-orders/export.csv?sa=not_assigned").await;
         assert_eq!(csv.lines().count(), 56, "a header and 55 orders");
         assert!(csv.lines().next().unwrap().starts_with("Web Order ID,Sales Order"));
+
+        // An order whose lines are in two customer accounts shows to the users of each.
+        let mixed = {
+            let c = actor(&app, "carlos@contoso.example");
+            let base = app.settings.base_url.clone();
+            let mut conn = app.conn();
+            let own = portal::domain::accounts::request::create_active(
+                &mut conn,
+                &portal::domain::users::console_permit(),
+                &c,
+                "Contoso IT",
+                "it.contoso.example",
+                portal::domain::roles::AccountKind::Customer,
+            )
+            .unwrap();
+            let input = portal::domain::orders::NewOrderInput {
+                name: "Two sites".into(),
+                end_customer_name: "Two Sites".into(),
+                order_type: "standard".into(),
+                ..Default::default()
+            };
+            let id = portal::domain::orders::create(&mut conn, &c, &input).unwrap();
+            let v = |conn: &mut portal::db::DbConnection| orders::table.find(id).select(orders::version).first::<i32>(conn).unwrap();
+            for sku in ["SL-DNA-ADV-3Y", "SL-WLC-AP"] {
+                let p: i64 = portal::db::schema::products::table
+                    .filter(portal::db::schema::products::sku.eq(sku))
+                    .select(portal::db::schema::products::id)
+                    .first(&mut conn)
+                    .unwrap();
+                let ver = v(&mut conn);
+                portal::domain::orders::add_item(&mut conn, &c, id, p, 1, ver).unwrap();
+            }
+            let l = lines(&app, id);
+            let ver = v(&mut conn);
+            assignment::assign_lines(&mut conn, &c, id, &[l[0].0], world.metalworks, Some(world.processing), ver, &base).unwrap();
+            let ver = v(&mut conn);
+            assignment::assign_lines(&mut conn, &c, id, &[l[1].0], own, None, ver, &base).unwrap();
+            let ver = v(&mut conn);
+            portal::domain::orders::submit(&mut conn, &c, id, ver, &base).unwrap();
+            id
+        };
+        let maya = as_user(&app, "maya@metalworks.example").await;
+        let hers = web_ids(&maya.get_text("/smart-account-orders").await);
+        assert_eq!(hers.len(), 11, "the 10 orders in Metalworks and the one in Metalworks and Contoso IT");
+        assert!(hers.contains(&format!("WO-{mixed:06}")));
+        let page = maya.get_text(&format!("/orders/{mixed}")).await;
+        assert!(page.contains("SL-DNA-ADV-3Y") && !page.contains("SL-WLC-AP"), "her line only");
 
         // Another partner sees none of them.
         let nora = as_user(&app, "nora@northwind.example").await;
@@ -454,7 +506,9 @@ async fn the_demo_story_loads_and_shows_not_assigned_orders_to_each_partner() {
         let app = spawn_app(backend).await;
         let logins = portal::demo::seed(&mut app.conn(), &app.settings.base_url).expect("demo data loads");
         let password = |email: &str| logins.iter().find(|l| l.email == email).unwrap().password.clone();
-        for (email, expected) in [("nora@northwind.example", "Branch wireless for a Contoso customer"), ("carlos@contoso.example", "Acme campus switching")] {
+        for (email, expected) in
+            [("nora@northwind.example", "Branch wireless for a Contoso customer"), ("carlos@contoso.example", "Acme campus switching")]
+        {
             let who = TestApp { client: client(), ..app.clone_handle() };
             assert_eq!(who.sign_in(email, &password(email)).await.status().as_u16(), 303, "{backend:?} {email}");
             let list = who.get_text("/smart-account-orders").await;

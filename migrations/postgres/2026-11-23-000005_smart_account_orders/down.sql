@@ -1,3 +1,8 @@
+DROP INDEX orders_customer_name_company;
+DROP INDEX orders_customer_name_holding;
+DROP INDEX orders_customer_name_customer;
+DROP TABLE mixed_order_accounts;
+DROP INDEX orders_sa_customer;
 DROP TABLE cases;
 DROP INDEX orders_sa_company;
 DROP INDEX orders_sa_holding;
@@ -17,3 +22,4 @@ ALTER TABLE orders DROP COLUMN handoff_at;
 ALTER TABLE orders DROP COLUMN end_customer_key;
 ALTER TABLE orders DROP COLUMN holding_name_key;
 ALTER TABLE orders DROP COLUMN reminders_sent;
+ALTER TABLE orders DROP COLUMN customer_account_id;

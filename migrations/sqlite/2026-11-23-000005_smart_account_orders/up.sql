@@ -17,6 +17,9 @@ ALTER TABLE orders ADD COLUMN end_customer_key TEXT NOT NULL DEFAULT '';
 ALTER TABLE orders ADD COLUMN holding_name_key TEXT NOT NULL DEFAULT '';
 -- How many reminders of the schedule went out while the order waits.
 ALTER TABLE orders ADD COLUMN reminders_sent INTEGER NOT NULL DEFAULT 0;
+-- The one customer account all of the order's assigned lines are in (NULL
+-- when none, or when they are in several: those are in mixed_order_accounts).
+ALTER TABLE orders ADD COLUMN customer_account_id INTEGER REFERENCES smart_accounts (id);
 UPDATE orders SET end_customer_key = lower(end_customer_name);
 
 -- Each audience's list, Not Assigned first and longest waiting first.
@@ -25,6 +28,11 @@ CREATE INDEX orders_sa_holding ON orders (holding_account_id, sa_rank, waiting_s
 CREATE INDEX orders_sa_holding_va ON orders (holding_virtual_account_id, sa_rank, waiting_since, id);
 CREATE INDEX orders_sa_associated ON orders (associated_holding_account_id, sa_rank, waiting_since, id);
 CREATE INDEX orders_sa_all ON orders (sa_rank, waiting_since, id);
+CREATE INDEX orders_sa_customer ON orders (customer_account_id, sa_rank, waiting_since, id);
+-- Sorting by end customer pages through an index too, for the large audiences.
+CREATE INDEX orders_customer_name_company ON orders (company_id, end_customer_key, id);
+CREATE INDEX orders_customer_name_holding ON orders (holding_account_id, end_customer_key, id);
+CREATE INDEX orders_customer_name_customer ON orders (customer_account_id, end_customer_key, id);
 -- The reminder worker: Not Assigned orders by reminders sent and wait.
 CREATE INDEX orders_reminders ON orders (sa_rank, reminders_sent, waiting_since);
 CREATE INDEX order_lines_virtual_account ON order_lines (virtual_account_id, order_id);
@@ -52,3 +60,11 @@ CREATE TABLE cases (
 );
 CREATE INDEX cases_status ON cases (status, created_at, id);
 CREATE INDEX cases_order ON cases (order_id, id);
+
+-- Orders whose lines are in several customer accounts, one row per account.
+CREATE TABLE mixed_order_accounts (
+    order_id INTEGER NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+    account_id INTEGER NOT NULL REFERENCES smart_accounts (id),
+    PRIMARY KEY (order_id, account_id)
+);
+CREATE INDEX mixed_order_accounts_account ON mixed_order_accounts (account_id, order_id);

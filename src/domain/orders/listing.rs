@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::visibility::{self, Audience, OrderAccess};
 use super::{load_row, OrderRow};
-use crate::db::schema::{order_lines, orders, smart_accounts};
+use crate::db::schema::{mixed_order_accounts, order_lines, orders, smart_accounts};
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::error::DomainResult;
 use crate::domain::orders::rules::{CustomerAccountStatus, OrderStatus, OrderType};
@@ -88,7 +88,25 @@ pub(crate) fn refresh(conn: &mut DbConnection, order_id: i64) -> DomainResult<()
         None => String::new(),
     };
     let reminders = if after.rank == RANK_NOT_ASSIGNED && after.waiting_since == before.waiting_since { order.reminders_sent } else { 0 };
-    if after != before || holding_name != order.holding_name_key || reminders != order.reminders_sent {
+    // The customer accounts its lines are in: one goes on the order, several to mixed_order_accounts.
+    let mut accounts: Vec<i64> = facts.lines.iter().filter_map(|l| l.customer_account).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    let single = if accounts.len() == 1 { Some(accounts[0]) } else { None };
+    let was_mixed = order.customer_account_id.is_none()
+        && mixed_order_accounts::table.filter(mixed_order_accounts::order_id.eq(order_id)).count().get_result::<i64>(conn)? > 0;
+    if was_mixed || accounts.len() > 1 {
+        diesel::delete(mixed_order_accounts::table.filter(mixed_order_accounts::order_id.eq(order_id))).execute(conn)?;
+        if accounts.len() > 1 {
+            for a in &accounts {
+                diesel::insert_into(mixed_order_accounts::table)
+                    .values((mixed_order_accounts::order_id.eq(order_id), mixed_order_accounts::account_id.eq(*a)))
+                    .execute(conn)?;
+            }
+        }
+    }
+    if after != before || holding_name != order.holding_name_key || reminders != order.reminders_sent || single != order.customer_account_id
+    {
         diesel::update(orders::table.find(order_id))
             .set((
                 orders::sa_rank.eq(after.rank),
@@ -96,6 +114,7 @@ pub(crate) fn refresh(conn: &mut DbConnection, order_id: i64) -> DomainResult<()
                 orders::assigned_at.eq(after.assigned_at),
                 orders::holding_name_key.eq(holding_name),
                 orders::reminders_sent.eq(reminders),
+                orders::customer_account_id.eq(single),
             ))
             .execute(conn)?;
     }
@@ -277,7 +296,16 @@ enum Source {
     Holding(i64),
     HoldingVa(i64),
     Associated(i64),
-    CustomerLines { wide: Vec<i64>, vas: Vec<i64>, default_va_accounts: Vec<i64> },
+    /// Orders whose lines are all in this customer account (one index range).
+    Customer(i64),
+    /// Orders whose lines are in several customer accounts, some of them these.
+    Mixed(Vec<i64>),
+    /// Lines in these VAs of customer accounts (a line without a VA is in
+    /// its account's default VA: `default_va_accounts`).
+    CustomerVas {
+        vas: Vec<i64>,
+        default_va_accounts: Vec<i64>,
+    },
 }
 
 fn sources(a: &Audience) -> Vec<Source> {
@@ -288,12 +316,12 @@ fn sources(a: &Audience) -> Vec<Source> {
     s.extend(a.holding_wide.iter().map(|&h| Source::Holding(h)));
     s.extend(a.holding_wide.iter().map(|&h| Source::Associated(h)));
     s.extend(a.holding_vas.iter().map(|&v| Source::HoldingVa(v)));
-    if !(a.customer_wide.is_empty() && a.customer_vas.is_empty()) {
-        s.push(Source::CustomerLines {
-            wide: a.customer_wide.clone(),
-            vas: a.customer_vas.clone(),
-            default_va_accounts: a.customer_default_va_accounts.clone(),
-        });
+    s.extend(a.customer_wide.iter().map(|&c| Source::Customer(c)));
+    if !a.customer_wide.is_empty() {
+        s.push(Source::Mixed(a.customer_wide.clone()));
+    }
+    if !a.customer_vas.is_empty() {
+        s.push(Source::CustomerVas { vas: a.customer_vas.clone(), default_va_accounts: a.customer_default_va_accounts.clone() });
     }
     s
 }
@@ -308,12 +336,18 @@ fn base(source: &Source) -> Boxed<'static> {
         Source::Holding(h) => q.filter(orders::holding_account_id.eq(*h)),
         Source::HoldingVa(v) => q.filter(orders::holding_virtual_account_id.eq(*v)),
         Source::Associated(h) => q.filter(orders::associated_holding_account_id.eq(*h)),
-        Source::CustomerLines { wide, vas, default_va_accounts } => {
+        Source::Customer(c) => q.filter(orders::customer_account_id.eq(*c)),
+        Source::Mixed(accounts) => {
+            let mixed = mixed_order_accounts::table
+                .filter(mixed_order_accounts::account_id.eq_any(accounts.clone()))
+                .select(mixed_order_accounts::order_id);
+            q.filter(orders::id.eq_any(mixed))
+        }
+        Source::CustomerVas { vas, default_va_accounts } => {
             let lines = order_lines::table
                 .filter(
-                    order_lines::account_id
-                        .eq_any(wide.clone())
-                        .or(order_lines::virtual_account_id.eq_any(vas.clone()))
+                    order_lines::virtual_account_id
+                        .eq_any(vas.clone())
                         .or(order_lines::virtual_account_id.is_null().and(order_lines::account_id.eq_any(default_va_accounts.clone()))),
                 )
                 .select(order_lines::order_id);
@@ -322,12 +356,16 @@ fn base(source: &Source) -> Boxed<'static> {
     }
 }
 
-fn filtered(source: &Source, l: &ListQuery) -> Boxed<'static> {
+/// `seek`: a cursor on the Status sort follows; its row-value comparison
+/// then bounds the rank itself, and a separate condition on `sa_rank` would
+/// keep the databases from seeking to the cursor. Rows past the wanted ranks
+/// come only after all wanted ones, so `page_for` drops them from the page.
+fn filtered(source: &Source, l: &ListQuery, seek: bool) -> Boxed<'static> {
     let mut q = base(source);
-    if l.needs_account {
+    if l.needs_account && !seek {
         q = q.filter(orders::sa_rank.gt(RANK_NONE));
     }
-    if let Some(r) = l.rank {
+    if let (Some(r), false) = (l.rank, seek) {
         q = q.filter(orders::sa_rank.eq(r));
     }
     if let Some(s) = l.status {
@@ -416,8 +454,9 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
     // Read backwards for a previous page, then turn it around.
     let desc = if forward { l.desc } else { !l.desc };
     let mut rows: Vec<OrderRow> = Vec::new();
+    let seek = cursor.is_some() && l.sort == Sort::Status;
     for source in sources(audience) {
-        let mut q = filtered(&source, l);
+        let mut q = filtered(&source, l, seek);
         if let Some(c) = cursor {
             if let Some(f) = beyond(c, forward) {
                 q = q.filter(f);
@@ -427,6 +466,8 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
             q.order(sql::<BigInt>(&order_by(l.sort, desc))).limit(l.limit + 1).select(OrderRow::as_select()).load(conn)?;
         rows.append(&mut batch);
     }
+    // What `seek` left to the row-value comparison: only listed rows, of the chosen status.
+    rows.retain(|o| (!l.needs_account || o.sa_rank > RANK_NONE) && l.rank.is_none_or(|r| o.sa_rank == r));
     rows.sort_by_key(|o| l.sort.key(o));
     rows.dedup_by_key(|o| o.id);
     if desc {

@@ -55,6 +55,7 @@ pub struct OrderRow {
     pub end_customer_key: String,
     pub holding_name_key: String,
     pub reminders_sent: i32,
+    pub customer_account_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
