@@ -30,6 +30,21 @@ pub(crate) fn record(
     // After a hand-off to a reseller, the reseller's side records; the
     // distributor sees "assigned by reseller" instead of the labels.
     let handed_off: Option<i64> = orders::table.find(order_id).select(orders::handoff_company_id).first(conn)?;
+    insert_event(conn, order_id, line_id, actor, how, target, from, to, handed_off.is_some() && line_id.is_some())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_event(
+    conn: &mut DbConnection,
+    order_id: i64,
+    line_id: Option<i64>,
+    actor: Option<i64>,
+    how: AssignmentHow,
+    target: &str,
+    from: &str,
+    to: &str,
+    masked: bool,
+) -> QueryResult<()> {
     diesel::insert_into(assignment_events::table)
         .values((
             assignment_events::order_id.eq(order_id),
@@ -40,7 +55,7 @@ pub(crate) fn record(
             assignment_events::from_label.eq(from),
             assignment_events::to_label.eq(to),
             assignment_events::created_at.eq(crate::db::now()),
-            assignment_events::masked.eq(handed_off.is_some() && line_id.is_some()),
+            assignment_events::masked.eq(masked),
         ))
         .execute(conn)?;
     Ok(())
@@ -593,6 +608,9 @@ pub fn bulk_reassign(
     let mut ids = order_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
+    if let BulkTarget::Customer { .. } = to {
+        return bulk_to_customer(conn, actor, &ids, &t, base_url);
+    }
     for id in ids {
         let result = conn.transaction(|conn| -> DomainResult<usize> {
             let order = for_change(conn, actor, id, None)?;
@@ -616,16 +634,182 @@ pub fn bulk_reassign(
                 }
             }
         });
-        match result {
-            Ok(n) => summary.moved.push((id, n)),
-            Err(DomainError::NotFound) => summary.refused.push((id, "Not found.".into())),
-            Err(DomainError::Forbidden) => summary.refused.push((id, "You cannot change this order's assignments.".into())),
-            Err(DomainError::Conflict(m)) => summary.refused.push((id, m)),
-            Err(DomainError::Invalid(e)) => summary.refused.push((id, e.joined())),
-            Err(e) => return Err(e),
+        tally(&mut summary, id, result)?;
+    }
+    Ok(summary)
+}
+
+fn tally(summary: &mut BulkSummary, id: i64, result: DomainResult<usize>) -> DomainResult<()> {
+    match result {
+        Ok(n) => summary.moved.push((id, n)),
+        Err(DomainError::NotFound) => summary.refused.push((id, "Not found.".into())),
+        Err(DomainError::Forbidden) => summary.refused.push((id, "You cannot change this order's assignments.".into())),
+        Err(DomainError::Conflict(m)) => summary.refused.push((id, m)),
+        Err(DomainError::Invalid(e)) => summary.refused.push((id, e.joined())),
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}
+
+/// The bulk move to a customer account. The orders, their lines and the
+/// actor's audience are read once for all orders; each order is then judged
+/// by the same rules as one at a time (visibility, `check_line_assignment`,
+/// `listing_state`) and written in its own transaction with a handful of
+/// statements, its version checked as any edit's.
+fn bulk_to_customer(conn: &mut DbConnection, actor: &Actor, ids: &[i64], t: &Target, base_url: &str) -> DomainResult<BulkSummary> {
+    use crate::domain::orders::visibility;
+    let mut summary = BulkSummary::default();
+    let audience = visibility::audience(conn, actor)?;
+    let to = label_of(conn, Some(t.id), t.va)?;
+    let mut labels: std::collections::HashMap<(Option<i64>, Option<i64>), String> = std::collections::HashMap::new();
+    let now = crate::db::now();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<OrderRow> = orders::table.filter(orders::id.eq_any(chunk)).select(OrderRow::as_select()).load(conn)?;
+        let mut all_lines: Vec<(i64, LineState)> = order_lines::table
+            .inner_join(products::table)
+            .filter(order_lines::order_id.eq_any(chunk))
+            .order((order_lines::order_id, order_lines::line_no))
+            .select((
+                order_lines::order_id,
+                (
+                    order_lines::id,
+                    order_lines::line_no,
+                    products::sa_requirement,
+                    order_lines::account_id,
+                    order_lines::virtual_account_id,
+                    order_lines::licenses_deposited_at.is_not_null(),
+                    products::sku,
+                    order_lines::parent_line_id,
+                ),
+            ))
+            .load(conn)?;
+        for &id in chunk {
+            let Some(order) = rows.iter().find(|o| o.id == id) else {
+                summary.refused.push((id, "Not found.".into()));
+                continue;
+            };
+            let lines: Vec<LineState> = all_lines.iter().filter(|(o, _)| *o == id).map(|(_, l)| l.clone()).collect();
+            all_lines.retain(|(o, _)| *o != id);
+            let access = order.access(lines.iter().map(|l| visibility::LineAccess { id: l.0, account: l.3, va: l.4 }).collect());
+            let sight = visibility::sight(&audience, &access);
+            let result = if !sight.any() {
+                Err(DomainError::NotFound)
+            } else if sight != visibility::Sight::Whole || !visibility::may_reassign(&audience, &access) {
+                Err(DomainError::Forbidden)
+            } else if order.status().items_editable() {
+                Err(DomainError::Conflict("It has not been submitted yet; assign it on its order page.".into()))
+            } else {
+                conn.transaction(|conn| move_one(conn, actor, order, &lines, t, &to, &mut labels, now, base_url))
+            };
+            tally(&mut summary, id, result)?;
         }
     }
     Ok(summary)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn move_one(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    order: &OrderRow,
+    lines: &[LineState],
+    t: &Target,
+    to: &str,
+    labels: &mut std::collections::HashMap<(Option<i64>, Option<i64>), String>,
+    now: chrono::NaiveDateTime,
+    base_url: &str,
+) -> DomainResult<usize> {
+    rules::assignment_open(order.status()).map_err(refused)?;
+    let eligible: Vec<&LineState> = lines
+        .iter()
+        .filter(|l| {
+            let f = facts_of(l);
+            f.requirement.takes_account()
+                && !(l.3 == Some(t.id) && l.4 == t.va)
+                && rules::check_line_assignment(order.status(), &f, t.kind, t.status, t.va_in_account).is_ok()
+        })
+        .collect();
+    if eligible.is_empty() {
+        return Err(DomainError::Conflict("No line of it can take that account now.".into()));
+    }
+    // Licenses parked in the holding account move with their lines, one by one.
+    let (parked, plain): (Vec<&LineState>, Vec<&LineState>) = eligible.iter().partition(|l| l.5);
+    let plain_ids: Vec<i64> = plain.iter().map(|l| l.0).collect();
+    diesel::update(order_lines::table.filter(order_lines::id.eq_any(&plain_ids)))
+        .set((order_lines::account_id.eq(t.id), order_lines::virtual_account_id.eq(t.va)))
+        .execute(conn)?;
+    let masked = order.handoff_company_id.is_some();
+    for l in &plain {
+        let from = match labels.get(&(l.3, l.4)) {
+            Some(f) => f.clone(),
+            None => {
+                let f = label_of(conn, l.3, l.4)?;
+                labels.insert((l.3, l.4), f.clone());
+                f
+            }
+        };
+        insert_event(
+            conn,
+            order.id,
+            Some(l.0),
+            Some(actor.user_id.0),
+            AssignmentHow::Reassignment,
+            &format!("Line {}", l.1),
+            &from,
+            to,
+            masked,
+        )?;
+    }
+    let mut delivered = Vec::new();
+    for l in &parked {
+        if apply_to_line(conn, actor, order, l, t, AssignmentHow::Reassignment, to)? {
+            delivered.push(l.0);
+        }
+    }
+    // The listing state from the lines as they are now.
+    let after: Vec<LineState> =
+        lines
+            .iter()
+            .map(|l| {
+                if eligible.iter().any(|e| e.0 == l.0) {
+                    (l.0, l.1, l.2.clone(), Some(t.id), t.va, l.5, l.6.clone(), l.7)
+                } else {
+                    l.clone()
+                }
+            })
+            .collect();
+    let facts = rules::OrderFacts {
+        status: order.status(),
+        order_type: order.order_type(),
+        holding_account: order.holding_account_id,
+        lines: after.iter().map(facts_of).collect(),
+    };
+    let before = listing::ListingState { rank: order.sa_rank, waiting_since: order.waiting_since, assigned_at: order.assigned_at };
+    let state = listing::listing_state(order.status(), order.order_type(), rules::customer_account_status(&facts), before, now);
+    let mut accounts: Vec<i64> = after.iter().filter_map(|l| l.3).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    let reminders =
+        if state.rank == listing::RANK_NOT_ASSIGNED && state.waiting_since == before.waiting_since { order.reminders_sent } else { 0 };
+    let n = diesel::update(orders::table.find(order.id).filter(orders::version.eq(order.version)))
+        .set((
+            orders::version.eq(order.version + 1),
+            orders::sa_rank.eq(state.rank),
+            orders::waiting_since.eq(state.waiting_since),
+            orders::assigned_at.eq(state.assigned_at),
+            orders::reminders_sent.eq(reminders),
+            orders::customer_account_id.eq(if accounts.len() == 1 { Some(accounts[0]) } else { None }),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(DomainError::Conflict(format!("{} was changed by someone else at the same moment.", order.web_order_id())));
+    }
+    let mut before_accounts: Vec<i64> = lines.iter().filter_map(|l| l.3).collect();
+    before_accounts.sort_unstable();
+    before_accounts.dedup();
+    listing::write_mixed(conn, order.id, &accounts, before_accounts.len() > 1)?;
+    notices::delivery(conn, order, t.id, &delivered, base_url)?;
+    Ok(eligible.len())
 }
 
 /// Removes a line's customer account (before its licenses are deposited).

@@ -93,18 +93,8 @@ pub(crate) fn refresh(conn: &mut DbConnection, order_id: i64) -> DomainResult<()
     accounts.sort_unstable();
     accounts.dedup();
     let single = if accounts.len() == 1 { Some(accounts[0]) } else { None };
-    let was_mixed = order.customer_account_id.is_none()
-        && mixed_order_accounts::table.filter(mixed_order_accounts::order_id.eq(order_id)).count().get_result::<i64>(conn)? > 0;
-    if was_mixed || accounts.len() > 1 {
-        diesel::delete(mixed_order_accounts::table.filter(mixed_order_accounts::order_id.eq(order_id))).execute(conn)?;
-        if accounts.len() > 1 {
-            for a in &accounts {
-                diesel::insert_into(mixed_order_accounts::table)
-                    .values((mixed_order_accounts::order_id.eq(order_id), mixed_order_accounts::account_id.eq(*a)))
-                    .execute(conn)?;
-            }
-        }
-    }
+    // Mixed rows exist only while the order has no single customer account.
+    write_mixed(conn, order_id, &accounts, order.customer_account_id.is_none())?;
     if after != before || holding_name != order.holding_name_key || reminders != order.reminders_sent || single != order.customer_account_id
     {
         diesel::update(orders::table.find(order_id))
@@ -117,6 +107,22 @@ pub(crate) fn refresh(conn: &mut DbConnection, order_id: i64) -> DomainResult<()
                 orders::customer_account_id.eq(single),
             ))
             .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Keeps `mixed_order_accounts` for an order whose lines are in `accounts`
+/// (sorted, distinct); `may_have_rows`: it may have rows from before.
+pub(crate) fn write_mixed(conn: &mut DbConnection, order_id: i64, accounts: &[i64], may_have_rows: bool) -> QueryResult<()> {
+    if may_have_rows || accounts.len() > 1 {
+        diesel::delete(mixed_order_accounts::table.filter(mixed_order_accounts::order_id.eq(order_id))).execute(conn)?;
+    }
+    if accounts.len() > 1 {
+        for a in accounts {
+            diesel::insert_into(mixed_order_accounts::table)
+                .values((mixed_order_accounts::order_id.eq(order_id), mixed_order_accounts::account_id.eq(*a)))
+                .execute(conn)?;
+        }
     }
     Ok(())
 }
