@@ -88,21 +88,54 @@ impl Browser {
         self.driver.screenshot(&dir.join(format!("{name}.png"))).await.unwrap();
     }
 
+    /// Types into a field; found again if a page load replaced it meanwhile.
     pub async fn fill(&self, css: &str, text: &str) {
-        let el = self.driver.query(By::Css(css)).first().await.unwrap();
-        el.clear().await.unwrap();
-        el.send_keys(text).await.unwrap();
+        let mut last = None;
+        for _ in 0..30 {
+            let el = self.driver.query(By::Css(css)).first().await.unwrap();
+            match el.clear().await {
+                Ok(()) => match el.send_keys(text).await {
+                    Ok(()) => return,
+                    Err(e) => last = Some(e),
+                },
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("cannot type into {css}: {last:?}");
     }
 
+    /// Clicks an element; found again if a page load replaced it meanwhile.
     pub async fn click(&self, css: &str) {
-        self.driver.query(By::Css(css)).first().await.unwrap().click().await.unwrap();
+        let mut last = None;
+        for _ in 0..30 {
+            let el = self.driver.query(By::Css(css)).first().await.unwrap();
+            match el.click().await {
+                Ok(()) => return,
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("cannot click {css}: {last:?}");
     }
 
     /// Clicks something that loads a new page, and waits until it has.
     pub async fn click_and_wait(&self, css: &str) {
-        let old = self.driver.find(By::Tag("html")).await.unwrap();
-        self.click(css).await;
-        old.wait_until().stale().await.unwrap();
+        let mut last = None;
+        for _ in 0..30 {
+            // The page as it is right before the click that goes through.
+            let old = self.driver.find(By::Tag("html")).await.unwrap();
+            let el = self.driver.query(By::Css(css)).first().await.unwrap();
+            match el.click().await {
+                Ok(()) => {
+                    old.wait_until().stale().await.unwrap();
+                    return;
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("cannot click {css}: {last:?}");
     }
 
     /// The element's text; retried while a page load or htmx swap replaces it.
@@ -530,6 +563,8 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_in_
     b.click_and_wait("nav.tabs a[href$='target=holding']").await;
     b.fill("#q", "contoso").await;
     b.wait_text("#account-results", "Contoso Holding").await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    b.wait_text("#account-results", "Contoso Holding").await;
     b.shot("two-tier-04-move-to-reseller").await;
     b.click_and_wait("#account-results button[type=submit]").await;
     assert!(b.text("#holding").await.contains("Contoso Holding"));
@@ -542,6 +577,9 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_in_
     assert!(b.text("table.sa-orders tbody").await.contains("Reseller to be named"));
     b.click_and_wait("table.sa-orders tbody td:nth-child(2) a").await;
     b.fill("#q", "metalworks").await;
+    b.wait_text("#account-results", "Metalworks Inc.").await;
+    // Let the searches for the shorter prefixes typed on the way settle before choosing.
+    tokio::time::sleep(Duration::from_millis(700)).await;
     b.wait_text("#account-results", "Metalworks Inc.").await;
     b.driver.find(By::Css(&format!("#va-{} option[value='{}']", w.metalworks, w.processing))).await.unwrap().click().await.unwrap();
     b.click_and_wait("#account-results button[type=submit]").await;
