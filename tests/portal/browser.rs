@@ -200,7 +200,7 @@ async fn a_person_registers_signs_out_signs_in_and_reads_the_welcome_mail_in_the
         b.click_and_wait("button[type=submit]").await;
         assert_eq!(b.text("#email-error").await, "The part after the @ is not a valid domain.");
         assert_eq!(b.text("#password-error").await, "Use at least 10 characters.");
-        assert_eq!(b.driver.find(By::Css("#name")).await.unwrap().value().await.unwrap().as_deref(), Some("Nils Berg"));
+        assert_eq!(b.driver.query(By::Css("#name")).first().await.unwrap().value().await.unwrap().as_deref(), Some("Nils Berg"));
         b.shot(&format!("{tag}-02-register-errors")).await;
 
         b.fill("#email", "nils@northwind.example").await;
@@ -231,7 +231,7 @@ async fn a_person_registers_signs_out_signs_in_and_reads_the_welcome_mail_in_the
         b.click("input[name=notify_reminders]").await;
         b.click_and_wait("main button[type=submit]").await;
         assert_eq!(b.text(".flash-success").await, "Your profile is saved.");
-        assert!(!b.driver.find(By::Css("input[name=notify_reminders]")).await.unwrap().is_selected().await.unwrap());
+        assert!(!b.driver.query(By::Css("input[name=notify_reminders]")).first().await.unwrap().is_selected().await.unwrap());
         b.shot(&format!("{tag}-06-profile")).await;
 
         // The welcome mail in the development mail viewer, its link clickable.
@@ -307,14 +307,14 @@ async fn a_reseller_requests_an_account_for_a_customer_who_activates_and_grants_
         b.shot(&format!("{tag}-02-request-authority")).await;
         b.click_and_wait("button[value=next]").await;
         // Step 2: the domain identifier is defaulted from Adam's email.
-        let domain = b.driver.find(By::Css("#domain")).await.unwrap().value().await.unwrap();
+        let domain = b.driver.query(By::Css("#domain")).first().await.unwrap().value().await.unwrap();
         assert_eq!(domain.as_deref(), Some("acme.example"), "{backend:?}");
         b.fill("#name", "Acme Corp").await;
         b.shot(&format!("{tag}-03-request-account")).await;
         b.click_and_wait("button[value=next]").await;
         // Step 3: company information.
         b.fill("#company_name", "Acme Corp").await;
-        b.driver.find(By::Css("#country option[value=US]")).await.unwrap().click().await.unwrap();
+        b.driver.query(By::Css("#country option[value=US]")).first().await.unwrap().click().await.unwrap();
         b.fill("#address", "1 Industrial Way").await;
         b.fill("#state_province", "OH").await;
         b.fill("#postal_code", "44101").await;
@@ -376,14 +376,15 @@ async fn a_reseller_requests_an_account_for_a_customer_who_activates_and_grants_
         // Partner access for Contoso's Carlos, VA User of Plant A.
         b.click_and_wait(".tabs a[href$='/users']").await;
         b.fill("#partner-email", "carlos@contoso.example").await;
-        b.driver.find(By::Css("#partner-role option[value=va_user]")).await.unwrap().click().await.unwrap();
-        let plant = b.driver.find(By::XPath("//section[@id='partner-access']//label[contains(., 'Plant A')]/input")).await.unwrap();
+        b.driver.query(By::Css("#partner-role option[value=va_user]")).first().await.unwrap().click().await.unwrap();
+        let plant =
+            b.driver.query(By::XPath("//section[@id='partner-access']//label[contains(., 'Plant A')]/input")).first().await.unwrap();
         plant.click().await.unwrap();
         // Without the acknowledgment, the form says what is missing and keeps the input.
         b.click_and_wait("#partner-access button[type=submit]").await;
         assert!(b.text("#acknowledged-error").await.contains("partner access means"));
         assert_eq!(
-            b.driver.find(By::Css("#partner-email")).await.unwrap().value().await.unwrap().as_deref(),
+            b.driver.query(By::Css("#partner-email")).first().await.unwrap().value().await.unwrap().as_deref(),
             Some("carlos@contoso.example")
         );
         b.shot(&format!("{tag}-11-partner-needs-acknowledgment")).await;
@@ -437,13 +438,21 @@ async fn a_reseller_takes_an_order_from_quote_to_shipped_in_the_browser() {
         b.fill("#q", "metalw").await;
         b.wait_text("#account-results", "Metalworks Inc.").await;
         b.shot(&format!("{tag}-02-search")).await;
-        b.driver.find(By::Css(&format!("#va-{} option[value='{}']", w.metalworks, w.processing))).await.unwrap().click().await.unwrap();
+        b.driver
+            .query(By::Css(&format!("#va-{} option[value='{}']", w.metalworks, w.processing)))
+            .first()
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         b.click_and_wait("#account-results button[type=submit]").await;
         assert!(b.text("#default-account").await.contains("Metalworks Inc. (metalworks.example) / Processing"));
 
         // Items: the smart license gets the pre-assigned account; the PAK too; hardware none.
         for (sku, qty) in [("SL-DNA-ADV-3Y", "10"), ("HW-SW-48P", "2")] {
-            let option = b.driver.find(By::XPath(&format!("//select[@id='product_id']/option[starts-with(., '{sku}')]"))).await.unwrap();
+            let option =
+                b.driver.query(By::XPath(&format!("//select[@id='product_id']/option[starts-with(., '{sku}')]"))).first().await.unwrap();
             option.click().await.unwrap();
             b.fill("#quantity", qty).await;
             b.click_and_wait("form.add-item button[type=submit]").await;
@@ -454,10 +463,11 @@ async fn a_reseller_takes_an_order_from_quote_to_shipped_in_the_browser() {
         b.shot(&format!("{tag}-03-order")).await;
 
         // A smart license added without an account after removing the pre-assignment from its line.
-        let option = b.driver.find(By::XPath("//select[@id='product_id']/option[starts-with(., 'SUB-CLOUD-MGMT')]")).await.unwrap();
+        let option =
+            b.driver.query(By::XPath("//select[@id='product_id']/option[starts-with(., 'SUB-CLOUD-MGMT')]")).first().await.unwrap();
         option.click().await.unwrap();
         b.click_and_wait("form.add-item button[type=submit]").await;
-        let row = b.driver.find(By::XPath("//tbody/tr[contains(., 'SUB-CLOUD-MGMT')]")).await.unwrap();
+        let row = b.driver.query(By::XPath("//tbody/tr[contains(., 'SUB-CLOUD-MGMT')]")).first().await.unwrap();
         row.find(By::XPath(".//form[contains(@action, '/assignment/remove')]//button")).await.unwrap().click().await.unwrap();
         b.wait_text("tbody", "Smart Account Required").await;
         b.click_and_wait("#ready button[type=submit]").await;
@@ -466,7 +476,7 @@ async fn a_reseller_takes_an_order_from_quote_to_shipped_in_the_browser() {
         b.shot(&format!("{tag}-04-submit-refused")).await;
 
         // Assign Now on that line, then submit.
-        let row = b.driver.find(By::XPath("//tbody/tr[contains(., 'SUB-CLOUD-MGMT')]")).await.unwrap();
+        let row = b.driver.query(By::XPath("//tbody/tr[contains(., 'SUB-CLOUD-MGMT')]")).first().await.unwrap();
         let old = b.driver.find(By::Tag("html")).await.unwrap();
         row.find(By::LinkText("Assign Now")).await.unwrap().click().await.unwrap();
         old.wait_until().stale().await.unwrap();
@@ -543,7 +553,7 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_in_
         .unwrap();
     old.wait_until().stale().await.unwrap();
     assert!(b.text("#holding").await.contains("Northwind Holding"));
-    let option = b.driver.find(By::XPath("//select[@id='product_id']/option[starts-with(., 'SL-DNA-ADV-3Y')]")).await.unwrap();
+    let option = b.driver.query(By::XPath("//select[@id='product_id']/option[starts-with(., 'SL-DNA-ADV-3Y')]")).first().await.unwrap();
     option.click().await.unwrap();
     b.fill("#quantity", "25").await;
     b.click_and_wait("form.add-item button[type=submit]").await;
@@ -581,7 +591,14 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_in_
     // Let the searches for the shorter prefixes typed on the way settle before choosing.
     tokio::time::sleep(Duration::from_millis(700)).await;
     b.wait_text("#account-results", "Metalworks Inc.").await;
-    b.driver.find(By::Css(&format!("#va-{} option[value='{}']", w.metalworks, w.processing))).await.unwrap().click().await.unwrap();
+    b.driver
+        .query(By::Css(&format!("#va-{} option[value='{}']", w.metalworks, w.processing)))
+        .first()
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     b.click_and_wait("#account-results button[type=submit]").await;
     assert!(b.text("tbody").await.contains("Metalworks Inc. (metalworks.example) / Processing"));
     assert!(b.text("h1").await.contains("Assigned"));
@@ -654,7 +671,7 @@ async fn a_new_account_requested_from_an_orders_search_comes_back_assigned_in_th
     b.fill("#end_customer_name", "Acme Corp").await;
     b.fill("#end_customer_domain", "acme.example").await;
     b.click_and_wait("main button[type=submit]").await;
-    let option = b.driver.find(By::XPath("//select[@id='product_id']/option[starts-with(., 'SL-DNA-ADV-3Y')]")).await.unwrap();
+    let option = b.driver.query(By::XPath("//select[@id='product_id']/option[starts-with(., 'SL-DNA-ADV-3Y')]")).first().await.unwrap();
     option.click().await.unwrap();
     b.click_and_wait("form.add-item button[type=submit]").await;
     b.click_and_wait("#default-account a").await;
