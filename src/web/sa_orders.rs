@@ -204,68 +204,54 @@ impl ListRow {
     }
 }
 
+/// The results part of the list: rows, sort links, pages and export.
+pub struct Results {
+    pub params: Params,
+    pub query: ListQuery,
+    pub page: ListPage,
+    pub errors: FieldErrors,
+}
+
+const LIST_PATH: &str = "/smart-account-orders";
+
+impl Results {
+    pub fn sort_link(&self, sort: &str) -> String {
+        self.params.sort_link(LIST_PATH, sort, &self.query)
+    }
+    pub fn aria_sort(&self, sort: &str) -> &'static str {
+        aria_sort(&self.query, sort)
+    }
+    pub fn page_link(&self, key: &str, cursor: &Cursor) -> String {
+        self.params.page_link(LIST_PATH, &self.query, key, cursor)
+    }
+    pub fn export_link(&self) -> String {
+        format!(
+            "{LIST_PATH}/export.csv?{}&sort={}&dir={}",
+            self.params.filters(),
+            self.query.sort.as_str(),
+            if self.query.desc { "desc" } else { "asc" }
+        )
+    }
+}
+
 #[derive(Template)]
 #[template(path = "sa_orders/list.html")]
 pub struct ListPageView {
     pub layout: Layout,
-    pub params: Params,
-    pub query: ListQuery,
-    pub page: ListPage,
+    pub view: Results,
     pub holdings: Vec<(i64, String)>,
-    pub errors: FieldErrors,
+}
+
+impl ListPageView {
+    pub fn selected(&self, id: &i64) -> bool {
+        self.view.params.holding == id.to_string()
+    }
 }
 
 #[derive(Template)]
 #[template(path = "sa_orders/_results.html")]
 pub struct ResultsFragment {
-    pub layout: Layout,
-    pub params: Params,
-    pub query: ListQuery,
-    pub page: ListPage,
-    pub errors: FieldErrors,
-}
-
-impl ListPageView {
-    pub fn sort_link(&self, sort: &str) -> String {
-        self.params.sort_link("/smart-account-orders", sort, &self.query)
-    }
-    pub fn aria_sort(&self, sort: &str) -> &'static str {
-        aria_sort(&self.query, sort)
-    }
-    pub fn page_link(&self, key: &str, cursor: &Cursor) -> String {
-        self.params.page_link("/smart-account-orders", &self.query, key, cursor)
-    }
-    pub fn export_link(&self) -> String {
-        format!(
-            "/smart-account-orders/export.csv?{}&sort={}&dir={}",
-            self.params.filters(),
-            self.query.sort.as_str(),
-            if self.query.desc { "desc" } else { "asc" }
-        )
-    }
-    pub fn selected(&self, id: &i64) -> bool {
-        self.params.holding == id.to_string()
-    }
-}
-
-impl ResultsFragment {
-    pub fn sort_link(&self, sort: &str) -> String {
-        self.params.sort_link("/smart-account-orders", sort, &self.query)
-    }
-    pub fn aria_sort(&self, sort: &str) -> &'static str {
-        aria_sort(&self.query, sort)
-    }
-    pub fn page_link(&self, key: &str, cursor: &Cursor) -> String {
-        self.params.page_link("/smart-account-orders", &self.query, key, cursor)
-    }
-    pub fn export_link(&self) -> String {
-        format!(
-            "/smart-account-orders/export.csv?{}&sort={}&dir={}",
-            self.params.filters(),
-            self.query.sort.as_str(),
-            if self.query.desc { "desc" } else { "asc" }
-        )
-    }
+    pub view: Results,
 }
 
 fn empty_page() -> ListPage {
@@ -289,10 +275,11 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, user: SignedIn) 
     })
     .await??;
     let status = if valid { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let view = Results { params, query, page, errors };
     let mut resp = if partial {
-        render(status, &ResultsFragment { layout: user.layout, params, query, page, errors })?
+        render(status, &ResultsFragment { view })?
     } else {
-        render(status, &ListPageView { layout: user.layout, params, query, page, holdings, errors })?
+        render(status, &ListPageView { layout: user.layout, view, holdings })?
     };
     resp.headers_mut().insert(actix_web::http::header::VARY, actix_web::http::header::HeaderValue::from_static("HX-Request"));
     Ok(resp)
