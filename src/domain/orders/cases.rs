@@ -138,18 +138,33 @@ pub fn open(conn: &mut DbConnection, actor: &Actor, order_id: i64, input: &CaseI
 
 type CaseRow = (i64, i64, String, i64, Option<i64>, String, String, String, String, chrono::NaiveDateTime);
 
+/// The cases as pages show them: the line numbers of all cases in one query,
+/// each target's label once.
 fn views(conn: &mut DbConnection, rows: Vec<CaseRow>) -> DomainResult<Vec<CaseView>> {
+    let ids_of = |line_ids: &str| -> Vec<i64> { line_ids.split(',').filter_map(|l| l.parse().ok()).collect() };
+    let all_ids: Vec<i64> = rows.iter().flat_map(|r| ids_of(&r.5)).collect();
+    let numbers: Vec<(i64, i32)> =
+        order_lines::table.filter(order_lines::id.eq_any(&all_ids)).select((order_lines::id, order_lines::line_no)).load(conn)?;
+    let mut labels: std::collections::HashMap<(i64, Option<i64>), String> = std::collections::HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for (id, order_id, reason, account, va, line_ids, status, resolution, opened_by, created_at) in rows {
-        let ids: Vec<i64> = line_ids.split(',').filter_map(|l| l.parse().ok()).collect();
-        let numbers: Vec<i32> = order_lines::table.filter(order_lines::id.eq_any(&ids)).select(order_lines::line_no).load(conn)?;
+        let target = match labels.get(&(account, va)) {
+            Some(l) => l.clone(),
+            None => {
+                let l = label_of(conn, Some(account), va)?;
+                labels.insert((account, va), l.clone());
+                l
+            }
+        };
+        let lines: Vec<String> =
+            ids_of(&line_ids).iter().filter_map(|l| numbers.iter().find(|n| n.0 == *l)).map(|n| n.1.to_string()).collect();
         out.push(CaseView {
             id,
             order_id,
             web_order_id: web_order_id(order_id),
             reason,
-            target: label_of(conn, Some(account), va)?,
-            lines: numbers.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "),
+            target,
+            lines: lines.join(", "),
             status,
             resolution,
             opened_by,

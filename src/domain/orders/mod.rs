@@ -252,16 +252,21 @@ fn line_access(conn: &mut DbConnection, order_id: i64) -> QueryResult<Vec<visibi
 }
 
 /// How much of `order` the actor sees (DOMAIN.md "Who sees an order").
-pub(crate) fn sight_of(conn: &mut DbConnection, actor: &Actor, order: &OrderRow) -> QueryResult<(visibility::Audience, visibility::Sight)> {
+/// Returns what it judged by, too: the audience and the order's access facts.
+pub(crate) fn sight_of(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    order: &OrderRow,
+) -> QueryResult<(visibility::Audience, visibility::OrderAccess, visibility::Sight)> {
     let audience = visibility::audience(conn, actor)?;
     let access = order.access(line_access(conn, order.id)?);
     let sight = visibility::sight(&audience, &access);
-    Ok((audience, sight))
+    Ok((audience, access, sight))
 }
 
 /// Whether `order` is visible to `actor`, wholly or in part.
 pub fn visible(conn: &mut DbConnection, actor: &Actor, order: &OrderRow) -> QueryResult<bool> {
-    Ok(sight_of(conn, actor, order)?.1.any())
+    Ok(sight_of(conn, actor, order)?.2.any())
 }
 
 /// May the actor change this order: its items before submission, its
@@ -295,11 +300,10 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, id: i64) -> DomainResult<Ord
 /// The order as `actor` sees it: 404 if they do not; only their lines for a
 /// customer account's users; the reseller's choices masked for a distributor.
 fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult<OrderView> {
-    let (audience, sight) = sight_of(conn, actor, &order)?;
+    let (audience, access, sight) = sight_of(conn, actor, &order)?;
     if !sight.any() {
         return Err(DomainError::NotFound);
     }
-    let access = order.access(line_access(conn, order.id)?);
     let masked = visibility::masked(&audience, &access);
     let rows: Vec<(LineRow, catalogue::Product)> = order_lines::table
         .inner_join(products::table)
@@ -489,11 +493,11 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: &NewOrderInput) -> 
 /// if they see it but may not change it, 409 if it changed since `version`.
 pub(crate) fn for_change(conn: &mut DbConnection, actor: &Actor, id: i64, version: Option<i32>) -> DomainResult<OrderRow> {
     let order = load_row(conn, id)?;
-    let (audience, sight) = sight_of(conn, actor, &order)?;
+    let (audience, access, sight) = sight_of(conn, actor, &order)?;
     if !sight.any() {
         return Err(DomainError::NotFound);
     }
-    if sight != visibility::Sight::Whole || !may_change(actor, &audience, &order, line_access(conn, id)?) {
+    if sight != visibility::Sight::Whole || !may_change(actor, &audience, &order, access.lines) {
         return Err(DomainError::Forbidden);
     }
     if let Some(v) = version {
