@@ -272,7 +272,7 @@ pub fn seed(conn: &mut DbConnection, base_url: &str) -> anyhow::Result<Vec<DemoL
     }
     let permit = users::console_permit();
     let mut logins = Vec::new();
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let mut people = Vec::new();
         for (label, company, kind, name, email) in PEOPLE {
             let password = Alphanumeric.sample_string(&mut rand::rng(), 16);

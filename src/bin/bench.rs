@@ -82,7 +82,7 @@ fn generate(conn: &mut DbConnection, count: usize) -> anyhow::Result<(Actor, Act
     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let start = Instant::now();
-    conn.transaction(|conn| {
+    db::transaction(conn, |conn| {
         for chunk_start in (0..count).step_by(500) {
             let end = (chunk_start + 500).min(count);
             let mut accounts = String::from(
@@ -201,7 +201,7 @@ fn generate_orders(conn: &mut DbConnection, ops: &Actor, partner: &Actor, count:
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(23);
     let base = chrono::NaiveDate::from_ymd_opt(2026, 9, 20).unwrap().and_hms_opt(0, 0, 0).unwrap();
-    conn.transaction(|conn| {
+    db::transaction(conn, |conn| {
         for chunk_start in (0..count).step_by(1000) {
             let end = (chunk_start + 1000).min(count);
             let mut sql = String::from(
@@ -212,11 +212,8 @@ fn generate_orders(conn: &mut DbConnection, ops: &Actor, partner: &Actor, count:
             for i in chunk_start..end {
                 let mine = i % 5 == 0;
                 let (company, by) = if mine { (partner.company_id.0, partner.user_id.0) } else { (ops.company_id.0, ops.user_id.0) };
-                let (holding, holding_key) = if mine {
-                    holdings[i % holdings.len()].clone()
-                } else {
-                    other_holdings[i % other_holdings.len()].clone()
-                };
+                let (holding, holding_key) =
+                    if mine { holdings[i % holdings.len()].clone() } else { other_holdings[i % other_holdings.len()].clone() };
                 let waiting = rng.random_range(0..60 * 24 * 60);
                 let since = base + chrono::Duration::minutes(waiting);
                 let created = since - chrono::Duration::hours(2);

@@ -163,3 +163,42 @@ pub fn check_health(pool: &Pool, url: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// A transaction for a change. On SQLite it starts with `BEGIN IMMEDIATE`,
+/// taking the write lock (waiting up to the busy timeout) before the first
+/// read: a deferred transaction that reads, then writes after another
+/// connection (the mail worker, say) committed, fails at once with "database
+/// is locked", which no busy timeout retries. Nested calls are savepoints.
+pub fn transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let outermost_sqlite = match conn {
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth().map_err(E::from)?.is_none()
+        }
+        _ => false,
+    };
+    if !outermost_sqlite {
+        return conn.transaction(f);
+    }
+    if let DbConnection::Sqlite(inner) = conn {
+        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE").map_err(E::from)?;
+    }
+    match f(conn) {
+        Ok(value) => {
+            if let DbConnection::Sqlite(inner) = conn {
+                AnsiTransactionManager::commit_transaction(inner).map_err(E::from)?;
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            if let DbConnection::Sqlite(inner) = conn {
+                let _ = AnsiTransactionManager::rollback_transaction(inner);
+            }
+            Err(e)
+        }
+    }
+}

@@ -102,7 +102,7 @@ const COMPONENTS: &[(&str, &str, i32)] = &[
 
 /// Loads the demo catalogue once (idempotent).
 pub fn seed(conn: &mut DbConnection) -> QueryResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         for (sku, name, category, requirement, price, license) in CATALOGUE {
             let exists: i64 = products::table.filter(products::sku.eq(sku)).count().get_result(conn)?;
             if exists == 0 {

@@ -59,7 +59,7 @@ pub fn register(conn: &mut DbConnection, input: &RegistrationInput, base_url: &s
     let registration = Registration::try_from(input)?;
     // Hash outside the transaction: it is slow and touches nothing.
     let hash = credentials::hash_password(&registration.password)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let taken: i64 = users::table.filter(users::email.eq(registration.email.as_str())).count().get_result(conn)?;
         if taken > 0 {
             return Err(FieldErrors::single("email", "An account with this email exists already. Sign in instead.").into());
@@ -137,7 +137,7 @@ pub fn authenticate(conn: &mut DbConnection, email: &str, password: &str, client
     let ok = credentials::verify_password(password, found.as_ref().map(|u| u.password_hash.as_str()));
     match (ok, found) {
         (true, Some(user)) => {
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 diesel::delete(sign_in_failures::table.filter(sign_in_failures::email.eq(&email))).execute(conn)?;
                 diesel::update(users::table.find(user.id)).set(users::last_sign_in_at.eq(now)).execute(conn)?;
                 Ok::<_, DomainError>(())
@@ -198,7 +198,7 @@ pub fn create_user(
         return Err(errors.into());
     };
     let hash = credentials::hash_password(&password)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let domain = email.domain();
         let company = match company::find_by_domain(conn, &domain)? {
             Some(c) => c,

@@ -24,7 +24,7 @@ pub fn enqueue(conn: &mut DbConnection, email: &Email) -> QueryResult<bool> {
     }
     // A savepoint keeps the caller's transaction usable if a concurrent
     // writer queued the same dedupe key first.
-    let inserted = conn.transaction(|conn| {
+    let inserted = crate::db::transaction(conn, |conn| {
         diesel::insert_into(outbox::table)
             .values(&NewOutboxMessage {
                 recipient: &email.to,

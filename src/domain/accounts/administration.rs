@@ -25,7 +25,7 @@ pub const VIRTUAL_ACCOUNT_LIMIT: i64 = 1000;
 /// Renames the account, unless someone changed it since the form was loaded.
 pub fn update_properties(conn: &mut DbConnection, actor: &Actor, account_id: i64, name: &str, version: i32) -> DomainResult<()> {
     let name = CompanyName::parse(name).map_err(|m| FieldErrors::single("name", m.replace("company name", "account name")))?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let (ctx, _permit) = permit(conn, actor, account_id, Capability::EditProperties)?;
         let changed = diesel::update(smart_accounts::table.find(account_id).filter(smart_accounts::version.eq(version)))
             .set((
@@ -108,11 +108,15 @@ pub fn create_virtual_account(
     input: &VirtualAccountInput,
 ) -> DomainResult<(i64, Option<String>)> {
     let (name, description, public) = parse_va(input)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         permit(conn, actor, account_id, Capability::ManageVirtualAccounts)?;
         let count: i64 = virtual_accounts::table.filter(virtual_accounts::smart_account_id.eq(account_id)).count().get_result(conn)?;
         if count >= VIRTUAL_ACCOUNT_LIMIT {
-            return Err(FieldErrors::single("name", format!("An account has at most {VIRTUAL_ACCOUNT_LIMIT} virtual accounts; delete unused ones first.")).into());
+            return Err(FieldErrors::single(
+                "name",
+                format!("An account has at most {VIRTUAL_ACCOUNT_LIMIT} virtual accounts; delete unused ones first."),
+            )
+            .into());
         }
         let key = name.to_lowercase();
         if name_taken(conn, account_id, &key, None)? {
@@ -130,7 +134,14 @@ pub fn create_virtual_account(
             })
             .returning(virtual_accounts::id)
             .get_result(conn)?;
-        events::record(conn, account_id, Some(id), Some(actor.user_id.0), "va_created", &format!("Virtual account \"{name}\" created ({})", if public { "public" } else { "private" }))?;
+        events::record(
+            conn,
+            account_id,
+            Some(id),
+            Some(actor.user_id.0),
+            "va_created",
+            &format!("Virtual account \"{name}\" created ({})", if public { "public" } else { "private" }),
+        )?;
         let warning = (count + 1 > VIRTUAL_ACCOUNT_WARNING).then(|| {
             format!("This account now has {} virtual accounts. Many virtual accounts make licenses hard to find; the limit is {VIRTUAL_ACCOUNT_LIMIT}.", count + 1)
         });
@@ -156,7 +167,7 @@ pub fn update_virtual_account(
     input: &VirtualAccountInput,
 ) -> DomainResult<()> {
     let (name, description, public) = parse_va(input)?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         permit(conn, actor, account_id, Capability::ManageVirtualAccounts)?;
         let va = load_va(conn, account_id, va_id)?;
         let key = name.to_lowercase();
@@ -185,7 +196,7 @@ pub fn update_virtual_account(
 
 /// Deletes an empty virtual account; never the default one.
 pub fn delete_virtual_account(conn: &mut DbConnection, actor: &Actor, account_id: i64, va_id: i64) -> DomainResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         permit(conn, actor, account_id, Capability::ManageVirtualAccounts)?;
         let va = load_va(conn, account_id, va_id)?;
         if va.is_default {
@@ -334,7 +345,7 @@ pub fn add_user(
     base_url: &str,
 ) -> DomainResult<()> {
     let email = EmailAddress::parse(&input.email).map_err(|m| FieldErrors::single("email", m))?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let ctx = crate::domain::accounts::load(conn, actor, account_id)?;
         let allowed: &[Role] = if partner { &Role::PARTNER } else { &Role::ALL };
         if partner {
@@ -464,7 +475,7 @@ fn administrators(conn: &mut DbConnection, account_id: i64) -> QueryResult<i64> 
 const LAST_ADMINISTRATOR: &str = "An account always keeps at least one SA Administrator: make someone else SA Administrator first.";
 
 pub fn change_role(conn: &mut DbConnection, actor: &Actor, account_id: i64, role_id: i64, input: &RoleInput) -> DomainResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let ctx = crate::domain::accounts::load(conn, actor, account_id)?;
         let (_uid, current, partner, name) = load_role(conn, account_id, role_id)?;
         may_touch(conn, &ctx, role_id, current)?;
@@ -489,7 +500,7 @@ pub fn change_role(conn: &mut DbConnection, actor: &Actor, account_id: i64, role
 }
 
 pub fn remove_user(conn: &mut DbConnection, actor: &Actor, account_id: i64, role_id: i64) -> DomainResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let ctx = crate::domain::accounts::load(conn, actor, account_id)?;
         let (_uid, current, _partner, name) = load_role(conn, account_id, role_id)?;
         may_touch(conn, &ctx, role_id, current)?;
@@ -512,7 +523,7 @@ pub fn remove_user(conn: &mut DbConnection, actor: &Actor, account_id: i64, role
 
 /// Accepts the Smart Licensing Agreement. Accepting twice changes nothing.
 pub fn accept_agreement(conn: &mut DbConnection, actor: &Actor, account_id: i64) -> DomainResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let (ctx, _permit) = permit(conn, actor, account_id, Capability::AcceptAgreement)?;
         if ctx.account.agreement_accepted() {
             return Ok(());
@@ -586,7 +597,7 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, q: &str) -> DomainResult<V
 /// Asks the account's administrators for access. Asking twice changes nothing.
 pub fn request_access(conn: &mut DbConnection, actor: &Actor, account_id: i64, message: &str, base_url: &str) -> DomainResult<()> {
     let message: String = message.trim().chars().take(1000).collect();
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let row = crate::domain::accounts::load_row(conn, account_id)?;
         if row.status == AccountStatus::Rejected.as_str() {
             return Err(DomainError::NotFound);
@@ -711,7 +722,7 @@ pub fn decide_access(
         }
         None
     };
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let (ctx, _permit) = permit(conn, actor, account_id, Capability::DecideAccessRequests)?;
         let request: AccessRequestRow = access_requests::table
             .find(request_id)

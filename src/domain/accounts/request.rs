@@ -360,14 +360,13 @@ pub fn request_account(conn: &mut DbConnection, actor: &Actor, input: &AccountRe
     let domain = DomainIdentifier::parse(&input.domain).expect("checked");
     let edited = input.domain_edited(actor);
     let approver = if input.requester_activates() { actor.email.clone() } else { input.approver_email.trim().to_lowercase() };
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let dup = duplicate_errors(conn, input)?;
         if !dup.is_empty() {
             return Err(dup.into());
         }
-        let related = similar_accounts(conn, name.as_str(), domain.as_str())?
-            .iter()
-            .any(|s| base_domain(&s.domain) == base_domain(domain.as_str()));
+        let related =
+            similar_accounts(conn, name.as_str(), domain.as_str())?.iter().any(|s| base_domain(&s.domain) == base_domain(domain.as_str()));
         let reason = input.duplicate_reason.trim();
         let company_given = !input.company_name.trim().is_empty();
         let opt = |s: &str| if company_given { Some(s.trim().to_string()) } else { None };
@@ -398,9 +397,9 @@ pub fn request_account(conn: &mut DbConnection, actor: &Actor, input: &AccountRe
             .returning(smart_accounts::id)
             .get_result(conn)
             .map_err(|e| match e {
-                diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                    DomainError::Invalid(FieldErrors::single("domain", format!("An account with the domain identifier {domain} exists already.")))
-                }
+                diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => DomainError::Invalid(
+                    FieldErrors::single("domain", format!("An account with the domain identifier {domain} exists already.")),
+                ),
                 e => e.into(),
             })?;
         diesel::insert_into(virtual_accounts::table)
@@ -429,7 +428,14 @@ pub fn request_account(conn: &mut DbConnection, actor: &Actor, input: &AccountRe
             None,
             Some(actor.user_id.0),
             "requested",
-            &format!("{} requested the {} account {} ({}); to be activated by {}", actor.name, kind.as_str(), name.as_str(), domain, approver),
+            &format!(
+                "{} requested the {} account {} ({}); to be activated by {}",
+                actor.name,
+                kind.as_str(),
+                name.as_str(),
+                domain,
+                approver
+            ),
         )?;
         let row = load_row(conn, id)?;
         let account_url = format!("{base_url}/accounts/{id}");
@@ -446,7 +452,16 @@ pub fn request_account(conn: &mut DbConnection, actor: &Actor, input: &AccountRe
         } else {
             paragraphs.push(format!("{approver} has been asked to authorize and activate it."));
         }
-        mail::enqueue(conn, &Email::notice(&actor.email, format!("Smart account requested: {}", name.as_str()), "account_requested", &paragraphs, Some(("View the request", &account_url))))?;
+        mail::enqueue(
+            conn,
+            &Email::notice(
+                &actor.email,
+                format!("Smart account requested: {}", name.as_str()),
+                "account_requested",
+                &paragraphs,
+                Some(("View the request", &account_url)),
+            ),
+        )?;
         if !edited {
             send_setup_link(conn, &row, &approver, base_url)?;
         }
@@ -485,7 +500,7 @@ pub fn create_active(
 ) -> DomainResult<i64> {
     let name = CompanyName::parse(name).map_err(|m| FieldErrors::single("name", m))?;
     let domain = DomainIdentifier::parse(domain).map_err(|m| FieldErrors::single("domain", m))?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let now = crate::db::now();
         let id: i64 = diesel::insert_into(smart_accounts::table)
             .values(&NewSmartAccount {
@@ -619,7 +634,7 @@ fn use_link(conn: &mut DbConnection, actor: &Actor, token: &str) -> DomainResult
 /// becomes SA Administrator, nominated people get their roles (or an
 /// invitation to register), the requester is told.
 pub fn activate(conn: &mut DbConnection, actor: &Actor, token: &str, base_url: &str) -> DomainResult<i64> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let open = use_link(conn, actor, token)?;
         let account = open.account;
         let now = crate::db::now();
@@ -632,7 +647,14 @@ pub fn activate(conn: &mut DbConnection, actor: &Actor, token: &str, base_url: &
             ))
             .execute(conn)?;
         grant(conn, account.id, actor.user_id.0, Role::SaAdministrator, None)?;
-        events::record(conn, account.id, None, Some(actor.user_id.0), "activated", &format!("{} activated the account and became SA Administrator", actor.name))?;
+        events::record(
+            conn,
+            account.id,
+            None,
+            Some(actor.user_id.0),
+            "activated",
+            &format!("{} activated the account and became SA Administrator", actor.name),
+        )?;
         let account_url = format!("{base_url}/accounts/{}", account.id);
         let nominations: Vec<(i64, String, String)> = account_nominations::table
             .filter(account_nominations::smart_account_id.eq(account.id))
@@ -648,7 +670,13 @@ pub fn activate(conn: &mut DbConnection, actor: &Actor, token: &str, base_url: &
                     events::record(conn, account.id, None, Some(actor.user_id.0), "user_added", &format!("{email} became {role}"))?;
                     mail::enqueue(
                         conn,
-                        &Email::notice(&email, format!("You are {role} of {}", account.name), "account_role", &[format!("The smart account \"{}\" ({}) is active and you are its {role}.", account.name, account.domain)], Some(("Open the account", &account_url))),
+                        &Email::notice(
+                            &email,
+                            format!("You are {role} of {}", account.name),
+                            "account_role",
+                            &[format!("The smart account \"{}\" ({}) is active and you are its {role}.", account.name, account.domain)],
+                            Some(("Open the account", &account_url)),
+                        ),
                     )?;
                 }
                 None => {
@@ -663,7 +691,13 @@ pub fn activate(conn: &mut DbConnection, actor: &Actor, token: &str, base_url: &
         if requester_email != actor.email {
             mail::enqueue(
                 conn,
-                &Email::notice(&requester_email, format!("Smart account activated: {}", account.name), "account_activated", &[format!("{} activated the smart account \"{}\" ({}).", actor.name, account.name, account.domain)], Some(("Open the account", &account_url))),
+                &Email::notice(
+                    &requester_email,
+                    format!("Smart account activated: {}", account.name),
+                    "account_activated",
+                    &[format!("{} activated the smart account \"{}\" ({}).", actor.name, account.name, account.domain)],
+                    Some(("Open the account", &account_url)),
+                ),
             )?;
         }
         Ok(account.id)
@@ -676,7 +710,7 @@ pub fn nominate_authorizer(conn: &mut DbConnection, actor: &Actor, token: &str, 
     if nominee.as_str() == actor.email {
         return Err(FieldErrors::single("email", "That is you: choose \"Yes\" to activate the account yourself.").into());
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let open = use_link(conn, actor, token)?;
         diesel::update(smart_accounts::table.find(open.account.id))
             .set((smart_accounts::approver_email.eq(nominee.as_str()), smart_accounts::version.eq(open.account.version + 1)))
@@ -792,7 +826,7 @@ pub fn approve_domain(
     base_url: &str,
 ) -> DomainResult<()> {
     let _ = permit;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let row = reviewable(conn, account_id)?;
         diesel::update(smart_accounts::table.find(row.id))
             .set((smart_accounts::status.eq(AccountStatus::Pending.as_str()), smart_accounts::version.eq(row.version + 1)))
@@ -837,7 +871,7 @@ pub fn reject_domain(
     if reason.is_empty() {
         return Err(FieldErrors::single("reason", "Say why the request is rejected; the requester reads it.").into());
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let row = reviewable(conn, account_id)?;
         diesel::update(smart_accounts::table.find(row.id))
             .set((

@@ -287,7 +287,7 @@ pub fn set_holding(
     version: i32,
     base_url: &str,
 ) -> DomainResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let order = for_change(conn, actor, order_id, Some(version))?;
         let mut owner = None;
         let mut holding_va = None;
@@ -450,7 +450,7 @@ pub fn assign_lines(
     if line_ids.is_empty() {
         return Err(FieldErrors::single("lines", "Select the lines to assign.").into());
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let order = for_change(conn, actor, order_id, Some(version))?;
         let t = target(conn, actor, account_id, va)?;
         let states = line_states(conn, order_id)?;
@@ -494,7 +494,7 @@ pub fn set_order_level(
     version: i32,
     base_url: &str,
 ) -> DomainResult<usize> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let order = for_change(conn, actor, order_id, Some(version))?;
         let t = target(conn, actor, account_id, va)?;
         let changed = order_level(conn, actor, &order, &t)?;
@@ -612,7 +612,7 @@ pub fn bulk_reassign(
         return bulk_to_customer(conn, actor, &ids, &t, base_url);
     }
     for id in ids {
-        let result = conn.transaction(|conn| -> DomainResult<usize> {
+        let result = crate::db::transaction(conn, |conn| -> DomainResult<usize> {
             let order = for_change(conn, actor, id, None)?;
             if order.status().items_editable() {
                 return Err(DomainError::Conflict("It has not been submitted yet; assign it on its order page.".into()));
@@ -699,7 +699,7 @@ fn bulk_to_customer(conn: &mut DbConnection, actor: &Actor, ids: &[i64], t: &Tar
             } else if order.status().items_editable() {
                 Err(DomainError::Conflict("It has not been submitted yet; assign it on its order page.".into()))
             } else {
-                conn.transaction(|conn| move_one(conn, actor, order, &lines, t, &to, &mut labels, now, base_url))
+                crate::db::transaction(conn, |conn| move_one(conn, actor, order, &lines, t, &to, &mut labels, now, base_url))
             };
             tally(&mut summary, id, result)?;
         }
@@ -814,7 +814,7 @@ fn move_one(
 
 /// Removes a line's customer account (before its licenses are deposited).
 pub fn clear_line(conn: &mut DbConnection, actor: &Actor, order_id: i64, line_id: i64, version: i32) -> DomainResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let order = for_change(conn, actor, order_id, Some(version))?;
         rules::assignment_open(order.status()).map_err(refused)?;
         let states = line_states(conn, order_id)?;
@@ -847,7 +847,7 @@ pub fn clear_line(conn: &mut DbConnection, actor: &Actor, order_id: i64, line_id
 /// Rule 5: link the partner's own holding account as a record while the
 /// licenses go to a customer account; its users then see the order.
 pub fn associate_holding(conn: &mut DbConnection, actor: &Actor, order_id: i64, account_id: Option<i64>, version: i32) -> DomainResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let order = for_change(conn, actor, order_id, Some(version))?;
         rules::assignment_open(order.status()).map_err(refused)?;
         if let Some(id) = account_id {
@@ -951,7 +951,7 @@ pub fn request_and_assign(
     base_url: &str,
 ) -> DomainResult<i64> {
     use crate::domain::accounts::request;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let order = for_change(conn, actor, order_id, None)?;
         let kind = input.kind();
         if kind == Some(AccountKind::Customer) && !order.end_customer_domain.is_empty() && input.authority == "no" {

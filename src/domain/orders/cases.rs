@@ -46,7 +46,7 @@ pub struct CaseView {
 
 /// Opens a case on deposited lines of an order the actor may reassign.
 pub fn open(conn: &mut DbConnection, actor: &Actor, order_id: i64, input: &CaseInput) -> DomainResult<i64> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let order = for_change(conn, actor, order_id, None)?;
         let mut e = FieldErrors::new();
         let reason = input.reason.trim();
@@ -236,7 +236,7 @@ fn close(conn: &mut DbConnection, actor: &Actor, case_id: i64, note: &str, resol
     if !policy::may_fulfil_orders(actor) {
         return Err(DomainError::NotFound);
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let (order_id, opened_by, account, va, line_ids): (i64, i64, i64, Option<i64>, String) = cases::table
             .find(case_id)
             .select((cases::order_id, cases::opened_by, cases::target_account_id, cases::target_virtual_account_id, cases::line_ids))

@@ -531,7 +531,7 @@ pub fn add_item(conn: &mut DbConnection, actor: &Actor, order_id: i64, product_i
     if !(1..=10_000).contains(&quantity) {
         return Err(FieldErrors::single("quantity", "Enter a quantity from 1 to 10000.").into());
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let order = for_change(conn, actor, order_id, Some(version))?;
         if !order.status().items_editable() {
             return Err(DomainError::Conflict("Items can be changed only before the order is submitted.".into()));
@@ -594,7 +594,7 @@ fn insert_line(
 }
 
 pub fn remove_item(conn: &mut DbConnection, actor: &Actor, order_id: i64, line_id: i64, version: i32) -> DomainResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let order = for_change(conn, actor, order_id, Some(version))?;
         if !order.status().items_editable() {
             return Err(DomainError::Conflict("Items can be changed only before the order is submitted.".into()));
@@ -619,7 +619,7 @@ pub fn remove_item(conn: &mut DbConnection, actor: &Actor, order_id: i64, line_i
 }
 
 pub fn convert_quote(conn: &mut DbConnection, actor: &Actor, order_id: i64, version: i32) -> DomainResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let order = for_change(conn, actor, order_id, Some(version))?;
         if order.status() != OrderStatus::Quote {
             return Err(DomainError::Conflict("This is an order already.".into()));
@@ -633,7 +633,7 @@ pub fn convert_quote(conn: &mut DbConnection, actor: &Actor, order_id: i64, vers
 
 /// Submits a draft order, or refuses naming what blocks it.
 pub fn submit(conn: &mut DbConnection, actor: &Actor, order_id: i64, version: i32, base_url: &str) -> DomainResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let order = for_change(conn, actor, order_id, Some(version))?;
         let v = view(conn, actor, order.clone())?;
         if !v.blockers.is_empty() {
@@ -659,7 +659,7 @@ pub fn book(conn: &mut DbConnection, actor: &Actor, order_id: i64) -> DomainResu
     if !policy::may_fulfil_orders(actor) {
         return Err(DomainError::NotFound);
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let order = load_row(conn, order_id)?;
         if order.status() != OrderStatus::Submitted {
             return Err(DomainError::Conflict(format!(
@@ -684,7 +684,7 @@ pub fn ship(conn: &mut DbConnection, actor: &Actor, order_id: i64, provisioning_
     if !policy::may_fulfil_orders(actor) {
         return Err(DomainError::NotFound);
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let order = load_row(conn, order_id)?;
         if order.status() != OrderStatus::Booked {
             return Err(DomainError::Conflict(format!(

@@ -26,7 +26,7 @@ pub fn deposit_due(conn: &mut DbConnection, base_url: &str) -> DomainResult<usiz
         .load(conn)?;
     let mut deposited = 0;
     for order_id in due {
-        deposited += conn.transaction(|conn| deposit_order(conn, order_id, now, base_url))?;
+        deposited += crate::db::transaction(conn, |conn| deposit_order(conn, order_id, now, base_url))?;
     }
     Ok(deposited)
 }

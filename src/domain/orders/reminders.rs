@@ -40,7 +40,7 @@ pub fn send_due(conn: &mut DbConnection, schedule: &[i64], now: NaiveDateTime, b
         for order in due {
             let Some(since) = order.waiting_since else { continue };
             let Some(stage) = due_stage(schedule, since, order.reminders_sent, now) else { continue };
-            queued += conn.transaction(|conn| -> DomainResult<usize> {
+            queued += crate::db::transaction(conn, |conn| -> DomainResult<usize> {
                 let claimed = diesel::update(
                     orders::table
                         .find(order.id)
