@@ -25,6 +25,10 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// Days after which a Not Assigned order's holding account gets a reminder.
     pub reminder_days: Vec<i64>,
+    /// Operations staff must use two-step sign-in (`TWO_STEP_FOR_OPERATIONS`, default required).
+    pub two_step_for_operations: bool,
+    /// `MAIL_VIEWER`: `on`, `off`, or unset (on only when the portal listens on a loopback address).
+    pub mail_viewer: Option<bool>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -139,7 +143,20 @@ impl Settings {
             None => 10,
         };
         let reminder_days = parse_reminder_days(get("REMINDER_DAYS").as_deref().unwrap_or("3,7,14"))?;
+        let two_step_for_operations = match get("TWO_STEP_FOR_OPERATIONS").as_deref() {
+            None | Some("required") => true,
+            Some("optional") => false,
+            Some(_) => return Err(bad("TWO_STEP_FOR_OPERATIONS", "expected required or optional")),
+        };
+        let mail_viewer = match get("MAIL_VIEWER").as_deref() {
+            None | Some("") | Some("auto") => None,
+            Some("on") | Some("true") | Some("1") => Some(true),
+            Some("off") | Some("false") | Some("0") => Some(false),
+            Some(_) => return Err(bad("MAIL_VIEWER", "expected on, off or auto")),
+        };
         Ok(Settings {
+            two_step_for_operations,
+            mail_viewer,
             reminder_days,
             database_url,
             data_dir,

@@ -35,12 +35,12 @@ pub fn is_empty(conn: &mut DbConnection) -> QueryResult<bool> {
     Ok(companies::table.count().get_result::<i64>(conn)? == 0)
 }
 
-/// Further people of the story, without printed logins: Metalworks users in every role.
-const MORE_PEOPLE: &[(&str, &str, &str)] = &[
-    ("Sam Okafor", "sam@metalworks.example", "Metalworks Inc."),
-    ("Priya Raman", "priya@metalworks.example", "Metalworks Inc."),
-    ("Victor Hale", "victor@metalworks.example", "Metalworks Inc."),
-    ("Vera Lund", "vera@metalworks.example", "Metalworks Inc."),
+/// Further people of the story: Metalworks users in every role (label, name, email, company).
+const MORE_PEOPLE: &[(&str, &str, &str, &str)] = &[
+    ("Metalworks SA User", "Sam Okafor", "sam@metalworks.example", "Metalworks Inc."),
+    ("Metalworks SA Approver", "Priya Raman", "priya@metalworks.example", "Metalworks Inc."),
+    ("Metalworks VA Admin (Production)", "Victor Hale", "victor@metalworks.example", "Metalworks Inc."),
+    ("Metalworks VA User (Processing)", "Vera Lund", "vera@metalworks.example", "Metalworks Inc."),
 ];
 
 fn err(e: crate::domain::DomainError) -> anyhow::Error {
@@ -281,12 +281,13 @@ pub fn seed(conn: &mut DbConnection, base_url: &str) -> anyhow::Result<Vec<DemoL
             );
             logins.push(DemoLogin { label: label.to_string(), email: email.to_string(), password });
         }
-        for (name, email, company) in MORE_PEOPLE {
+        for (label, name, email, company) in MORE_PEOPLE {
             let password = Alphanumeric.sample_string(&mut rand::rng(), 16);
             people.push(
                 users::create_user(conn, &permit, email, name, &password, company, CompanyKind::Customer)
                     .map_err(|e| anyhow::anyhow!("{email}: {e:?}"))?,
             );
+            logins.push(DemoLogin { label: label.to_string(), email: email.to_string(), password });
         }
         seed_accounts(conn, &people, base_url)?;
         seed_orders(conn, &people, base_url)

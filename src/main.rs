@@ -38,6 +38,10 @@ enum Command {
     },
 }
 
+fn app_mail_viewer(settings: &Settings) -> bool {
+    portal::startup::mail_viewer_allowed(settings.smtp_url.is_none(), settings.bind.ip().is_loopback(), settings.mail_viewer)
+}
+
 fn print_logins(settings: &Settings, logins: &[demo::DemoLogin]) {
     if logins.is_empty() {
         return;
@@ -83,6 +87,14 @@ async fn main() -> anyhow::Result<()> {
             let app = Application::build(settings.clone()).await?;
             println!("Smart Account Portal is running at {}", settings.base_url);
             print_logins(&settings, &demo::read_logins(&logins_file));
+            if settings.two_step_for_operations {
+                println!("Operations staff set up two-step sign-in (an authenticator app) at their first sign-in.");
+            }
+            match (app_mail_viewer(&settings), settings.smtp_url.is_some()) {
+                (true, _) => println!("Mail goes to files; read it at {}/dev/mail", settings.base_url),
+                (false, false) => println!("Mail goes to files in {} (the mail viewer is off: not a loopback address; MAIL_VIEWER=on turns it on)", settings.mail_dir().display()),
+                (false, true) => {}
+            }
             app.run_until_stopped().await?;
         }
         Command::Migrate => {

@@ -31,14 +31,21 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The development mail viewer: only when mail goes to files, and only
+    /// on a loopback address unless `MAIL_VIEWER=on` says otherwise.
     pub fn mail_viewer_enabled(&self) -> bool {
-        self.mail.files_dir().is_some()
+        mail_viewer_allowed(self.mail.files_dir().is_some(), self.settings.bind.ip().is_loopback(), self.settings.mail_viewer)
     }
 
     /// Asks the mail worker to look at the outbox now rather than at its next tick.
     pub fn wake_mail_worker(&self) {
         self.mail_wake.notify_one();
     }
+}
+
+/// The pure rule behind `mail_viewer_enabled`.
+pub fn mail_viewer_allowed(mail_to_files: bool, loopback: bool, setting: Option<bool>) -> bool {
+    mail_to_files && setting.unwrap_or(loopback)
 }
 
 /// Background order work, on every instance: deposits the licenses of

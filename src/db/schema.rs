@@ -20,7 +20,7 @@ diesel::table! {
 diesel::table! {
     users (id) {
         id -> BigInt,
-        company_id -> BigInt,
+        company_id -> Nullable<BigInt>,
         email -> Text,
         name -> Text,
         password_hash -> Text,
@@ -28,6 +28,13 @@ diesel::table! {
         notify_reminders -> Bool,
         created_at -> Timestamp,
         last_sign_in_at -> Nullable<Timestamp>,
+        email_confirmed_at -> Nullable<Timestamp>,
+        is_company_admin -> Bool,
+        deactivated_at -> Nullable<Timestamp>,
+        requested_company_name -> Nullable<Text>,
+        totp_secret -> Nullable<Text>,
+        totp_enabled_at -> Nullable<Timestamp>,
+        totp_last_step -> Nullable<BigInt>,
     }
 }
 
@@ -289,8 +296,89 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_sessions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        ip -> Text,
+        user_agent -> Text,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    user_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        purpose -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    membership_requests (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        company_id -> BigInt,
+        status -> Text,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> BigInt,
+        company_id -> BigInt,
+        email -> Text,
+        invited_by -> BigInt,
+        token_hash -> Text,
+        smart_account_id -> Nullable<BigInt>,
+        role -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    security_events (id) {
+        id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        company_id -> Nullable<BigInt>,
+        actor_user_id -> Nullable<BigInt>,
+        kind -> Text,
+        detail -> Text,
+        ip -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(company_domains -> companies (company_id));
 diesel::joinable!(users -> companies (company_id));
+diesel::joinable!(user_sessions -> users (user_id));
+diesel::joinable!(user_tokens -> users (user_id));
+diesel::joinable!(membership_requests -> users (user_id));
+diesel::joinable!(membership_requests -> companies (company_id));
+diesel::joinable!(invitations -> companies (company_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(virtual_accounts -> smart_accounts (smart_account_id));
 diesel::joinable!(account_roles -> smart_accounts (smart_account_id));
 diesel::joinable!(account_roles -> users (user_id));
@@ -314,6 +402,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     companies,
     company_domains,
     users,
+    user_sessions,
+    user_tokens,
+    membership_requests,
+    invitations,
+    recovery_codes,
+    security_events,
     outbox,
     sign_in_failures,
     smart_accounts,

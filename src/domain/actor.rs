@@ -25,14 +25,19 @@ pub struct Actor {
     pub company_kind: CompanyKind,
     pub notify_orders: bool,
     pub notify_reminders: bool,
+    /// May admit, invite and deactivate people of the company.
+    pub is_company_admin: bool,
 }
 
 impl Actor {
-    /// Loads the actor for a session's user id; `None` when the user no longer exists.
+    /// Loads a user as an actor; `None` unless they are a confirmed, active
+    /// member of a company.
     pub fn load(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<Actor>> {
         let row: Option<(User, Company)> = users::table
             .inner_join(companies::table)
             .filter(users::id.eq(user_id))
+            .filter(users::email_confirmed_at.is_not_null())
+            .filter(users::deactivated_at.is_null())
             .select((User::as_select(), Company::as_select()))
             .first(conn)
             .optional()?;
@@ -49,6 +54,7 @@ impl Actor {
             company_kind: CompanyKind::parse(&c.kind).unwrap_or(CompanyKind::Customer),
             notify_orders: u.notify_orders,
             notify_reminders: u.notify_reminders,
+            is_company_admin: u.is_company_admin,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod company;
 pub mod credentials;
 pub mod error;
+pub mod identity;
 pub mod licenses;
 pub mod orders;
 pub mod policy;

@@ -27,6 +27,25 @@ pub struct EditOwnProfile;
 #[derive(Debug, Clone, Copy)]
 pub struct AdministerCompanies;
 
+/// Admitting, inviting, deactivating people of one's own company.
+#[derive(Debug, Clone, Copy)]
+pub struct AdministerMembers;
+
+/// Company administrators administer their company's members; everyone
+/// else sees the member list only.
+pub fn may_administer_members(actor: &Actor) -> Result<Permit<AdministerMembers>, DomainError> {
+    if actor.is_company_admin {
+        Ok(Permit::grant(AdministerMembers))
+    } else {
+        Err(DomainError::Forbidden)
+    }
+}
+
+/// Two-step sign-in is required for operations staff.
+pub fn two_step_required(company_kind: Option<CompanyKind>) -> bool {
+    company_kind == Some(CompanyKind::Operations)
+}
+
 pub fn may_edit_own_profile(_actor: &Actor) -> Permit<EditOwnProfile> {
     Permit::grant(EditOwnProfile)
 }
@@ -189,6 +208,7 @@ mod tests {
             company_kind: kind,
             notify_orders: true,
             notify_reminders: true,
+            is_company_admin: false,
         }
     }
 

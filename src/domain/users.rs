@@ -1,10 +1,11 @@
-//! Users: registration, sign-in with throttling, profile and notification
-//! preferences, and the set-up path that creates the first operations user.
+//! Users: sign-in with throttling, profile and notification preferences,
+//! and the set-up path that creates the first operations user. Registration,
+//! membership and passwords are in `identity`.
 
 use chrono::Duration;
 use diesel::prelude::*;
 
-use crate::db::models::user::{NewSignInFailure, NewUser, User};
+use crate::db::models::user::{NewSignInFailure, User};
 use crate::db::schema::{sign_in_failures, users};
 use crate::db::DbConnection;
 use crate::domain::company::{self, CompanyKind};
@@ -13,104 +14,16 @@ use crate::domain::error::{DomainResult, FieldErrors};
 use crate::domain::policy::{self, AdministerCompanies, EditOwnProfile, Permit};
 use crate::domain::values::{CompanyName, EmailAddress, NewPassword, PersonName};
 use crate::domain::{Actor, DomainError};
-use crate::mail::{self, Email};
 
 /// Failed sign-ins allowed per email address, and per client address, in the window.
 pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
 pub const MAX_FAILURES_PER_ADDRESS: i64 = 30;
 pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
 
-/// What the registration form sends, before parsing.
-#[derive(Debug, Clone, Default)]
-pub struct RegistrationInput {
-    pub name: String,
-    pub email: String,
-    pub password: String,
-    pub company_name: String,
-}
-
-/// A registration that passed every field check.
-pub struct Registration {
-    name: PersonName,
-    email: EmailAddress,
-    password: NewPassword,
-    company_name: Option<CompanyName>,
-}
-
-impl TryFrom<&RegistrationInput> for Registration {
-    type Error = FieldErrors;
-    fn try_from(input: &RegistrationInput) -> Result<Self, FieldErrors> {
-        let mut errors = FieldErrors::new();
-        let name = errors.check("name", PersonName::parse(&input.name));
-        let email = errors.check("email", EmailAddress::parse(&input.email));
-        let password = errors.check("password", NewPassword::parse(&input.password));
-        // The company name is needed only when the email domain is new; checked then.
-        let company_name = CompanyName::parse(&input.company_name).ok();
-        match (name, email, password, errors.is_empty()) {
-            (Some(name), Some(email), Some(password), true) => Ok(Registration { name, email, password, company_name }),
-            _ => Err(errors),
-        }
-    }
-}
-
-/// Registers a user: joins the company that owns the email's domain, or
-/// creates a customer company for it. Sends the welcome email via the outbox.
-pub fn register(conn: &mut DbConnection, input: &RegistrationInput, base_url: &str) -> DomainResult<Actor> {
-    let registration = Registration::try_from(input)?;
-    // Hash outside the transaction: it is slow and touches nothing.
-    let hash = credentials::hash_password(&registration.password)?;
-    crate::db::transaction(conn, |conn| {
-        let taken: i64 = users::table.filter(users::email.eq(registration.email.as_str())).count().get_result(conn)?;
-        if taken > 0 {
-            return Err(FieldErrors::single("email", "An account with this email exists already. Sign in instead.").into());
-        }
-        let domain = registration.email.domain();
-        let company = match company::find_by_domain(conn, &domain)? {
-            Some(c) => c,
-            None => {
-                let Some(name) = &registration.company_name else {
-                    return Err(FieldErrors::single(
-                        "company_name",
-                        format!("No company is known by {domain} yet: enter your company's name to create it."),
-                    )
-                    .into());
-                };
-                company::create(conn, name, policy::kind_for_self_registered_company(), &domain)?
-            }
-        };
-        let user = insert_user(conn, company.id, &registration.email, &registration.name, &hash)?;
-        crate::domain::accounts::request::claim_nominations(conn, user.id, &user.email)?;
-        let actor = Actor::from_rows(user, company);
-        mail::enqueue(conn, &Email::welcome(&actor, base_url))?;
-        Ok(actor)
-    })
-}
-
-fn insert_user(conn: &mut DbConnection, company_id: i64, email: &EmailAddress, name: &PersonName, hash: &str) -> DomainResult<User> {
-    let id: i64 = diesel::insert_into(users::table)
-        .values(&NewUser {
-            company_id,
-            email: email.as_str(),
-            name: name.as_str(),
-            password_hash: hash,
-            notify_orders: true,
-            notify_reminders: true,
-            created_at: crate::db::now(),
-        })
-        .returning(users::id)
-        .get_result(conn)
-        .map_err(|e| match e {
-            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                DomainError::Invalid(FieldErrors::single("email", "An account with this email exists already."))
-            }
-            e => e.into(),
-        })?;
-    Ok(users::table.find(id).select(User::as_select()).first(conn)?)
-}
-
 /// Checks an email and password. Every failure, for known and unknown emails
-/// alike, gives the same answer and counts towards the throttle.
-pub fn authenticate(conn: &mut DbConnection, email: &str, password: &str, client_address: &str) -> DomainResult<Actor> {
+/// alike, gives the same answer and counts towards the throttle. A
+/// deactivated person is refused after the right password only.
+pub fn authenticate(conn: &mut DbConnection, email: &str, password: &str, client_address: &str) -> DomainResult<User> {
     let email = email.trim().to_lowercase();
     let now = crate::db::now();
     let since = now - Duration::minutes(THROTTLE_WINDOW_MINUTES);
@@ -136,18 +49,23 @@ pub fn authenticate(conn: &mut DbConnection, email: &str, password: &str, client
     let found: Option<User> = users::table.filter(users::email.eq(&email)).select(User::as_select()).first(conn).optional()?;
     let ok = credentials::verify_password(password, found.as_ref().map(|u| u.password_hash.as_str()));
     match (ok, found) {
+        (true, Some(user)) if user.deactivated_at.is_some() => Err(DomainError::Conflict(
+            "This account has been deactivated by your company's administrator.".into(),
+        )),
         (true, Some(user)) => {
+            diesel::delete(sign_in_failures::table.filter(sign_in_failures::email.eq(&email))).execute(conn)?;
+            Ok(user)
+        }
+        (_, found) => {
             crate::db::transaction(conn, |conn| {
-                diesel::delete(sign_in_failures::table.filter(sign_in_failures::email.eq(&email))).execute(conn)?;
-                diesel::update(users::table.find(user.id)).set(users::last_sign_in_at.eq(now)).execute(conn)?;
+                diesel::insert_into(sign_in_failures::table)
+                    .values(&NewSignInFailure { email: &email, ip: client_address, at: now })
+                    .execute(conn)?;
+                if let Some(u) = &found {
+                    crate::domain::identity::security::own(conn, u.id, u.company_id, "sign_in_failed", "wrong password", client_address)?;
+                }
                 Ok::<_, DomainError>(())
             })?;
-            Actor::load(conn, user.id)?.ok_or(DomainError::NotFound)
-        }
-        _ => {
-            diesel::insert_into(sign_in_failures::table)
-                .values(&NewSignInFailure { email: &email, ip: client_address, at: now })
-                .execute(conn)?;
             Err(FieldErrors::single("email", "That email and password do not match an account.").into())
         }
     }
@@ -178,8 +96,9 @@ pub fn update_profile(
     Ok(())
 }
 
-/// Creates a user in the company of the email's domain, creating that company
-/// with `kind` when it does not exist. For operations and set-up (CLI, demo).
+/// Creates a confirmed member in the company of the email's domain, creating
+/// that company with `kind` when it does not exist. For operations and
+/// set-up (CLI, demo): the only way besides an invitation to make operations staff.
 pub fn create_user(
     conn: &mut DbConnection,
     _permit: &Permit<AdministerCompanies>,
@@ -204,7 +123,18 @@ pub fn create_user(
             Some(c) => c,
             None => company::create(conn, &company_name, kind, &domain)?,
         };
-        let user = insert_user(conn, company.id, &email, &name, &hash)?;
+        // The first member of a company is its company administrator.
+        let members: i64 = users::table.filter(users::company_id.eq(company.id)).count().get_result(conn)?;
+        let user = crate::domain::identity::membership::insert_user(
+            conn,
+            Some(company.id),
+            &email,
+            &name,
+            &hash,
+            Some(crate::db::now()),
+            members == 0,
+            None,
+        )?;
         Ok(Actor::from_rows(user, company))
     })
 }

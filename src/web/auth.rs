@@ -1,18 +1,21 @@
-//! Register, sign in, sign out.
+//! Register, sign in (password, then a two-step code where one is on or
+//! required), sign out.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::domain::users::{self, RegistrationInput};
-use crate::domain::{DomainError, FieldErrors};
+use crate::db::models::user::User;
+use crate::domain::identity::membership::{self, RegistrationInput};
+use crate::domain::identity::{sessions, two_step};
+use crate::domain::{policy, DomainError, FieldErrors};
 use crate::startup::AppState;
 use crate::web::error::{human_wait, AppError};
-use crate::web::extract::{client_address, Viewer};
+use crate::web::extract::{client, Viewer};
 use crate::web::layout::Layout;
 use crate::web::session::PortalSession;
-use crate::web::{render, safe_next, see_other};
+use crate::web::{render, run, safe_next, see_other};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SignInForm {
@@ -42,7 +45,48 @@ pub async fn sign_in_form(viewer: Viewer, query: web::Query<NextQuery>) -> Resul
     if viewer.actor.is_some() {
         return Ok(see_other(&next));
     }
+    if viewer.person.is_some() {
+        return Ok(see_other("/welcome"));
+    }
     render(StatusCode::OK, &SignInPage { layout: viewer.layout, email: String::new(), next, error: None })
+}
+
+/// After the password (or an invitation, or a reset): a session at once, or
+/// first the two-step code, or for operations without one, enrolment.
+pub(crate) async fn complete_sign_in(
+    req: &HttpRequest,
+    state: &AppState,
+    user: User,
+    next: &str,
+) -> Result<HttpResponse, AppError> {
+    let session = PortalSession::from_request(req);
+    if user.totp_enabled_at.is_some() {
+        session.set_pending(user.id, next).map_err(AppError::internal)?;
+        return Ok(see_other("/sign-in/two-step"));
+    }
+    let kind = match user.company_id {
+        Some(id) => {
+            let company = run(state, move |conn| Ok(membership::company_name(conn, id)?)).await??;
+            crate::domain::company::CompanyKind::parse(&company.kind)
+        }
+        None => None,
+    };
+    if state.settings.two_step_for_operations && policy::two_step_required(kind) {
+        session.set_pending(user.id, next).map_err(AppError::internal)?;
+        return Ok(see_other("/sign-in/two-step/enrol"));
+    }
+    start_session(req, state, user, next).await
+}
+
+/// Opens the session row and signs the browser in.
+pub(crate) async fn start_session(req: &HttpRequest, state: &AppState, user: User, next: &str) -> Result<HttpResponse, AppError> {
+    let who = client(req, state.settings.trust_forwarded_for);
+    let confirmed = user.email_confirmed_at.is_some() && user.company_id.is_some();
+    let user_id = user.id;
+    let token = run(state, move |conn| Ok(sessions::start(conn, &user, &who)?)).await??;
+    PortalSession::from_request(req).sign_in(&token).map_err(AppError::internal)?;
+    tracing::info!(user_id, "signed in");
+    Ok(see_other(if confirmed { next } else { "/welcome" }))
 }
 
 pub async fn sign_in(
@@ -53,24 +97,15 @@ pub async fn sign_in(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let next = safe_next(form.next.as_deref()).to_string();
-    let address = client_address(&req, state.settings.trust_forwarded_for);
-    let pool = state.pool.clone();
+    let address = crate::web::extract::client_address(&req, state.settings.trust_forwarded_for);
     let (email, password) = (form.email.clone(), form.password);
-    let outcome = web::block(move || {
-        let mut conn = pool.get().map_err(|e| DomainError::Other(e.into()))?;
-        users::authenticate(&mut conn, &email, &password, &address)
-    })
-    .await?;
+    let outcome = run(&state, move |conn| crate::domain::users::authenticate(conn, &email, &password, &address)).await?;
     let page =
         |error: String| SignInPage { layout: viewer.layout.clone(), email: form.email.clone(), next: next.clone(), error: Some(error) };
     match outcome {
-        Ok(actor) => {
-            let session = PortalSession::from_request(&req);
-            session.sign_in(actor.user_id.0).map_err(AppError::internal)?;
-            tracing::info!(user_id = actor.user_id.0, "signed in");
-            Ok(see_other(&next))
-        }
+        Ok(user) => complete_sign_in(&req, &state, user, &next).await,
         Err(DomainError::Invalid(_)) => render(StatusCode::BAD_REQUEST, &page("That email and password do not match an account.".into())),
+        Err(DomainError::Conflict(m)) => render(StatusCode::FORBIDDEN, &page(m)),
         Err(DomainError::Throttled { retry_after_secs }) => {
             let mut resp = render(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -83,10 +118,15 @@ pub async fn sign_in(
     }
 }
 
-pub async fn sign_out(session: PortalSession) -> HttpResponse {
+/// Ends this browser's session row, so a copy of the cookie opens nothing.
+pub async fn sign_out(req: HttpRequest, state: web::Data<AppState>, session: PortalSession) -> Result<HttpResponse, AppError> {
+    if let Some(token) = session.token() {
+        let who = client(&req, state.settings.trust_forwarded_for);
+        run(&state, move |conn| Ok(sessions::end(conn, &token, &who)?)).await??;
+    }
     session.sign_out();
     session.flash("info", "You are signed out.");
-    see_other("/sign-in")
+    Ok(see_other("/sign-in"))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +158,9 @@ pub async fn register_form(viewer: Viewer, query: web::Query<NextQuery>) -> Resu
     if viewer.actor.is_some() {
         return Ok(see_other(&next));
     }
+    if viewer.person.is_some() {
+        return Ok(see_other("/welcome"));
+    }
     render(
         StatusCode::OK,
         &RegisterPage {
@@ -131,6 +174,8 @@ pub async fn register_form(viewer: Viewer, query: web::Query<NextQuery>) -> Resu
     )
 }
 
+/// Registration makes a person and mails a confirmation link; the browser
+/// is signed in as that person, who sees only "check your mail" until then.
 pub async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -144,23 +189,14 @@ pub async fn register(
         password: form.password,
         company_name: form.company_name.clone(),
     };
-    let pool = state.pool.clone();
     let base_url = state.settings.base_url.clone();
-    let outcome = web::block(move || {
-        let mut conn = pool.get().map_err(|e| DomainError::Other(e.into()))?;
-        users::register(&mut conn, &input, &base_url)
-    })
-    .await?;
-    match outcome {
-        Ok(actor) => {
+    let ip = crate::web::extract::client_address(&req, state.settings.trust_forwarded_for);
+    match run(&state, move |conn| membership::register(conn, &input, &ip, &base_url)).await? {
+        Ok(user) => {
             state.wake_mail_worker();
-            let session = PortalSession::from_request(&req);
-            session.sign_in(actor.user_id.0).map_err(AppError::internal)?;
-            session.flash(
-                "success",
-                format!("Welcome, {}. Your account at {} is ready; we have emailed you a welcome message.", actor.name, actor.company_name),
-            );
-            Ok(see_other(safe_next(form.next.as_deref())))
+            let response = start_session(&req, &state, user, "/welcome").await?;
+            PortalSession::from_request(&req).flash("success", "Your account is made. We have emailed you a link to confirm your address.");
+            Ok(response)
         }
         Err(DomainError::Invalid(errors)) => render(
             StatusCode::BAD_REQUEST,
@@ -173,6 +209,155 @@ pub async fn register(
                 errors,
             },
         ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "auth/two_step.html")]
+pub struct TwoStepPage {
+    pub layout: Layout,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    pub code: String,
+}
+
+/// The second step: a code from the authenticator app or a recovery code.
+pub async fn two_step_form(viewer: Viewer, session: PortalSession) -> Result<HttpResponse, AppError> {
+    if session.pending().is_none() {
+        return Ok(see_other("/sign-in"));
+    }
+    render(StatusCode::OK, &TwoStepPage { layout: viewer.layout, error: None })
+}
+
+pub async fn two_step(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    session: PortalSession,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some((user_id, next)) = session.pending() else {
+        session.flash("info", "Please sign in again: the two-step sign-in waited too long.");
+        return Ok(see_other("/sign-in"));
+    };
+    let ip = crate::web::extract::client_address(&req, state.settings.trust_forwarded_for);
+    let code = form.into_inner().code;
+    match run(&state, move |conn| two_step::verify(conn, user_id, &code, &ip)).await? {
+        Ok(user) => start_session(&req, &state, user, &next).await,
+        Err(DomainError::Invalid(e)) => {
+            render(StatusCode::BAD_REQUEST, &TwoStepPage { layout: viewer.layout, error: e.get("code").map(str::to_string) })
+        }
+        Err(DomainError::Throttled { retry_after_secs }) => render(
+            StatusCode::TOO_MANY_REQUESTS,
+            &TwoStepPage {
+                layout: viewer.layout,
+                error: Some(format!("Too many wrong codes. Please wait {} and try again.", human_wait(retry_after_secs))),
+            },
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "auth/two_step_enrol.html")]
+pub struct EnrolPage {
+    pub layout: Layout,
+    pub action: &'static str,
+    pub required: bool,
+    pub secret: String,
+    pub qr_svg: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "auth/recovery_codes.html")]
+pub struct RecoveryCodesPage {
+    pub layout: Layout,
+    pub codes: Vec<String>,
+    pub continue_to: String,
+}
+
+/// The enrolment form: a secret kept in the session until a code confirms it.
+pub(crate) async fn enrol_page(
+    state: &AppState,
+    session: &PortalSession,
+    layout: Layout,
+    user_id: i64,
+    action: &'static str,
+    required: bool,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let secret = match session.enrol_secret() {
+        Some(s) => s,
+        None => {
+            let s = two_step::new_secret();
+            session.set_enrol_secret(&s);
+            s
+        }
+    };
+    let s = secret.clone();
+    let qr_svg = run(state, move |conn| {
+        use diesel::prelude::*;
+        let email: String =
+            crate::db::schema::users::table.find(user_id).select(crate::db::schema::users::email).first(conn)?;
+        two_step::qr_svg(&s, &email)
+    })
+    .await??;
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    render(status, &EnrolPage { layout, action, required, secret, qr_svg, error })
+}
+
+/// Operations staff without two-step sign-in set it up before their first page.
+pub async fn enrol_form(state: web::Data<AppState>, viewer: Viewer, session: PortalSession) -> Result<HttpResponse, AppError> {
+    let Some((user_id, _)) = session.pending() else { return Ok(see_other("/sign-in")) };
+    enrol_page(&state, &session, viewer.layout, user_id, "/sign-in/two-step/enrol", true, None).await
+}
+
+pub async fn enrol(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    session: PortalSession,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some((user_id, next)) = session.pending() else { return Ok(see_other("/sign-in")) };
+    let Some(secret) = session.enrol_secret() else { return Ok(see_other("/sign-in/two-step/enrol")) };
+    let ip = crate::web::extract::client_address(&req, state.settings.trust_forwarded_for);
+    let code = form.into_inner().code;
+    match run(&state, move |conn| two_step::enable(conn, user_id, &secret, &code, &ip)).await? {
+        Ok(codes) => {
+            let user = run(&state, move |conn| {
+                use diesel::prelude::*;
+                Ok(crate::db::schema::users::table.find(user_id).select(User::as_select()).first(conn)?)
+            })
+            .await??;
+            let mut response = start_session(&req, &state, user, &next).await?;
+            let continue_to = response
+                .headers()
+                .get(actix_web::http::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("/")
+                .to_string();
+            let page = RecoveryCodesPage { layout: viewer.layout, codes, continue_to };
+            let body = page.render().map_err(AppError::internal)?;
+            // Same cookies, but show the codes before going on.
+            *response.status_mut() = StatusCode::OK;
+            response.headers_mut().remove(actix_web::http::header::LOCATION);
+            response.headers_mut().insert(
+                actix_web::http::header::CONTENT_TYPE,
+                actix_web::http::header::HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            Ok(response.set_body(actix_web::body::BoxBody::new(body)))
+        }
+        Err(DomainError::Invalid(e)) => {
+            enrol_page(&state, &session, viewer.layout, user_id, "/sign-in/two-step/enrol", true, e.get("code").map(str::to_string)).await
+        }
+        Err(DomainError::Throttled { retry_after_secs }) => Err(AppError::TooManyRequests { retry_after_secs }),
         Err(e) => Err(e.into()),
     }
 }

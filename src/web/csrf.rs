@@ -3,11 +3,11 @@
 //! `X-CSRF-Token` header; plus a same-origin check on `Origin` and
 //! `Sec-Fetch-Site`.
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{web, FromRequest};
+use actix_web::{web, FromRequest, ResponseError};
 
 use crate::web::error::AppError;
 use crate::web::session::PortalSession;
@@ -44,14 +44,17 @@ fn tokens_match(a: &str, b: &str) -> bool {
 pub async fn protect(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe {
-        return next.call(req).await;
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
     let base_url = req.app_data::<web::Data<crate::startup::AppState>>().map(|s| s.settings.base_url.clone()).unwrap_or_default();
+    // Refusals are answered here (not raised), so the response passes back
+    // through the middleware that adds the security headers.
+    let refuse = |req: ServiceRequest, message: &str| Ok(req.into_response(AppError::Forbidden(message.into()).error_response()));
     if !same_origin(&req, &base_url) {
-        return Err(AppError::Forbidden("This request came from another site.".into()).into());
+        return refuse(req, "This request came from another site.");
     }
     let expected = PortalSession::from_request(req.request()).existing_csrf_token();
     let mut presented = req.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -71,10 +74,7 @@ pub async fn protect(
         }
     }
     match (expected, presented) {
-        (Some(e), Some(p)) if tokens_match(&e, &p) => next.call(req).await,
-        _ => Err(AppError::Forbidden(
-            "Your session has expired or the form was not sent from this portal. Reload the page and try again.".into(),
-        )
-        .into()),
+        (Some(e), Some(p)) if tokens_match(&e, &p) => next.call(req).await.map(ServiceResponse::map_into_boxed_body),
+        _ => refuse(req, "Your session has expired or the form was not sent from this portal. Reload the page and try again."),
     }
 }

@@ -16,6 +16,9 @@ pub enum AppError {
     NotFound,
     #[error("sign-in needed")]
     Unauthenticated { next: String },
+    /// Signed in, but this page is for another stage (e.g. not yet a member).
+    #[error("redirect to {0}")]
+    Redirect(String),
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("bad request: {0}")]
@@ -92,7 +95,7 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Unauthenticated { .. } => StatusCode::SEE_OTHER,
+            AppError::Unauthenticated { .. } | AppError::Redirect(_) => StatusCode::SEE_OTHER,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -108,6 +111,12 @@ impl ResponseError for AppError {
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, target.clone()))
                 .insert_header(("HX-Redirect", target))
+                .finish();
+        }
+        if let AppError::Redirect(target) = self {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, target.clone()))
+                .insert_header(("HX-Redirect", target.clone()))
                 .finish();
         }
         let (title, message, reference) = match self {
@@ -126,7 +135,7 @@ impl ResponseError for AppError {
                 "The portal hit an unexpected error. Nothing was changed. If it happens again, quote the reference below.".to_string(),
                 Some(reference.clone()),
             ),
-            AppError::Unauthenticated { .. } => unreachable!("handled above"),
+            AppError::Unauthenticated { .. } | AppError::Redirect(_) => unreachable!("handled above"),
         };
         let status = self.status_code();
         let page = ErrorPage { layout: Layout::bare(), status: status.as_u16(), title, message, reference };

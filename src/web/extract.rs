@@ -1,11 +1,17 @@
 //! Extractors that declare in a handler's signature who may call it:
-//! `Viewer` (anyone; the actor if signed in) and `SignedIn` (a signed-in
-//! user, else a redirect to sign-in). Both carry the page layout.
+//! `Viewer` (anyone; the actor if signed in), `SignedIn` (a member of a
+//! company, else a redirect to sign-in or to the welcome page) and
+//! `SignedInPerson` (anyone signed in, member or not). All carry the layout.
+//!
+//! The session holds only a token; the session row it names must be open
+//! and its person active, or nobody is signed in.
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
+use crate::domain::identity::sessions;
+use crate::domain::identity::Person;
 use crate::domain::Actor;
 use crate::startup::AppState;
 use crate::web::error::AppError;
@@ -14,12 +20,31 @@ use crate::web::session::PortalSession;
 
 pub struct Viewer {
     pub actor: Option<Actor>,
+    /// Whoever is signed in, member or not, with their session row.
+    pub person: Option<(i64, Person)>,
     pub layout: Layout,
 }
 
 pub struct SignedIn {
     pub actor: Actor,
+    /// The `user_sessions` row of this browser.
+    pub session_id: i64,
     pub layout: Layout,
+}
+
+/// Anyone signed in, whether or not a company has admitted them yet.
+pub struct SignedInPerson {
+    pub person: Person,
+    pub actor: Option<Actor>,
+    pub session_id: i64,
+    pub layout: Layout,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need {
+    Nothing,
+    Member,
+    Person,
 }
 
 fn state(req: &HttpRequest) -> web::Data<AppState> {
@@ -29,53 +54,58 @@ fn state(req: &HttpRequest) -> web::Data<AppState> {
 /// Loads the signed-in actor, if any, and the layout. With `require`, a
 /// signed-out request fails before the flash messages are taken, so they
 /// survive the redirect to sign-in.
-async fn load_viewer(req: HttpRequest, require: bool) -> Result<Viewer, AppError> {
+async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
     let state = state(&req);
     let session = PortalSession::from_request(&req);
     // Full pages show the Not Assigned count in the navigation; htmx fragments do not.
     let with_count = !req.headers().contains_key("HX-Request");
     let mut not_assigned = None;
-    let actor = match session.user_id() {
-        Some(id) => {
+    let (person, actor) = match session.token() {
+        Some(token) => {
             let pool = state.pool.clone();
-            let (found, count) = web::block(move || -> Result<(Option<Actor>, Option<i64>), AppError> {
+            let (found, count) = web::block(move || -> Result<_, AppError> {
                 let mut conn = pool.get()?;
-                let actor = Actor::load(&mut conn, id)?;
-                let count = match (&actor, with_count) {
-                    (Some(a), true) => crate::domain::orders::listing::not_assigned_count(&mut conn, a, 1000).ok(),
+                let found = sessions::lookup(&mut conn, &token)?;
+                let count = match (&found, with_count) {
+                    (Some((_, _, Some(a))), true) => crate::domain::orders::listing::not_assigned_count(&mut conn, a, 1000).ok(),
                     _ => None,
                 };
-                Ok((actor, count))
+                Ok((found, count))
             })
             .await??;
             not_assigned = count;
-            if found.is_none() {
-                session.sign_out();
+            match found {
+                Some((session_id, person, actor)) => (Some((session_id, person)), actor),
+                None => {
+                    // The session row ended (sign-out elsewhere, password change, deactivation).
+                    session.sign_out();
+                    (None, None)
+                }
             }
-            found
         }
-        None => None,
+        None => (None, None),
     };
-    match &actor {
-        Some(a) => {
-            tracing::Span::current().record("user_id", a.user_id.0);
-        }
-        None if require => {
-            let next = match req.query_string() {
-                "" => req.path().to_string(),
-                q => format!("{}?{q}", req.path()),
-            };
-            return Err(AppError::Unauthenticated { next });
-        }
-        None => {}
+    if let Some((_, p)) = &person {
+        tracing::Span::current().record("user_id", p.user_id);
     }
-    let layout =
+    let next = || match req.query_string() {
+        "" => req.path().to_string(),
+        q => format!("{}?{q}", req.path()),
+    };
+    match (need, &person, &actor) {
+        (Need::Member, Some(_), None) => return Err(AppError::Redirect("/welcome".into())),
+        (Need::Member | Need::Person, None, _) => return Err(AppError::Unauthenticated { next: next() }),
+        _ => {}
+    }
+    let mut layout =
         Layout::new(actor.as_ref(), session.csrf_token(), session.take_flashes(), req.path().to_string(), state.mail_viewer_enabled());
-    let mut layout = layout;
     if let Some(u) = layout.user.as_mut() {
         u.not_assigned = not_assigned;
     }
-    Ok(Viewer { actor, layout })
+    if actor.is_none() {
+        layout.person = person.as_ref().map(|(_, p)| p.name.clone());
+    }
+    Ok(Viewer { actor, person, layout })
 }
 
 impl FromRequest for Viewer {
@@ -83,7 +113,7 @@ impl FromRequest for Viewer {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(load_viewer(req, false))
+        Box::pin(load_viewer(req, Need::Nothing))
     }
 }
 
@@ -93,11 +123,31 @@ impl FromRequest for SignedIn {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let viewer = load_viewer(req, true).await?;
-            let actor = viewer.actor.expect("load_viewer(require) returns an actor");
-            Ok(SignedIn { actor, layout: viewer.layout })
+            let viewer = load_viewer(req, Need::Member).await?;
+            let actor = viewer.actor.expect("load_viewer(Member) returns an actor");
+            let session_id = viewer.person.map(|(id, _)| id).expect("a member has a session row");
+            Ok(SignedIn { actor, session_id, layout: viewer.layout })
         })
     }
+}
+
+impl FromRequest for SignedInPerson {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let viewer = load_viewer(req, Need::Person).await?;
+            let (session_id, person) = viewer.person.expect("load_viewer(Person) returns a person");
+            Ok(SignedInPerson { person, actor: viewer.actor, session_id, layout: viewer.layout })
+        })
+    }
+}
+
+/// The browser as the session rows record it.
+pub fn client(req: &HttpRequest, trust_forwarded_for: bool) -> sessions::Client {
+    let user_agent = req.headers().get(actix_web::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    sessions::Client { ip: client_address(req, trust_forwarded_for), user_agent }
 }
 
 /// The client's address for throttling: the peer, or the first forwarded

@@ -23,7 +23,7 @@ pub struct HomePage {
 
 pub async fn home(viewer: Viewer) -> Result<HttpResponse, AppError> {
     let Some(actor) = viewer.actor else {
-        return Ok(see_other("/sign-in"));
+        return Ok(see_other(if viewer.person.is_some() { "/welcome" } else { "/sign-in" }));
     };
     render(
         StatusCode::OK,

@@ -11,6 +11,7 @@ pub struct LayoutUser {
     pub company: String,
     pub company_kind: String,
     pub is_operations: bool,
+    pub is_company_admin: bool,
     /// Not Assigned orders the user sees (counted up to 1,000), for the navigation.
     pub not_assigned: Option<i64>,
 }
@@ -23,12 +24,14 @@ pub struct Layout {
     /// The request path, to mark the current navigation entry.
     pub path: String,
     pub mail_viewer: bool,
+    /// Someone signed in who is not (yet) a member of a company: their name.
+    pub person: Option<String>,
 }
 
 impl Layout {
     /// For pages rendered outside a request's context (error pages).
     pub fn bare() -> Layout {
-        Layout { user: None, csrf_token: String::new(), flashes: Vec::new(), path: String::new(), mail_viewer: false }
+        Layout { user: None, csrf_token: String::new(), flashes: Vec::new(), path: String::new(), mail_viewer: false, person: None }
     }
 
     pub fn new(actor: Option<&Actor>, csrf_token: String, flashes: Vec<Flash>, path: String, mail_viewer: bool) -> Layout {
@@ -39,13 +42,21 @@ impl Layout {
                 company: a.company_name.clone(),
                 company_kind: a.company_kind.label().to_string(),
                 is_operations: policy::sees_operations_section(a),
+                is_company_admin: a.is_company_admin,
                 not_assigned: None,
             }),
             csrf_token,
             flashes,
             path,
             mail_viewer,
+            person: None,
         }
+    }
+
+    /// Whether the development mail viewer is linked: only for someone
+    /// signed in (a new person follows their confirmation mail there).
+    pub fn shows_mail_viewer(&self) -> bool {
+        self.mail_viewer && (self.user.is_some() || self.person.is_some())
     }
 
     /// `aria-current="page"` for the navigation entry of `prefix`.

@@ -5,12 +5,14 @@ pub mod account_request;
 pub mod accounts;
 pub mod assets;
 pub mod auth;
+pub mod company;
 pub mod csrf;
 pub mod dev_mail;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod home;
+pub mod identity;
 pub mod layout;
 pub mod licenses;
 pub mod orders;
@@ -65,10 +67,22 @@ pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, location.to_string())).finish()
 }
 
-/// Only local paths are followed after sign-in, never another site.
+/// Only paths of the portal are followed after sign-in, never another site:
+/// one leading slash, then no second slash or backslash, no whitespace or
+/// control character anywhere (browsers drop tabs and newlines, so
+/// `/\t/evil.example` would become `//evil.example`), no backslash at all
+/// and no scheme.
 pub fn safe_next(next: Option<&str>) -> &str {
+    let ok = |n: &str| {
+        let b = n.as_bytes();
+        b.first() == Some(&b'/')
+            && !matches!(b.get(1), Some(b'/') | Some(b'\\'))
+            && !n.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\' || c == '\u{feff}')
+            && !n.contains("://")
+            && n.len() <= 2000
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains("://") => n,
+        Some(n) if ok(n) => n,
         _ => "/",
     }
 }
@@ -80,7 +94,24 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
         assert_eq!(safe_next(Some("/profile?x=1")), "/profile?x=1");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "profile", "/x?u=http://e"] {
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "profile",
+            "/x?u=http://e",
+            "/\t/evil.example/",
+            "/\n/evil.example",
+            "/\r//evil.example",
+            "/ /evil.example",
+            "\\/evil.example",
+            "/\\/evil.example",
+            "/\u{0}//evil.example",
+            "/\u{3000}/evil.example",
+            "\u{feff}//evil.example",
+            "javascript:alert(1)",
+            "",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
         assert_eq!(safe_next(None), "/");

@@ -2,7 +2,7 @@
 
 use actix_web::web;
 
-use crate::web::{account_request, accounts, assets, auth, dev_mail, health, home, licenses, orders, profile, sa_orders};
+use crate::web::{account_request, accounts, assets, auth, company, dev_mail, health, home, identity, licenses, orders, profile, sa_orders};
 
 pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
     // Anyone
@@ -12,12 +12,39 @@ pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
         .route("/sign-in", web::get().to(auth::sign_in_form))
         .route("/sign-in", web::post().to(auth::sign_in))
         .route("/register", web::get().to(auth::register_form))
-        .route("/register", web::post().to(auth::register));
+        .route("/register", web::post().to(auth::register))
+        .route("/sign-in/two-step", web::get().to(auth::two_step_form))
+        .route("/sign-in/two-step", web::post().to(auth::two_step))
+        .route("/sign-in/two-step/enrol", web::get().to(auth::enrol_form))
+        .route("/sign-in/two-step/enrol", web::post().to(auth::enrol))
+        .route("/confirm-email/{token}", web::get().to(identity::confirm_email_form))
+        .route("/confirm-email/{token}", web::post().to(identity::confirm_email))
+        .route("/password/forgot", web::get().to(identity::forgot_form))
+        .route("/password/forgot", web::post().to(identity::forgot))
+        .route("/password/reset/{token}", web::get().to(identity::reset_form))
+        .route("/password/reset/{token}", web::post().to(identity::reset))
+        .route("/invitations/{token}", web::get().to(identity::invitation_form))
+        .route("/invitations/{token}", web::post().to(identity::accept_invitation));
+
+    // Signed-in people who are not (yet) members of a company
+    cfg.route("/welcome", web::get().to(identity::welcome))
+        .route("/welcome/resend", web::post().to(identity::resend_confirmation))
+        .route("/welcome/join", web::post().to(identity::ask_to_join));
 
     // Signed-in users
     cfg.route("/sign-out", web::post().to(auth::sign_out))
         .route("/profile", web::get().to(profile::profile_form))
         .route("/profile", web::post().to(profile::update_profile))
+        .route("/profile/password", web::post().to(profile::change_password))
+        .route("/profile/sign-out-everywhere", web::post().to(profile::sign_out_everywhere))
+        .route("/profile/two-step", web::get().to(profile::two_step_form))
+        .route("/profile/two-step", web::post().to(profile::enable_two_step))
+        .route("/profile/two-step/{action}", web::post().to(profile::two_step_action))
+        .route("/company", web::get().to(company::show))
+        .route("/company/invitations", web::post().to(company::invite))
+        .route("/company/invitations/{id}/{action}", web::post().to(company::invitation_action))
+        .route("/company/requests/{id}/{decision}", web::post().to(company::decide_request))
+        .route("/company/members/{id}/{action}", web::post().to(company::member_action))
         .route("/orders", web::get().to(orders::list_orders))
         .route("/orders", web::post().to(orders::create_order))
         .route("/orders/new", web::get().to(orders::new_order_form))

@@ -12,7 +12,15 @@ use base64::Engine;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-const USER_ID: &str = "user_id";
+/// The random token naming the person's row in `user_sessions`.
+const SESSION_TOKEN: &str = "sid";
+/// A person who gave the right password and still owes a two-step code
+/// (or, for operations without one, an enrolment): user id and deadline.
+const PENDING_USER: &str = "pending_user";
+const PENDING_UNTIL: &str = "pending_until";
+const PENDING_NEXT: &str = "pending_next";
+/// A two-step secret shown for enrolment, kept until a code confirms it.
+const ENROL_SECRET: &str = "enrol_secret";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
 
@@ -70,15 +78,53 @@ impl PortalSession {
         PortalSession(req.get_session())
     }
 
-    pub fn user_id(&self) -> Option<i64> {
-        self.0.get::<i64>(USER_ID).ok().flatten()
+    /// The token of the signed-in person's session row, if any.
+    pub fn token(&self) -> Option<String> {
+        self.0.get::<String>(SESSION_TOKEN).ok().flatten()
     }
 
-    /// Signs in: a new session id (no fixation), the user, a fresh CSRF token.
-    pub fn sign_in(&self, user_id: i64) -> Result<(), actix_session::SessionInsertError> {
+    /// Signs in: a new session id (no fixation), the session row's token, a
+    /// fresh CSRF token; any pending two-step state is dropped.
+    pub fn sign_in(&self, token: &str) -> Result<(), actix_session::SessionInsertError> {
         self.0.renew();
-        self.0.insert(USER_ID, user_id)?;
+        for key in [PENDING_USER, PENDING_UNTIL, PENDING_NEXT, ENROL_SECRET] {
+            self.0.remove(key);
+        }
+        self.0.insert(SESSION_TOKEN, token)?;
         self.0.insert(CSRF, new_token())
+    }
+
+    /// The password was right; a second step is owed within ten minutes.
+    pub fn set_pending(&self, user_id: i64, next: &str) -> Result<(), actix_session::SessionInsertError> {
+        self.0.renew();
+        self.0.remove(SESSION_TOKEN);
+        self.0.insert(PENDING_USER, user_id)?;
+        self.0.insert(PENDING_UNTIL, chrono::Utc::now().timestamp() + 600)?;
+        self.0.insert(PENDING_NEXT, next)?;
+        self.0.insert(CSRF, new_token())
+    }
+
+    /// The person owing a second step, and where they were going.
+    pub fn pending(&self) -> Option<(i64, String)> {
+        let user = self.0.get::<i64>(PENDING_USER).ok().flatten()?;
+        let until = self.0.get::<i64>(PENDING_UNTIL).ok().flatten()?;
+        if chrono::Utc::now().timestamp() > until {
+            return None;
+        }
+        let next = self.0.get::<String>(PENDING_NEXT).ok().flatten().unwrap_or_else(|| "/".into());
+        Some((user, next))
+    }
+
+    pub fn enrol_secret(&self) -> Option<String> {
+        self.0.get::<String>(ENROL_SECRET).ok().flatten()
+    }
+
+    pub fn set_enrol_secret(&self, secret: &str) {
+        let _ = self.0.insert(ENROL_SECRET, secret);
+    }
+
+    pub fn clear_enrol_secret(&self) {
+        self.0.remove(ENROL_SECRET);
     }
 
     /// Signs out: forgets everything and moves to a new session id, which

@@ -117,7 +117,7 @@ async fn a_reseller_requests_for_a_customer_whose_approver_registers_and_activat
         let resp = adam.get(&link).await;
         assert_eq!(resp.status().as_u16(), 303);
         assert!(location(&resp).starts_with("/sign-in?next=%2Faccounts%2Fsetup%2F"));
-        assert_eq!(adam.register("Adam Brooks", "adam@acme.example", PASSWORD, "Acme Corp").await.status().as_u16(), 303);
+        assert_eq!(adam.register_confirmed("Adam Brooks", "adam@acme.example", PASSWORD, "Acme Corp").await.status().as_u16(), 303);
         adam.post_form(&link, &link, &[("authority", "yes")]).await;
         assert_eq!(adam.post_form(&link, &format!("{link}/activate"), &[]).await.status().as_u16(), 303);
 
@@ -131,7 +131,19 @@ async fn a_reseller_requests_for_a_customer_whose_approver_registers_and_activat
         // The nominee registers later and takes up the role.
         let newbie = TestApp { client: client(), ..app.clone_handle() };
         newbie.register("Newbie", "newbie@acme.example", PASSWORD, "").await;
-        assert_eq!(role_of(&app, id, "newbie@acme.example").as_deref(), Some("sa_administrator"));
+        assert_eq!(role_of(&app, id, "newbie@acme.example"), None, "an unconfirmed address claims nothing");
+        let confirm = app.mailed_link("newbie@acme.example", "confirm_email");
+        newbie.post_form(&confirm, &confirm, &[]).await;
+        assert_eq!(role_of(&app, id, "newbie@acme.example"), None, "not before Acme admits them");
+        newbie.post_form("/welcome", "/welcome/join", &[]).await;
+        let company = adam.get_text("/company").await;
+        let approve = scraper::Html::parse_document(&company)
+            .select(&scraper::Selector::parse("#membership-requests form").unwrap())
+            .next()
+            .and_then(|f| f.value().attr("action").map(str::to_string))
+            .expect("a request to approve");
+        assert_eq!(adam.post_form("/company", &approve, &[]).await.status().as_u16(), 303);
+        assert_eq!(role_of(&app, id, "newbie@acme.example").as_deref(), Some("sa_administrator"), "admitted, the nomination is claimed");
     }
 }
 

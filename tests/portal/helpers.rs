@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
 use diesel::Connection;
 use portal::config::Settings;
 use portal::db::{self, Pool};
@@ -149,11 +150,23 @@ pub struct AppOptions {
     /// Share this database (and data folder) with another app, as instances behind a load balancer.
     pub share_with: Option<(std::sync::Arc<TestDb>, std::sync::Arc<tempfile::TempDir>)>,
     pub mail_poll_interval: &'static str,
+    /// Require two-step sign-in of operations staff, as a real install does.
+    /// Off by default so other tests sign operations in with a password.
+    pub two_step_for_operations: bool,
+    /// Extra settings (name, value).
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl Default for AppOptions {
     fn default() -> Self {
-        AppOptions { smtp_url: None, redis_url: None, share_with: None, mail_poll_interval: "200ms" }
+        AppOptions {
+            smtp_url: None,
+            redis_url: None,
+            share_with: None,
+            mail_poll_interval: "200ms",
+            two_step_for_operations: false,
+            env: Vec::new(),
+        }
     }
 }
 
@@ -179,6 +192,10 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> TestApp {
     }
     if let Some(r) = &options.redis_url {
         vars.insert("REDIS_URL", r.clone());
+    }
+    vars.insert("TWO_STEP_FOR_OPERATIONS", if options.two_step_for_operations { "required" } else { "optional" }.into());
+    for (k, v) in &options.env {
+        vars.insert(k, v.clone());
     }
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().unwrap().port();
@@ -270,6 +287,14 @@ impl TestApp {
             .await
     }
 
+    /// Registers and follows the "Confirm your email" link, as a person would.
+    pub async fn register_confirmed(&self, name: &str, email: &str, password: &str, company: &str) -> reqwest::Response {
+        let resp = self.register(name, email, password, company).await;
+        assert_eq!(resp.status().as_u16(), 303, "registered {email}");
+        let link = self.mailed_link(&email.to_lowercase(), "confirm_email");
+        self.post_form(&link, &link, &[]).await
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
         self.post_form("/sign-in", "/sign-in", &[("email", email), ("password", password)]).await
     }
@@ -279,6 +304,27 @@ impl TestApp {
         let mut conn = self.pool.get().unwrap();
         portal::domain::users::create_user(&mut conn, &portal::domain::users::console_permit(), email, name, password, company, kind)
             .expect("create user");
+    }
+
+    /// The path of the newest link mailed to `to` in a message of `kind`.
+    pub fn mailed_link(&self, to: &str, kind: &str) -> String {
+        use portal::db::schema::outbox;
+        let bodies: Vec<String> = outbox::table
+            .filter(outbox::recipient.eq(to))
+            .filter(outbox::kind.eq(kind))
+            .order(outbox::id.desc())
+            .select(outbox::body_text)
+            .load(&mut *self.conn())
+            .unwrap();
+        let body = bodies.first().unwrap_or_else(|| panic!("no {kind} mail to {to}"));
+        let start = body.find(&self.address).unwrap_or_else(|| panic!("no link in: {body}")) + self.address.len();
+        body[start..].split_whitespace().next().unwrap().to_string()
+    }
+
+    /// How many messages of `kind` went to `to`.
+    pub fn mail_count(&self, to: &str, kind: &str) -> i64 {
+        use portal::db::schema::outbox;
+        outbox::table.filter(outbox::recipient.eq(to)).filter(outbox::kind.eq(kind)).count().get_result(&mut *self.conn()).unwrap()
     }
 
     pub fn conn(&self) -> db::PooledConnection {

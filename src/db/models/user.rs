@@ -6,7 +6,7 @@ use crate::db::schema::{sign_in_failures, users};
 #[diesel(table_name = users)]
 pub struct User {
     pub id: i64,
-    pub company_id: i64,
+    pub company_id: Option<i64>,
     pub email: String,
     pub name: String,
     pub password_hash: String,
@@ -14,18 +14,28 @@ pub struct User {
     pub notify_reminders: bool,
     pub created_at: chrono::NaiveDateTime,
     pub last_sign_in_at: Option<chrono::NaiveDateTime>,
+    pub email_confirmed_at: Option<chrono::NaiveDateTime>,
+    pub is_company_admin: bool,
+    pub deactivated_at: Option<chrono::NaiveDateTime>,
+    pub requested_company_name: Option<String>,
+    pub totp_secret: Option<String>,
+    pub totp_enabled_at: Option<chrono::NaiveDateTime>,
+    pub totp_last_step: Option<i64>,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUser<'a> {
-    pub company_id: i64,
+    pub company_id: Option<i64>,
     pub email: &'a str,
     pub name: &'a str,
     pub password_hash: &'a str,
     pub notify_orders: bool,
     pub notify_reminders: bool,
     pub created_at: chrono::NaiveDateTime,
+    pub email_confirmed_at: Option<chrono::NaiveDateTime>,
+    pub is_company_admin: bool,
+    pub requested_company_name: Option<&'a str>,
 }
 
 #[derive(Insertable)]

@@ -922,6 +922,7 @@ mod tests {
             company_kind: kind,
             notify_orders: true,
             notify_reminders: true,
+            is_company_admin: false,
         }
     }
 

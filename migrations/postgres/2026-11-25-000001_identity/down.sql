@@ -1,0 +1,14 @@
+DROP TABLE security_events;
+DROP TABLE recovery_codes;
+DROP TABLE invitations;
+DROP TABLE membership_requests;
+DROP TABLE user_tokens;
+DROP TABLE user_sessions;
+ALTER TABLE users DROP COLUMN email_confirmed_at;
+ALTER TABLE users DROP COLUMN is_company_admin;
+ALTER TABLE users DROP COLUMN deactivated_at;
+ALTER TABLE users DROP COLUMN requested_company_name;
+ALTER TABLE users DROP COLUMN totp_secret;
+ALTER TABLE users DROP COLUMN totp_enabled_at;
+ALTER TABLE users DROP COLUMN totp_last_step;
+ALTER TABLE users ALTER COLUMN company_id SET NOT NULL;

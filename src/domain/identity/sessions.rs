@@ -1,0 +1,193 @@
+//! Sessions that really end. Each signed-in browser has a row here; the
+//! session (cookie or Redis) holds only a random token whose hash names the
+//! row. Signing out, a password change, a reset or a deactivation ends rows,
+//! and a copied cookie then opens nothing, on every instance and with either
+//! session store.
+
+use chrono::Duration;
+use diesel::prelude::*;
+
+use crate::db::models::company::Company;
+use crate::db::models::user::User;
+use crate::db::schema::{companies, user_sessions, users};
+use crate::db::DbConnection;
+use crate::domain::identity::links::{hash_token, new_token};
+use crate::domain::identity::{security, Person};
+use crate::domain::Actor;
+
+/// How stale `last_seen_at` may get before a request refreshes it (so that
+/// most requests write nothing).
+const TOUCH_AFTER_MINUTES: i64 = 5;
+
+/// The browser a session was started from.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// Starts a session for a person: the token for the session store.
+pub fn start(conn: &mut DbConnection, user: &User, client: &Client) -> QueryResult<String> {
+    let (token, hash) = new_token();
+    let now = crate::db::now();
+    let agent: String = client.user_agent.chars().filter(|c| !c.is_control()).take(300).collect();
+    crate::db::transaction(conn, |conn| {
+        diesel::insert_into(user_sessions::table)
+            .values((
+                user_sessions::user_id.eq(user.id),
+                user_sessions::token_hash.eq(&hash),
+                user_sessions::created_at.eq(now),
+                user_sessions::last_seen_at.eq(now),
+                user_sessions::ip.eq(&client.ip),
+                user_sessions::user_agent.eq(&agent),
+            ))
+            .execute(conn)?;
+        diesel::update(users::table.find(user.id)).set(users::last_sign_in_at.eq(now)).execute(conn)?;
+        security::own(conn, user.id, user.company_id, "signed_in", &browser_label(&agent), &client.ip)
+    })?;
+    Ok(token)
+}
+
+/// Who a session token belongs to, in one statement: the person, and the
+/// actor when they are a member. `None` when the session has ended, the
+/// person is deactivated or gone.
+pub fn lookup(conn: &mut DbConnection, token: &str) -> QueryResult<Option<(i64, Person, Option<Actor>)>> {
+    let row: Option<(i64, chrono::NaiveDateTime, User, Option<Company>)> = user_sessions::table
+        .inner_join(users::table.left_join(companies::table))
+        .filter(user_sessions::token_hash.eq(hash_token(token)))
+        .filter(user_sessions::ended_at.is_null())
+        .filter(users::deactivated_at.is_null())
+        .select((user_sessions::id, user_sessions::last_seen_at, User::as_select(), Option::<Company>::as_select()))
+        .first(conn)
+        .optional()?;
+    let Some((session_id, last_seen, user, company)) = row else { return Ok(None) };
+    let now = crate::db::now();
+    if now - last_seen > Duration::minutes(TOUCH_AFTER_MINUTES) {
+        diesel::update(user_sessions::table.find(session_id)).set(user_sessions::last_seen_at.eq(now)).execute(conn)?;
+    }
+    let person = Person::from_row(&user);
+    let actor = match company {
+        Some(c) if user.email_confirmed_at.is_some() => Some(Actor::from_rows(user, c)),
+        _ => None,
+    };
+    Ok(Some((session_id, person, actor)))
+}
+
+/// Ends one session (sign-out).
+pub fn end(conn: &mut DbConnection, token: &str, client: &Client) -> QueryResult<()> {
+    let now = crate::db::now();
+    let row: Option<(i64, i64)> = user_sessions::table
+        .filter(user_sessions::token_hash.eq(hash_token(token)))
+        .filter(user_sessions::ended_at.is_null())
+        .select((user_sessions::id, user_sessions::user_id))
+        .first(conn)
+        .optional()?;
+    if let Some((id, user_id)) = row {
+        crate::db::transaction(conn, |conn| {
+            diesel::update(user_sessions::table.find(id)).set(user_sessions::ended_at.eq(now)).execute(conn)?;
+            let company: Option<i64> = users::table.find(user_id).select(users::company_id).first(conn)?;
+            security::own(conn, user_id, company, "signed_out", "", &client.ip)
+        })?;
+    }
+    Ok(())
+}
+
+/// Ends every session of a person, except `keep` (the one making a change).
+pub fn end_all(conn: &mut DbConnection, user_id: i64, keep: Option<i64>) -> QueryResult<usize> {
+    let now = crate::db::now();
+    let q = user_sessions::table.filter(user_sessions::user_id.eq(user_id)).filter(user_sessions::ended_at.is_null());
+    match keep {
+        Some(id) => diesel::update(q.filter(user_sessions::id.ne(id))).set(user_sessions::ended_at.eq(now)).execute(conn),
+        None => diesel::update(q).set(user_sessions::ended_at.eq(now)).execute(conn),
+    }
+}
+
+/// One line of the profile's "Recent sign-ins".
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub id: i64,
+    pub at: chrono::NaiveDateTime,
+    pub last_seen_at: chrono::NaiveDateTime,
+    pub ip: String,
+    pub browser: String,
+    pub active: bool,
+    pub current: bool,
+}
+
+pub fn recent(conn: &mut DbConnection, user_id: i64, current: i64, limit: i64) -> QueryResult<Vec<SignIn>> {
+    let rows: Vec<(i64, chrono::NaiveDateTime, chrono::NaiveDateTime, String, String, Option<chrono::NaiveDateTime>)> =
+        user_sessions::table
+            .filter(user_sessions::user_id.eq(user_id))
+            .order((user_sessions::created_at.desc(), user_sessions::id.desc()))
+            .limit(limit)
+            .select((
+                user_sessions::id,
+                user_sessions::created_at,
+                user_sessions::last_seen_at,
+                user_sessions::ip,
+                user_sessions::user_agent,
+                user_sessions::ended_at,
+            ))
+            .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, at, last_seen_at, ip, agent, ended)| SignIn {
+            id,
+            at,
+            last_seen_at,
+            ip,
+            browser: browser_label(&agent),
+            active: ended.is_none(),
+            current: id == current,
+        })
+        .collect())
+}
+
+/// "Firefox on Linux" from a User-Agent header, for people to recognise.
+pub fn browser_label(agent: &str) -> String {
+    let browser = if agent.contains("Edg/") {
+        "Edge"
+    } else if agent.contains("Firefox/") {
+        "Firefox"
+    } else if agent.contains("Chrome/") || agent.contains("Chromium/") {
+        "Chrome"
+    } else if agent.contains("Safari/") {
+        "Safari"
+    } else if agent.is_empty() {
+        return "Unknown browser".into();
+    } else {
+        let first = agent.split(['/', ' ']).next().unwrap_or("Unknown");
+        return first.chars().take(40).collect();
+    };
+    let system = if agent.contains("Android") {
+        Some("Android")
+    } else if agent.contains("iPhone") || agent.contains("iPad") {
+        Some("iOS")
+    } else if agent.contains("Windows") {
+        Some("Windows")
+    } else if agent.contains("Mac OS X") || agent.contains("Macintosh") {
+        Some("macOS")
+    } else if agent.contains("Linux") {
+        Some("Linux")
+    } else {
+        None
+    };
+    match system {
+        Some(s) => format!("{browser} on {s}"),
+        None => browser.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::browser_label;
+
+    #[test]
+    fn browsers_are_named_as_people_know_them() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
+        assert_eq!(browser_label(chrome), "Chrome on Linux");
+        assert_eq!(browser_label("Mozilla/5.0 (Windows NT 10.0; rv:130.0) Gecko/20100101 Firefox/130.0"), "Firefox on Windows");
+        assert_eq!(browser_label("reqwest/0.13"), "reqwest");
+        assert_eq!(browser_label(""), "Unknown browser");
+    }
+}
