@@ -143,7 +143,7 @@ pub async fn confirm_email(
         Ok(Ok((user_id, outcome))) => {
             state.wake_mail_worker();
             let message = match &outcome {
-                Confirmed::CreatedCompany(c) => format!("Your email is confirmed. {c} is set up, and you are its company administrator."),
+                Confirmed::CreatedCompany(c) => format!("Your email is confirmed. You are the company administrator of {c}."),
                 Confirmed::MayAskToJoin(c) => format!("Your email is confirmed. Ask to join {c} to see its orders and accounts."),
                 Confirmed::Outsider => "Your email is confirmed.".into(),
             };

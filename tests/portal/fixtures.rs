@@ -117,3 +117,15 @@ pub async fn as_user(app: &TestApp, email: &str) -> TestApp {
     assert_eq!(resp.status().as_u16(), 303, "sign in as {email}");
     other
 }
+
+/// A company administrator approves the first pending request on the company page.
+pub async fn approve_first_request(admin: &TestApp) {
+    let company = admin.get_text("/company").await;
+    let approve = scraper::Html::parse_document(&company)
+        .select(&scraper::Selector::parse("#membership-requests form").unwrap())
+        .next()
+        .and_then(|f| f.value().attr("action").map(str::to_string))
+        .expect("a request to approve");
+    assert!(approve.ends_with("/approve"), "{approve}");
+    assert_eq!(admin.post_form("/company", &approve, &[]).await.status().as_u16(), 303);
+}

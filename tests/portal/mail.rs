@@ -78,22 +78,22 @@ impl SmtpSink {
 }
 
 #[tokio::test]
-async fn the_welcome_mail_reaches_a_real_smtp_server_exactly_once() {
+async fn the_confirmation_mail_reaches_a_real_smtp_server_exactly_once() {
     let sink = SmtpSink::start();
     for backend in backends() {
         let app = spawn_app_with(backend, AppOptions { smtp_url: Some(sink.url.clone()), ..Default::default() }).await;
         let email = format!("ada.{backend:?}@analytical.example").to_lowercase();
         let resp = app.register("Ada Lovelace", &email, PASSWORD, "Analytical Engines").await;
         assert_eq!(resp.status().as_u16(), 303);
-        app.eventually("the welcome mail arrives", || sink.to(&email).len() == 1).await;
+        app.eventually("the confirmation mail arrives", || sink.to(&email).len() == 1).await;
         // Several more worker rounds: still exactly one.
         tokio::time::sleep(Duration::from_millis(1000)).await;
         let got = sink.to(&email);
         assert_eq!(got.len(), 1, "{backend:?}");
         let parsed = mail_parser::MessageParser::default().parse(got[0].data.as_bytes()).unwrap();
-        assert_eq!(parsed.subject(), Some("Welcome to the Smart Account Portal"));
+        assert_eq!(parsed.subject(), Some("Confirm your email"));
         let body = parsed.body_text(0).unwrap();
-        assert!(body.contains(&format!("{}/sign-in", app.settings.base_url)), "{body}");
+        assert!(body.contains(&format!("{}/confirm-email/", app.settings.base_url)), "{body}");
         let sent: Option<chrono::NaiveDateTime> =
             outbox::table.filter(outbox::recipient.eq(&email)).select(outbox::sent_at).first(&mut *app.conn()).unwrap();
         assert!(sent.is_some());

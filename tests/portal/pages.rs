@@ -49,7 +49,7 @@ async fn the_layout_shows_the_company_its_kind_and_the_navigation() {
     app.sign_in("fatima@fabrikam.example", PASSWORD).await;
     let page = app.get_text("/accounts").await;
     assert_eq!(texts(&page, ".who-company .badge"), vec!["Service provider"]);
-    assert_eq!(texts(&page, ".main-nav a"), vec!["Orders", "Smart Account Orders", "Accounts", "Licenses"]);
+    assert_eq!(texts(&page, ".main-nav a"), vec!["Orders", "Smart Account Orders", "Accounts", "Licenses", "Company"]);
     assert_eq!(texts(&page, ".main-nav a[aria-current=page]"), vec!["Accounts"]);
     assert!(page.contains("src=\"/static/js/htmx.min.js\""));
     assert!(page.contains("hx-headers"), "htmx requests carry the CSRF token");
@@ -58,7 +58,7 @@ async fn the_layout_shows_the_company_its_kind_and_the_navigation() {
 #[tokio::test]
 async fn user_text_is_escaped_in_pages() {
     let app = spawn_app(Backend::Sqlite).await;
-    let resp = app.register("<script>alert(1)</script>", "eve@evil.example", PASSWORD, "Evil <b>Corp</b>").await;
+    let resp = app.register_confirmed("<script>alert(1)</script>", "eve@evil.example", PASSWORD, "Evil <b>Corp</b>").await;
     assert_eq!(resp.status().as_u16(), 303);
     let home = app.get_text("/").await;
     assert!(!home.contains("<script>alert(1)</script>"));
@@ -96,7 +96,7 @@ async fn the_mail_viewer_lists_sent_mail_with_clickable_links() {
         let mut list = String::new();
         for _ in 0..50 {
             list = app.get_text("/dev/mail").await;
-            if list.contains("Welcome to the Smart Account Portal") {
+            if list.contains("Confirm your email") {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -106,7 +106,7 @@ async fn the_mail_viewer_lists_sent_mail_with_clickable_links() {
         let sel = scraper::Selector::parse("td a[href^='/dev/mail/']").unwrap();
         let href = doc.select(&sel).next().unwrap().value().attr("href").unwrap().to_string();
         let detail = app.get_text(&href).await;
-        let link = format!("{}/sign-in", app.settings.base_url);
+        let link = format!("{}{}", app.settings.base_url, app.mailed_link("ada@analytical.example", "confirm_email"));
         assert!(detail.contains(&format!("<a href=\"{link}\">")), "{detail}");
         assert_eq!(app.get("/dev/mail/..%2F..%2Fetc%2Fpasswd").await.status().as_u16(), 404);
     }

@@ -181,6 +181,17 @@ pub fn confirm_email(conn: &mut DbConnection, token: &str, ip: &str, base_url: &
         let domain = email.domain();
         let outcome = match company::find_by_domain(conn, &domain)? {
             Some(c) if c.kind == CompanyKind::Operations.as_str() => Confirmed::Outsider,
+            // A company made for the domain by someone else's request (a
+            // partner asking for an account on a customer's behalf) has no
+            // member to decide: its first confirmed person becomes its
+            // administrator, as for a domain no company owns.
+            Some(c) if members(conn, c.id)? == 0 => {
+                join(conn, &user, c.id, true)?;
+                if let Some(actor) = Actor::load(conn, user.id)? {
+                    mail::enqueue(conn, &Email::welcome(&actor, base_url))?;
+                }
+                Confirmed::CreatedCompany(c.name)
+            }
             Some(c) => Confirmed::MayAskToJoin(c.name),
             None => {
                 let name = user
@@ -204,6 +215,10 @@ pub fn confirm_email(conn: &mut DbConnection, token: &str, ip: &str, base_url: &
         };
         Ok(Ok((user_id, outcome)))
     })
+}
+
+fn members(conn: &mut DbConnection, company_id: i64) -> QueryResult<i64> {
+    users::table.filter(users::company_id.eq(company_id)).count().get_result(conn)
 }
 
 /// Makes a person a member: the company, the flag, and the account set-up
