@@ -9,6 +9,7 @@ mod accounts;
 mod auth;
 mod browser;
 mod health;
+mod identity;
 mod mail;
 mod orders;
 mod pages;
