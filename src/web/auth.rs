@@ -195,7 +195,12 @@ pub async fn register(
         Ok(user) => {
             state.wake_mail_worker();
             let response = start_session(&req, &state, user, "/welcome").await?;
-            PortalSession::from_request(&req).flash("success", "Your account is made. We have emailed you a link to confirm your address.");
+            let session = PortalSession::from_request(&req);
+            session.flash("success", "Your account is made. We have emailed you a link to confirm your address.");
+            let next = safe_next(form.next.as_deref());
+            if next != "/" {
+                session.set_after_confirm(next);
+            }
             Ok(response)
         }
         Err(DomainError::Invalid(errors)) => render(

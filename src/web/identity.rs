@@ -149,7 +149,13 @@ pub async fn confirm_email(
             };
             session.flash("success", message);
             let same_person = viewer.person.as_ref().is_some_and(|(_, p)| p.user_id == user_id);
-            Ok(see_other(if same_person { "/welcome" } else { "/sign-in" }))
+            let member = matches!(outcome, Confirmed::CreatedCompany(_));
+            let after = session.take_after_confirm();
+            Ok(see_other(match (same_person, member, after.as_deref()) {
+                (true, true, Some(next)) => crate::web::safe_next(Some(next)),
+                (true, _, _) => "/welcome",
+                (false, _, _) => "/sign-in",
+            }))
         }
         Ok(Err(problem)) => link_problem(viewer.layout, "Confirm your email", problem, Some(("/welcome", "Ask for a new link"))),
         Err(e) => Err(e.into()),

@@ -115,6 +115,17 @@ impl PortalSession {
         Some((user, next))
     }
 
+    /// Where a new person was going when they registered, for after the confirmation.
+    pub fn set_after_confirm(&self, next: &str) {
+        let _ = self.0.insert("after_confirm", next);
+    }
+
+    pub fn take_after_confirm(&self) -> Option<String> {
+        let next = self.0.get::<String>("after_confirm").ok().flatten();
+        self.0.remove("after_confirm");
+        next
+    }
+
     pub fn enrol_secret(&self) -> Option<String> {
         self.0.get::<String>(ENROL_SECRET).ok().flatten()
     }

@@ -178,82 +178,146 @@ impl Browser {
 }
 
 #[tokio::test]
-async fn a_person_registers_signs_out_signs_in_and_reads_the_welcome_mail_in_the_browser() {
+async fn a_new_person_registers_confirms_from_the_mail_viewer_asks_to_join_and_sees_contosos_orders_once_approved() {
     for backend in backends() {
         let Some(b) = browser().await else { return };
         let app = spawn_app(backend).await;
         app.create_user(
-            "nora@northwind.example",
-            "Nora Lindqvist",
+            "carlos@contoso.example",
+            "Carlos Ortega",
             PASSWORD,
-            "Northwind Distribution",
-            portal::domain::company::CompanyKind::Distributor,
+            "Contoso Resellers",
+            portal::domain::company::CompanyKind::Reseller,
         );
         let tag = format!("{backend:?}").to_lowercase();
 
         // Register, first with mistakes: the messages show beside the fields.
         b.driver.goto(app.url("/register")).await.unwrap();
-        b.shot(&format!("{tag}-01-register")).await;
-        b.fill("#name", "Nils Berg").await;
-        b.fill("#email", "nils@northwind").await;
-        b.fill("#password", "short").await;
+        b.shot(&format!("{tag}-id-01-register")).await;
+        b.fill("#name", "Pia Meyer").await;
+        b.fill("#email", "pia@contoso").await;
+        b.fill("#password", "password123").await;
         b.click_and_wait("button[type=submit]").await;
         assert_eq!(b.text("#email-error").await, "The part after the @ is not a valid domain.");
-        assert_eq!(b.text("#password-error").await, "Use at least 10 characters.");
-        assert_eq!(b.driver.query(By::Css("#name")).first().await.unwrap().value().await.unwrap().as_deref(), Some("Nils Berg"));
-        b.shot(&format!("{tag}-02-register-errors")).await;
+        assert!(b.text("#password-error").await.contains("too easy to guess"));
+        assert_eq!(b.driver.query(By::Css("#name")).first().await.unwrap().value().await.unwrap().as_deref(), Some("Pia Meyer"));
+        b.shot(&format!("{tag}-id-02-register-errors")).await;
 
-        b.fill("#email", "nils@northwind.example").await;
+        b.fill("#email", "pia@contoso.example").await;
         b.fill("#password", PASSWORD).await;
         b.click_and_wait("button[type=submit]").await;
-        let welcome = b.text("main h1").await;
-        assert_eq!(welcome, "Welcome, Nils Berg", "{backend:?}");
-        assert!(b.text(".flash-success").await.contains("Northwind Distribution"));
-        assert_eq!(b.text(".who-company .badge").await, "Distributor");
-        b.shot(&format!("{tag}-03-home")).await;
+        assert_eq!(b.text("main h1").await, "Check your mail", "{backend:?}");
+        b.shot(&format!("{tag}-id-03-check-your-mail")).await;
 
-        // Sign out, then sign in again.
-        b.click_and_wait(".who button[type=submit]").await;
-        assert_eq!(b.text(".flash-info").await, "You are signed out.");
-        b.shot(&format!("{tag}-04-signed-out")).await;
-        b.fill("#email", "nils@northwind.example").await;
-        b.fill("#password", "wrong password").await;
-        b.click_and_wait("button[type=submit]").await;
-        assert_eq!(b.text("#sign-in-error").await, "That email and password do not match an account.");
-        b.shot(&format!("{tag}-05-sign-in-error")).await;
-        b.fill("#password", PASSWORD).await;
-        b.click_and_wait("button[type=submit]").await;
-        assert_eq!(b.text("main h1").await, "Welcome, Nils Berg");
-
-        // The profile, with its notification preferences.
-        b.click_and_wait(".who-name").await;
-        assert_eq!(b.text("main h1").await, "My profile");
-        b.click("input[name=notify_reminders]").await;
-        b.click_and_wait("main button[type=submit]").await;
-        assert_eq!(b.text(".flash-success").await, "Your profile is saved.");
-        assert!(!b.driver.query(By::Css("input[name=notify_reminders]")).first().await.unwrap().is_selected().await.unwrap());
-        b.shot(&format!("{tag}-06-profile")).await;
-
-        // The welcome mail in the development mail viewer, its link clickable.
+        // The confirmation mail in the development mail viewer, its link followed.
         b.driver.goto(app.url("/dev/mail")).await.unwrap();
         let mut found = false;
         for _ in 0..50 {
-            if b.driver.find_all(By::Css("td a")).await.unwrap().len() == 1 {
+            if !b.driver.find_all(By::Css("td a")).await.unwrap().is_empty() {
                 found = true;
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
             b.driver.refresh().await.unwrap();
         }
-        assert!(found, "the welcome mail shows in the viewer");
-        b.shot(&format!("{tag}-07-mail-list")).await;
+        assert!(found, "the confirmation mail shows in the viewer");
         b.click_and_wait("td a").await;
-        assert_eq!(b.text("main h1").await, "Welcome to the Smart Account Portal");
-        b.shot(&format!("{tag}-08-mail")).await;
+        assert_eq!(b.text("main h1").await, "Confirm your email");
+        b.shot(&format!("{tag}-id-04-mail")).await;
         b.click_and_wait(".mail-body a").await;
-        assert_eq!(b.driver.current_url().await.unwrap().path(), "/");
+        b.click_and_wait("main button[type=submit]").await;
+        assert_eq!(b.text("main h1").await, "Ask to join Contoso Resellers");
+        b.shot(&format!("{tag}-id-05-ask-to-join")).await;
+        b.click_and_wait("main button[type=submit]").await;
+        assert_eq!(b.text("main h1").await, "Waiting for Contoso Resellers");
+        b.shot(&format!("{tag}-id-06-waiting")).await;
+        // Nothing of Contoso before approval.
+        b.driver.goto(app.url("/orders")).await.unwrap();
+        assert_eq!(b.driver.current_url().await.unwrap().path(), "/welcome");
+
+        // Carlos approves on his company page (his own browser).
+        let Some(c) = browser().await else { return };
+        c.driver.goto(app.url("/sign-in")).await.unwrap();
+        c.fill("#email", "carlos@contoso.example").await;
+        c.fill("#password", PASSWORD).await;
+        c.click_and_wait("button[type=submit]").await;
+        c.driver.goto(app.url("/company")).await.unwrap();
+        assert!(c.text("#membership-requests").await.contains("pia@contoso.example"));
+        c.shot(&format!("{tag}-id-07-company-request")).await;
+        c.click_and_wait("#membership-requests button.primary").await;
+        assert!(c.text(".flash-success").await.contains("Approved"));
+        c.shot(&format!("{tag}-id-08-company-approved")).await;
+        c.quit().await;
+
+        // Pia, in the same session, now sees Contoso's orders.
+        b.driver.goto(app.url("/orders")).await.unwrap();
+        assert_eq!(b.driver.current_url().await.unwrap().path(), "/orders", "{backend:?}");
+        assert_eq!(b.text(".who-company .badge").await, "Reseller");
+        b.shot(&format!("{tag}-id-09-orders")).await;
+
+        // Sign out; sign in again; the wrong password first.
+        b.click_and_wait(".who button[type=submit]").await;
+        assert_eq!(b.text(".flash-info").await, "You are signed out.");
+        b.fill("#email", "pia@contoso.example").await;
+        b.fill("#password", "wrong password").await;
+        b.click_and_wait("button[type=submit]").await;
+        assert_eq!(b.text("#sign-in-error").await, "That email and password do not match an account.");
+        b.fill("#password", PASSWORD).await;
+        b.click_and_wait("button[type=submit]").await;
+        assert_eq!(b.text("main h1").await, "Welcome, Pia Meyer");
         b.quit().await;
     }
+}
+
+#[tokio::test]
+async fn an_operations_user_enrols_two_step_sign_in_and_signs_in_with_a_code_and_resets_a_password() {
+    let Some(b) = browser().await else { return };
+    let app = spawn_app_with(Backend::Sqlite, AppOptions { two_step_for_operations: true, ..Default::default() }).await;
+    app.create_user("olga@ops.example", "Olga Petrova", PASSWORD, "Vendor Operations", portal::domain::company::CompanyKind::Operations);
+    b.driver.goto(app.url("/sign-in")).await.unwrap();
+    b.fill("#email", "olga@ops.example").await;
+    b.fill("#password", PASSWORD).await;
+    b.click_and_wait("button[type=submit]").await;
+    assert_eq!(b.text("main h1").await, "Set up two-step sign-in");
+    b.shot("two-step-01-enrol").await;
+    let secret = b.text("#totp-secret").await;
+    let code = portal::domain::identity::two_step::code_at(&secret, chrono::Utc::now().timestamp() as u64).unwrap();
+    b.fill("#code", &code).await;
+    b.click_and_wait("main button[type=submit]").await;
+    assert_eq!(b.text("main h1").await, "Your recovery codes");
+    b.shot("two-step-02-recovery-codes").await;
+    b.click_and_wait("main a.button").await;
+    assert_eq!(b.text(".who-company .badge").await, "Operations");
+
+    // Sign out and in again: the code is asked for (the next step's code, as one step is accepted once).
+    b.click_and_wait(".who button[type=submit]").await;
+    b.fill("#email", "olga@ops.example").await;
+    b.fill("#password", PASSWORD).await;
+    b.click_and_wait("button[type=submit]").await;
+    assert_eq!(b.text("main h1").await, "Two-step sign-in");
+    b.shot("two-step-03-code").await;
+    let next_code = portal::domain::identity::two_step::code_at(&secret, chrono::Utc::now().timestamp() as u64 + 30).unwrap();
+    b.fill("#code", &next_code).await;
+    b.click_and_wait("main button[type=submit]").await;
+    assert_eq!(b.text(".who-company .badge").await, "Operations");
+    b.driver.goto(app.url("/profile")).await.unwrap();
+    assert!(b.text("#security-events").await.contains("Two-step sign-in turned on"));
+    b.shot("two-step-04-profile").await;
+
+    // Forgot password, from the sign-in page, through the mail.
+    b.click_and_wait(".who button[type=submit]").await;
+    b.click_and_wait("a[href='/password/forgot']").await;
+    b.fill("#email", "olga@ops.example").await;
+    b.click_and_wait("main button[type=submit]").await;
+    assert!(b.text("#reset-sent").await.contains("olga@ops.example"));
+    b.shot("password-01-sent").await;
+    let link = app.mailed_link("olga@ops.example", "password_reset");
+    b.driver.goto(app.url(&link)).await.unwrap();
+    b.fill("#password", "a brand new pass phrase").await;
+    b.click_and_wait("main button[type=submit]").await;
+    assert!(b.text(".flash-success").await.contains("every session has ended"));
+    b.shot("password-02-reset").await;
+    b.quit().await;
 }
 
 #[tokio::test]
@@ -271,6 +335,13 @@ async fn the_pages_fit_a_phone_screen() {
         b.driver.execute("return document.documentElement.scrollWidth > window.innerWidth + 1;", vec![]).await.unwrap().convert().unwrap();
     assert!(!overflow, "no sideways scrolling on a phone");
     b.shot("phone-home").await;
+    for (path, name) in [("/company", "phone-company"), ("/profile", "phone-profile")] {
+        b.driver.goto(app.url(path)).await.unwrap();
+        let overflow: bool =
+            b.driver.execute("return document.documentElement.scrollWidth > window.innerWidth + 1;", vec![]).await.unwrap().convert().unwrap();
+        assert!(!overflow, "no sideways scrolling on a phone: {path}");
+        b.shot(name).await;
+    }
     b.quit().await;
 }
 
@@ -350,6 +421,22 @@ async fn a_reseller_requests_an_account_for_a_customer_who_activates_and_grants_
         b.fill("#email", "adam@acme.example").await;
         b.fill("#password", PASSWORD).await;
         b.fill("#company_name", "Acme Corp").await;
+        b.click_and_wait("main button[type=submit]").await;
+        assert_eq!(b.text("main h1").await, "Check your mail");
+        // He confirms his address from the mail viewer and is taken on to the set-up.
+        let mut confirmed = false;
+        for _ in 0..50 {
+            b.driver.goto(app.url("/dev/mail")).await.unwrap();
+            let links = b.driver.find_all(By::XPath("//a[starts-with(., 'Confirm your email')]")).await.unwrap();
+            if let Some(link) = links.first() {
+                link.click().await.unwrap();
+                confirmed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(confirmed, "the confirmation mail is in the viewer");
+        b.click_and_wait(".mail-body a").await;
         b.click_and_wait("main button[type=submit]").await;
         assert_eq!(b.text("main h1").await, "Complete Smart Account Setup");
         b.shot(&format!("{tag}-07-setup")).await;

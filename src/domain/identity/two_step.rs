@@ -49,13 +49,18 @@ pub fn otpauth_url(secret_base32: &str, email: &str) -> DomainResult<String> {
 pub fn qr_svg(secret_base32: &str, email: &str) -> DomainResult<String> {
     let url = otpauth_url(secret_base32, email)?;
     let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| DomainError::Other(anyhow::anyhow!("QR: {e}")))?;
-    Ok(code
+    let svg = code
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(200, 200)
         .quiet_zone(true)
         .dark_color(qrcode::render::svg::Color("#000000"))
         .light_color(qrcode::render::svg::Color("#ffffff"))
-        .build())
+        .build();
+    // Inline in HTML: without the XML declaration.
+    Ok(match svg.find("<svg") {
+        Some(i) => svg[i..].to_string(),
+        None => svg,
+    })
 }
 
 /// The current six-digit code for a secret (for tests and the device of a demo).
@@ -263,6 +268,6 @@ mod tests {
         assert!(url.starts_with("otpauth://totp/Smart%20Account%20Portal:olga%40ops.example?"), "{url}");
         assert!(url.contains(&format!("secret={secret}")));
         let svg = qr_svg(&secret, "olga@ops.example").unwrap();
-        assert!(svg.contains("<svg") && svg.contains("</svg>"));
+        assert!(svg.starts_with("<svg") && svg.contains("</svg>"), "inline SVG, no XML declaration");
     }
 }
