@@ -83,7 +83,9 @@ pub(crate) async fn start_session(req: &HttpRequest, state: &AppState, user: Use
     let who = client(req, state.settings.trust_forwarded_for);
     let confirmed = user.email_confirmed_at.is_some() && user.company_id.is_some();
     let user_id = user.id;
-    let token = run(state, move |conn| Ok(sessions::start(conn, &user, &who)?)).await??;
+    let base = state.settings.base_url.clone();
+    let token = run(state, move |conn| Ok(sessions::start(conn, &user, &who, &base)?)).await??;
+    state.wake_mail_worker();
     PortalSession::from_request(req).sign_in(&token).map_err(AppError::internal)?;
     tracing::info!(user_id, "signed in");
     Ok(see_other(if confirmed { next } else { "/welcome" }))

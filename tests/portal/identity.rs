@@ -483,3 +483,26 @@ async fn the_mail_viewer_is_off_unless_mail_goes_to_files_on_a_loopback_address_
     let on = spawn_app(Backend::Sqlite).await;
     assert!(!on.get_text("/sign-in").await.contains("/dev/mail"));
 }
+
+#[tokio::test]
+async fn a_sign_in_from_a_browser_not_used_before_is_mailed_to_the_person() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        app.create_user("carlos@contoso.example", "Carlos Ortega", PASSWORD, "Contoso Resellers", CompanyKind::Reseller);
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
+        let firefox = "Mozilla/5.0 (Windows NT 10.0; rv:130.0) Gecko/20100101 Firefox/130.0";
+        for agent in [chrome, chrome, firefox] {
+            let b = TestApp {
+                client: reqwest::Client::builder()
+                    .cookie_store(true)
+                    .user_agent(agent)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap(),
+                ..app.clone_handle()
+            };
+            assert_eq!(b.sign_in("carlos@contoso.example", PASSWORD).await.status().as_u16(), 303);
+        }
+        assert_eq!(app.mail_count("carlos@contoso.example", "new_sign_in"), 1, "{backend:?}: only Firefox was new");
+    }
+}

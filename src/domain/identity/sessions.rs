@@ -26,12 +26,37 @@ pub struct Client {
     pub user_agent: String,
 }
 
-/// Starts a session for a person: the token for the session store.
-pub fn start(conn: &mut DbConnection, user: &User, client: &Client) -> QueryResult<String> {
+/// Starts a session for a person: the token for the session store. A
+/// sign-in from a browser the person has not used before is mailed to them.
+pub fn start(conn: &mut DbConnection, user: &User, client: &Client, base_url: &str) -> QueryResult<String> {
     let (token, hash) = new_token();
     let now = crate::db::now();
     let agent: String = client.user_agent.chars().filter(|c| !c.is_control()).take(300).collect();
     crate::db::transaction(conn, |conn| {
+        let earlier: Vec<String> = user_sessions::table
+            .filter(user_sessions::user_id.eq(user.id))
+            .order(user_sessions::id.desc())
+            .limit(50)
+            .select(user_sessions::user_agent)
+            .load(conn)?;
+        let label = browser_label(&agent);
+        if !earlier.is_empty() && !earlier.iter().any(|a| browser_label(a) == label) {
+            let reset = format!("{base_url}/password/forgot");
+            crate::mail::enqueue(
+                conn,
+                &crate::mail::Email::notice(
+                    &user.email,
+                    "New sign-in to the Smart Account Portal",
+                    "new_sign_in",
+                    &[
+                        format!("Hello {},", user.name),
+                        format!("Someone signed in to your account from {label} at {} UTC (address {}).", now.format("%Y-%m-%d %H:%M"), client.ip),
+                        "If this was you, there is nothing to do. If not, reset your password at once: that ends every session.".into(),
+                    ],
+                    Some(("Reset your password", &reset)),
+                ),
+            )?;
+        }
         diesel::insert_into(user_sessions::table)
             .values((
                 user_sessions::user_id.eq(user.id),

@@ -31,6 +31,7 @@ fn account_users(conn: &mut DbConnection, account: i64, vas: &[i64]) -> QueryRes
         .inner_join(users::table)
         .filter(account_roles::smart_account_id.eq(account))
         .filter(account_roles::role.eq_any([Role::SaAdministrator.as_str(), Role::SaUser.as_str()]))
+        .filter(users::deactivated_at.is_null())
         .select(RECIPIENT)
         .load(conn)?;
     if !vas.is_empty() {
@@ -40,6 +41,7 @@ fn account_users(conn: &mut DbConnection, account: i64, vas: &[i64]) -> QueryRes
             .filter(account_roles::smart_account_id.eq(account))
             .filter(account_roles::role.eq_any([Role::VaAdministrator.as_str(), Role::VaUser.as_str()]))
             .filter(account_role_virtual_accounts::virtual_account_id.eq_any(vas))
+            .filter(users::deactivated_at.is_null())
             .select(RECIPIENT)
             .load(conn)?;
         rows.append(&mut va_users);
@@ -52,7 +54,11 @@ fn account_users(conn: &mut DbConnection, account: i64, vas: &[i64]) -> QueryRes
 pub(crate) fn holding_recipients(conn: &mut DbConnection, order: &OrderRow) -> QueryResult<Vec<Recipient>> {
     let Some(holding) = order.holding_account_id else { return Ok(Vec::new()) };
     let mut rows = account_users(conn, holding, &order.holding_virtual_account_id.into_iter().collect::<Vec<_>>())?;
-    rows.push(users::table.find(order.created_by).select(RECIPIENT).first(conn)?);
+    if let Some(creator) =
+        users::table.find(order.created_by).filter(users::deactivated_at.is_null()).select(RECIPIENT).first(conn).optional()?
+    {
+        rows.push(creator);
+    }
     Ok(dedup(rows))
 }
 
