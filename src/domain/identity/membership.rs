@@ -179,21 +179,25 @@ pub fn confirm_email(conn: &mut DbConnection, token: &str, ip: &str, base_url: &
         }
         let email = EmailAddress::parse(&user.email).map_err(|m| DomainError::Other(anyhow::anyhow!(m)))?;
         let domain = email.domain();
-        let outcome = match company::find_by_domain(conn, &domain)? {
-            Some(c) if c.kind == CompanyKind::Operations.as_str() => Confirmed::Outsider,
-            // A company made for the domain by someone else's request (a
-            // partner asking for an account on a customer's behalf) has no
-            // member to decide: its first confirmed person becomes its
-            // administrator, as for a domain no company owns.
-            Some(c) if members(conn, c.id)? == 0 => {
+        let owner = match company::find_by_domain(conn, &domain)? {
+            Some(c) => {
+                let n = members(conn, c.id)?;
+                Some((c, n))
+            }
+            None => None,
+        };
+        let rule = on_confirmation(owner.as_ref().map(|(c, n)| (CompanyKind::parse(&c.kind), *n)));
+        let outcome = match (rule, owner) {
+            (OnConfirmation::Nothing, _) => Confirmed::Outsider,
+            (OnConfirmation::MayAsk, Some((c, _))) => Confirmed::MayAskToJoin(c.name),
+            (OnConfirmation::FirstAdministrator, Some((c, _))) => {
                 join(conn, &user, c.id, true)?;
                 if let Some(actor) = Actor::load(conn, user.id)? {
                     mail::enqueue(conn, &Email::welcome(&actor, base_url))?;
                 }
                 Confirmed::CreatedCompany(c.name)
             }
-            Some(c) => Confirmed::MayAskToJoin(c.name),
-            None => {
+            (_, _) => {
                 let name = user
                     .requested_company_name
                     .as_deref()
@@ -215,6 +219,31 @@ pub fn confirm_email(conn: &mut DbConnection, token: &str, ip: &str, base_url: &
         };
         Ok(Ok((user_id, outcome)))
     })
+}
+
+/// What a confirmed address leads to, from the company that owns its domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConfirmation {
+    /// No company owns the domain: make a customer company, the person its administrator.
+    CreateCompany,
+    /// The company exists but has nobody to decide (it was made for the
+    /// domain by someone else's request, e.g. a partner asking for an
+    /// account on a customer's behalf): the person becomes its administrator.
+    FirstAdministrator,
+    /// The company has members: the person may ask to join; its administrators decide.
+    MayAsk,
+    /// Operations are never joined by a confirmed address.
+    Nothing,
+}
+
+/// The pure rule: `owner` is the owning company's kind and member count.
+pub fn on_confirmation(owner: Option<(Option<CompanyKind>, i64)>) -> OnConfirmation {
+    match owner {
+        None => OnConfirmation::CreateCompany,
+        Some((Some(CompanyKind::Operations), _)) => OnConfirmation::Nothing,
+        Some((_, 0)) => OnConfirmation::FirstAdministrator,
+        Some(_) => OnConfirmation::MayAsk,
+    }
 }
 
 fn members(conn: &mut DbConnection, company_id: i64) -> QueryResult<i64> {
@@ -900,4 +929,20 @@ pub fn set_company_admin(
 /// The company a user belongs to, for pages that name it.
 pub fn company_name(conn: &mut DbConnection, company_id: i64) -> QueryResult<Company> {
     companies::table.find(company_id).select(Company::as_select()).first(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_confirmed_address_joins_nothing_by_itself_where_someone_can_decide() {
+        assert_eq!(on_confirmation(None), OnConfirmation::CreateCompany);
+        for kind in [CompanyKind::Customer, CompanyKind::Reseller, CompanyKind::Distributor, CompanyKind::ServiceProvider] {
+            assert_eq!(on_confirmation(Some((Some(kind), 3))), OnConfirmation::MayAsk, "{kind:?}");
+            assert_eq!(on_confirmation(Some((Some(kind), 0))), OnConfirmation::FirstAdministrator, "{kind:?}");
+        }
+        assert_eq!(on_confirmation(Some((Some(CompanyKind::Operations), 0))), OnConfirmation::Nothing, "never operations");
+        assert_eq!(on_confirmation(Some((Some(CompanyKind::Operations), 5))), OnConfirmation::Nothing);
+    }
 }
