@@ -399,17 +399,7 @@ pub fn decide_request(
             join(conn, &user, actor.company_id.0, false)?;
         }
         let kind = if approve { "membership_approved" } else { "membership_denied" };
-        security::record(
-            conn,
-            Record {
-                user_id: Some(user_id),
-                company_id: Some(actor.company_id.0),
-                actor_user_id: Some(actor.user_id.0),
-                kind,
-                detail: &format!("{} by {}", user.email, actor.name),
-                ip,
-            },
-        )?;
+        record_by_admin(conn, actor, &user, kind, ip)?;
         let (subject, text) = if approve {
             (format!("You are a member of {}", actor.company_name), format!("{} approved your request: you are now a member of {}.", actor.name, actor.company_name))
         } else {
@@ -873,19 +863,18 @@ pub fn deactivate(conn: &mut DbConnection, permit: &Permit<AdministerMembers>, a
         }
         diesel::update(users::table.find(user_id)).set(users::deactivated_at.eq(Some(crate::db::now()))).execute(conn)?;
         sessions::end_all(conn, user_id, None)?;
-        security::record(
-            conn,
-            Record {
-                user_id: Some(user_id),
-                company_id: Some(actor.company_id.0),
-                actor_user_id: Some(actor.user_id.0),
-                kind: "deactivated",
-                detail: &format!("{} by {}", user.email, actor.name),
-                ip,
-            },
-        )?;
+        record_by_admin(conn, actor, &user, "deactivated", ip)?;
         Ok(())
     })
+}
+
+/// A company administrator's decision about a person, in the security events.
+fn record_by_admin(conn: &mut DbConnection, actor: &Actor, user: &User, kind: &str, ip: &str) -> QueryResult<()> {
+    let detail = format!("{} by {}", user.email, actor.name);
+    security::record(
+        conn,
+        Record { user_id: Some(user.id), company_id: Some(actor.company_id.0), actor_user_id: Some(actor.user_id.0), kind, detail: &detail, ip },
+    )
 }
 
 /// Grants or removes the company administrator flag; never the last one.
@@ -911,17 +900,7 @@ pub fn set_company_admin(
         }
         diesel::update(users::table.find(user_id)).set(users::is_company_admin.eq(admin)).execute(conn)?;
         let kind = if admin { "company_admin_granted" } else { "company_admin_removed" };
-        security::record(
-            conn,
-            Record {
-                user_id: Some(user_id),
-                company_id: Some(actor.company_id.0),
-                actor_user_id: Some(actor.user_id.0),
-                kind,
-                detail: &format!("{} by {}", user.email, actor.name),
-                ip,
-            },
-        )?;
+        record_by_admin(conn, actor, &user, kind, ip)?;
         Ok(())
     })
 }
