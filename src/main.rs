@@ -48,7 +48,7 @@ fn print_logins(settings: &Settings, logins: &[demo::DemoLogin]) {
     }
     println!("Demo logins (kept in {}):", settings.data_dir.join("demo-logins.txt").display());
     for l in logins {
-        println!("  {:<28} {:<28} {}", l.label, l.email, l.password);
+        println!("  {:<34} {:<28} {}", l.label, l.email, l.password);
     }
 }
 
