@@ -627,7 +627,7 @@ async fn removing_a_lines_account_answers_htmx_with_the_page_whose_ready_panel_i
         .await;
     let page = carlos.get_text(&format!("/orders/{order}")).await;
     assert!(page.contains("Nothing blocks submission"));
-    assert!(page.contains(&format!("hx-post=\"/orders/{order}/lines/{dna}/assignment/remove\"")));
+    assert!(page.contains(&format!("data-hx-post=\"/orders/{order}/lines/{dna}/assignment/remove\"")));
     // htmx posts with its header; the redirect leads to the order page, whose <main> htmx swaps in.
     let token = csrf_from(&page);
     // The test client follows no redirects; it follows this one by hand, as htmx's request would.

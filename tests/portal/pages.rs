@@ -52,7 +52,7 @@ async fn the_layout_shows_the_company_its_kind_and_the_navigation() {
     assert_eq!(texts(&page, ".main-nav a"), vec!["Orders", "Smart Account Orders", "Accounts", "Licenses", "Company"]);
     assert_eq!(texts(&page, ".main-nav a[aria-current=page]"), vec!["Accounts"]);
     assert!(page.contains("src=\"/static/js/htmx.min.js\""));
-    assert!(page.contains("hx-headers"), "htmx requests carry the CSRF token");
+    assert!(page.contains("data-hx-headers"), "htmx requests carry the CSRF token");
 }
 
 #[tokio::test]
