@@ -266,7 +266,8 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("GET")
+        let resp = self.client.get(self.url(path)).send().await.expect("GET");
+        keep_html(&format!("GET {path}"), resp).await
     }
 
     pub async fn get_text(&self, path: &str) -> String {
@@ -279,7 +280,8 @@ impl TestApp {
         let token = csrf_from(&page);
         let mut all: Vec<(&str, &str)> = fields.to_vec();
         all.push(("csrf_token", &token));
-        self.client.post(self.url(action)).form(&all).send().await.expect("POST")
+        let resp = self.client.post(self.url(action)).form(&all).send().await.expect("POST");
+        keep_html(&format!("POST {action}"), resp).await
     }
 
     pub async fn register(&self, name: &str, email: &str, password: &str, company: &str) -> reqwest::Response {
@@ -348,3 +350,67 @@ pub fn location(resp: &reqwest::Response) -> String {
 }
 
 pub const PASSWORD: &str = "correct horse battery";
+
+/// Where the HTML of every page the tests fetch is kept for the HTML checker
+/// (`html_check.rs`): one file per distinct page, and `index.txt` naming the
+/// request each came from.
+pub fn html_check_dir() -> std::path::PathBuf {
+    std::env::var_os("HTML_CHECK_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("html-check"))
+}
+
+/// A fragment (an htmx answer) wrapped in a minimal document, so that the
+/// checker judges its markup and not the missing `<html>`.
+pub fn as_document(html: &str) -> String {
+    let start = html.trim_start();
+    if start.len() >= 9 && start[..9].eq_ignore_ascii_case("<!doctype") {
+        html.to_string()
+    } else {
+        format!("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Fragment</title></head><body>\n{html}\n</body></html>\n")
+    }
+}
+
+/// Keeps a page (or fragment) for the HTML checker; identical pages once.
+pub fn record_html(source: &str, html: &str) {
+    use sha2::{Digest, Sha256};
+    let doc = as_document(html);
+    let name = format!("{}.html", &hex::encode(Sha256::digest(doc.as_bytes()))[..20]);
+    let dir = html_check_dir();
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let path = dir.join(&name);
+    if path.exists() {
+        return;
+    }
+    if std::fs::write(&path, doc).is_ok() {
+        use std::io::Write;
+        if let Ok(mut index) = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("index.txt")) {
+            let _ = writeln!(index, "{name}\t{source}");
+        }
+    }
+}
+
+/// Records an HTML response's body for the checker and hands back an
+/// equivalent response (status, headers, body) for the test to read.
+pub async fn keep_html(source: &str, resp: reqwest::Response) -> reqwest::Response {
+    let is_html = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !is_html {
+        return resp;
+    }
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.bytes().await.expect("response body");
+    record_html(&format!("{source} ({status})"), &String::from_utf8_lossy(&body));
+    let mut rebuilt = http::Response::builder().status(status);
+    for (k, v) in headers.iter() {
+        rebuilt = rebuilt.header(k, v);
+    }
+    let rebuilt = rebuilt.body(body).expect("rebuilt response");
+    reqwest::Response::from(rebuilt)
+}

@@ -9,6 +9,7 @@ mod accounts;
 mod auth;
 mod browser;
 mod health;
+mod html_check;
 mod identity;
 mod mail;
 mod orders;
