@@ -82,10 +82,110 @@ pub async fn browser() -> Option<Browser> {
 }
 
 impl Browser {
+    /// Checks the page and saves its screenshots, at 1280×800 (`name.png`)
+    /// and on a 390×844 phone (`name-phone.png`): no serious or critical axe
+    /// violation at either size, no sideways scrolling on the phone, and the
+    /// page's HTML kept for the HTML checker.
     pub async fn shot(&self, name: &str) {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("screenshots");
         std::fs::create_dir_all(&dir).unwrap();
-        self.driver.screenshot(&dir.join(format!("{name}.png"))).await.unwrap();
+        let url = self.driver.current_url().await.map(|u| u.path().to_string()).unwrap_or_default();
+        let html: String = self
+            .driver
+            .execute("return (document.doctype ? '<!DOCTYPE html>\\n' : '') + document.documentElement.outerHTML;", vec![])
+            .await
+            .unwrap()
+            .convert()
+            .unwrap();
+        record_html(&format!("browser {url} ({name})"), &html);
+        let mut problems = Vec::new();
+        for (width, height, file) in [(1280, 800, format!("{name}.png")), (390, 844, format!("{name}-phone.png"))] {
+            self.resize(width, height).await;
+            problems.extend(self.axe().await.into_iter().map(|v| format!("{width}px: {v}")));
+            if width == 390 {
+                let (scroll, inner): (i64, i64) = self
+                    .driver
+                    .execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![])
+                    .await
+                    .unwrap()
+                    .convert()
+                    .unwrap();
+                if scroll > inner {
+                    // The outermost elements that stick out, to say what to fix.
+                    let culprits: Vec<String> = self
+                        .driver
+                        .execute(
+                            "const w = window.innerWidth, out = [];\
+                             for (const e of document.querySelectorAll('body *')) {\
+                               const r = e.getBoundingClientRect();\
+                               if (r.right > w + 1 && !(e.parentElement && e.parentElement.getBoundingClientRect().right > w + 1)) {\
+                                 out.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '') + ' ' + Math.round(r.right) + 'px');\
+                               }\
+                             }\
+                             return out.slice(0, 6);",
+                            vec![],
+                        )
+                        .await
+                        .unwrap()
+                        .convert()
+                        .unwrap();
+                    problems.push(format!(
+                        "{width}px: the page is {scroll}px wide (wider than the {inner}px screen): {}",
+                        culprits.join(", ")
+                    ));
+                }
+            }
+            self.driver.screenshot(&dir.join(file)).await.unwrap();
+        }
+        self.resize(1280, 900).await;
+        if !problems.is_empty() {
+            let text = format!("{name} ({url}):\n  {}", problems.join("\n  "));
+            if std::env::var("AXE_REPORT_ONLY").is_ok_and(|v| v == "1") {
+                eprintln!("AXE {text}");
+            } else {
+                panic!("accessibility or reflow problems on {text}");
+            }
+        }
+    }
+
+    /// Resizes the window and waits for the layout to follow.
+    async fn resize(&self, width: u32, height: u32) {
+        self.driver.set_window_rect(0, 0, width, height).await.unwrap();
+        let _ = self
+            .driver
+            .execute("return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))));", vec![])
+            .await;
+    }
+
+    /// The serious and critical axe-core violations (WCAG 2.1 A/AA and best
+    /// practice) on the page, one line each with the elements concerned.
+    /// axe-core is vendored in tests/vendor/axe (not served by the portal).
+    pub async fn axe(&self) -> Vec<String> {
+        const AXE: &str = include_str!("../vendor/axe/axe.min.js");
+        let loaded: bool = self.driver.execute("return typeof window.axe === 'object';", vec![]).await.unwrap().convert().unwrap();
+        if !loaded {
+            self.driver.execute(AXE, vec![]).await.unwrap();
+        }
+        let violations: Vec<serde_json::Value> = self
+            .driver
+            .execute(
+                "return axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})\
+                 .then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')\
+                 .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))})));",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .convert()
+            .unwrap();
+        violations
+            .iter()
+            .map(|v| {
+                let nodes: Vec<String> =
+                    v["nodes"].as_array().into_iter().flatten().take(5).map(|n| n.as_str().unwrap_or_default().to_string()).collect();
+                format!("{} ({}): {} — {}", v["id"].as_str().unwrap_or_default(), v["impact"].as_str().unwrap_or_default(), v["help"].as_str().unwrap_or_default(), nodes.join(", "))
+            })
+            .collect()
     }
 
     /// Types into a field; found again if a page load replaced it meanwhile.
@@ -490,6 +590,7 @@ async fn sign_in_as(b: &Browser, app: &TestApp, email: &str) {
     b.fill("#email", email).await;
     b.fill("#password", PASSWORD).await;
     b.click_and_wait("button[type=submit]").await;
+    b.shot(&format!("home-{}", email.split('@').next().unwrap_or_default())).await;
 }
 
 async fn sign_out(b: &Browser) {
@@ -586,6 +687,7 @@ async fn a_reseller_takes_an_order_from_quote_to_shipped_in_the_browser() {
         // Operations book and ship.
         sign_in_as(&b, &app, "olga@ops.example").await;
         b.driver.goto(app.url("/operations/orders")).await.unwrap();
+        b.shot(&format!("{tag}-ops-queue")).await;
         b.click_and_wait("tbody button[type=submit]").await;
         b.click_and_wait("tbody button[type=submit]").await;
         assert!(b.text(".flash-success").await.contains("shipped"));
@@ -705,6 +807,7 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_in_
     // Operations book and ship; the customer follows the delivery mail to its licenses.
     sign_in_as(&b, &app, "olga@ops.example").await;
     b.driver.goto(app.url("/operations/orders")).await.unwrap();
+    b.shot("two-tier-ops-queue").await;
     b.click_and_wait("tbody button[type=submit]").await;
     b.click_and_wait("tbody button[type=submit]").await;
     assert!(b.text(".flash-success").await.contains("shipped"));
