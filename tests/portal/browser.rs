@@ -886,3 +886,48 @@ async fn a_new_account_requested_from_an_orders_search_comes_back_assigned_in_th
     b.shot("order-request-account-submitted").await;
     b.quit().await;
 }
+
+/// Every kind of page of the demo story, as each of its people: axe finds no
+/// serious or critical violation and nothing is wider than a phone (checked
+/// by `shot` at both sizes). The pages are found by following links over
+/// HTTP; one page of each kind (ids and queries aside) is opened.
+#[tokio::test]
+async fn every_kind_of_page_is_accessible_and_fits_a_phone() {
+    let Some(b) = browser().await else { return };
+    let app = spawn_app(Backend::Sqlite).await;
+    let logins = portal::demo::seed(&mut app.conn(), &app.settings.base_url).expect("demo data");
+    let dir = tempfile::tempdir().unwrap();
+    for login in &logins {
+        let client = client();
+        let signed = TestApp { client: client.clone(), ..app.clone_handle() };
+        assert_eq!(signed.sign_in(&login.email, &login.password).await.status().as_u16(), 303);
+        let mut crawl = crate::html_check::Crawl::new(&app, client, dir.path());
+        crawl.run("/", 150).await;
+        let mut kinds = std::collections::BTreeSet::new();
+        let pages: Vec<String> = crawl
+            .pages
+            .iter()
+            .filter(|p| {
+                let kind: String = p.split('?').next().unwrap_or_default().split('/').map(|s| {
+                    let id = !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) || s.len() >= 16 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+                    if id { "{id}" } else { s }
+                }).collect::<Vec<_>>().join("/");
+                kinds.insert(kind)
+            })
+            .cloned()
+            .collect();
+        b.driver.goto(app.url("/sign-in")).await.unwrap();
+        b.fill("#email", &login.email).await;
+        b.fill("#password", &login.password).await;
+        b.click_and_wait("button[type=submit]").await;
+        let who = login.email.split('@').next().unwrap_or_default().to_string();
+        for page in &pages {
+            b.driver.goto(app.url(page)).await.unwrap();
+            let name: String = page.trim_matches('/').split('?').next().unwrap_or_default().replace('/', "-");
+            b.shot(&format!("every-{who}-{}", if name.is_empty() { "home" } else { &name })).await;
+        }
+        println!("{}: {} kinds of page checked", login.email, pages.len());
+        b.driver.delete_all_cookies().await.unwrap();
+    }
+    b.quit().await;
+}

@@ -101,8 +101,10 @@ fn report(errors: &[String]) -> String {
 }
 
 /// The pages one person reaches, kept in `dir`.
-struct Crawl<'a> {
+pub struct Crawl<'a> {
     app: &'a TestApp,
+    /// The full pages fetched with 200 OK, in order.
+    pub pages: Vec<String>,
     client: reqwest::Client,
     dir: &'a Path,
     seen: HashSet<String>,
@@ -110,7 +112,11 @@ struct Crawl<'a> {
     fetched: usize,
 }
 
-impl Crawl<'_> {
+impl<'a> Crawl<'a> {
+    pub fn new(app: &'a TestApp, client: reqwest::Client, dir: &'a Path) -> Crawl<'a> {
+        Crawl { pages: Vec::new(), app, client, dir, seen: HashSet::new(), per_path: BTreeMap::new(), fetched: 0 }
+    }
+
     fn keep(&self, source: &str, html: &str) {
         record_html(source, html);
         let doc = as_document(html);
@@ -136,12 +142,15 @@ impl Crawl<'_> {
         if !html {
             return None;
         }
+        if !fragment && status.is_success() {
+            self.pages.push(path.to_string());
+        }
         self.keep(&format!("GET {path}{} ({status})", if fragment { " [htmx]" } else { "" }), &body);
         Some(body)
     }
 
     /// Follows links and submits GET forms from `start`, up to `limit` pages.
-    async fn run(&mut self, start: &str, limit: usize) {
+    pub async fn run(&mut self, start: &str, limit: usize) {
         let mut queue = VecDeque::from([start.to_string()]);
         while let Some(path) = queue.pop_front() {
             if self.fetched >= limit {
@@ -257,7 +266,7 @@ async fn pages_are_valid_html() {
     let dir = tempfile::tempdir().unwrap();
 
     // A visitor: sign-in, registration (and its errors), an unknown page.
-    let mut visitor = Crawl { app: &app, client: client(), dir: dir.path(), seen: HashSet::new(), per_path: BTreeMap::new(), fetched: 0 };
+    let mut visitor = Crawl { pages: Vec::new(), app: &app, client: client(), dir: dir.path(), seen: HashSet::new(), per_path: BTreeMap::new(), fetched: 0 };
     for path in ["/sign-in", "/register", "/no/such/page", "/orders/999999"] {
         visitor.fetch(path, false).await;
     }
@@ -277,7 +286,7 @@ async fn pages_are_valid_html() {
         let client = client();
         let signed = TestApp { client: client.clone(), ..app.clone_handle() };
         assert_eq!(signed.sign_in(&login.email, &login.password).await.status().as_u16(), 303, "{}", login.email);
-        let mut crawl = Crawl { app: &app, client, dir: dir.path(), seen: HashSet::new(), per_path: BTreeMap::new(), fetched: 0 };
+        let mut crawl = Crawl { pages: Vec::new(), app: &app, client, dir: dir.path(), seen: HashSet::new(), per_path: BTreeMap::new(), fetched: 0 };
         crawl.run("/", 250).await;
         crawl.fetch("/no/such/page", false).await;
         crawl.fetch("/orders/999999", true).await;
