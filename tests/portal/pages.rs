@@ -111,3 +111,13 @@ async fn the_mail_viewer_lists_sent_mail_with_clickable_links() {
         assert_eq!(app.get("/dev/mail/..%2F..%2Fetc%2Fpasswd").await.status().as_u16(), 404);
     }
 }
+
+#[tokio::test]
+async fn the_mail_viewer_link_shows_only_to_people_signed_in() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let visitor = app.get_text("/sign-in").await;
+    assert!(!visitor.contains("href=\"/dev/mail\""), "{visitor}");
+    app.create_user("nora@northwind.example", "Nora", PASSWORD, "Northwind Distribution", CompanyKind::Distributor);
+    app.sign_in("nora@northwind.example", PASSWORD).await;
+    assert!(app.get_text("/").await.contains("href=\"/dev/mail\""));
+}
