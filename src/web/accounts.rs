@@ -608,6 +608,12 @@ pub struct EventsPage {
     pub error: Option<String>,
 }
 
+impl EventsPage {
+    pub fn date_value<'a>(&self, text: &'a str) -> &'a str {
+        crate::web::layout::date_value(text)
+    }
+}
+
 #[derive(Deserialize)]
 pub struct EventQuery {
     #[serde(default)]

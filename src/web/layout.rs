@@ -75,3 +75,14 @@ impl Layout {
         }
     }
 }
+
+/// The value for an `<input type="date">`: the text if it is a date
+/// (YYYY-MM-DD), else empty, since a date input holds nothing else (the
+/// field's error message says what was wrong).
+pub fn date_value(text: &str) -> &str {
+    if chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok() {
+        text
+    } else {
+        ""
+    }
+}

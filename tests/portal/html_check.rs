@@ -289,6 +289,8 @@ async fn pages_are_valid_html() {
         let mut crawl = Crawl { pages: Vec::new(), app: &app, client, dir: dir.path(), seen: HashSet::new(), per_path: BTreeMap::new(), fetched: 0 };
         crawl.run("/", 250).await;
         crawl.fetch("/no/such/page", false).await;
+        crawl.fetch("/smart-account-orders?from=yesterday", false).await;
+        crawl.fetch("/accounts/1/events?from=yesterday", false).await;
         crawl.fetch("/orders/999999", true).await;
         // The step-by-step account request (POSTs), with a refused step first.
         if login.email.starts_with("carlos@") {
