@@ -164,8 +164,20 @@ impl LineView {
     }
 }
 
+/// An amount in US dollars, with thousands separators and the currency:
+/// `$12,345.67 USD`.
 pub fn money(cents: i64) -> String {
-    format!("${}.{:02}", cents / 100, cents % 100)
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    let digits = (cents / 100).to_string();
+    let mut whole = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            whole.push(',');
+        }
+        whole.push(d);
+    }
+    format!("{sign}${whole}.{:02} USD", cents % 100)
 }
 
 /// The read model of one order, for its page.
@@ -738,4 +750,16 @@ pub fn partner_companies(conn: &mut DbConnection) -> QueryResult<Vec<(i64, Strin
         .order(companies::name)
         .select((companies::id, companies::name))
         .load(conn)
+}
+
+#[cfg(test)]
+mod money_tests {
+    #[test]
+    fn money_has_thousands_separators_and_the_currency() {
+        assert_eq!(super::money(0), "$0.00 USD");
+        assert_eq!(super::money(99), "$0.99 USD");
+        assert_eq!(super::money(123_456), "$1,234.56 USD");
+        assert_eq!(super::money(123_456_789_01), "$123,456,789.01 USD");
+        assert_eq!(super::money(-100_000), "-$1,000.00 USD");
+    }
 }
