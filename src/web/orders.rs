@@ -11,7 +11,7 @@ use crate::domain::catalogue::{self, Product};
 use crate::domain::orders::assignment::{self, AccountOption, HistoryEntry};
 use crate::domain::orders::cases::{self, CaseInput, CaseView};
 use crate::domain::orders::listing::{self, Cursor, ListPage, ListQuery};
-use crate::domain::orders::rules::{CustomerAccountStatus, OrderStatus};
+use crate::domain::orders::rules::CustomerAccountStatus;
 use crate::domain::orders::{self, NewOrderInput, OrderSummary, OrderView};
 use crate::domain::roles::AccountKind;
 use crate::domain::{policy, DomainError, FieldErrors};
@@ -125,12 +125,7 @@ pub struct OrderPage {
 
 impl OrderPage {
     pub fn status_badge(&self) -> &'static str {
-        match self.view.status() {
-            OrderStatus::Shipped => "badge-active",
-            OrderStatus::Cancelled => "badge-danger",
-            OrderStatus::Quote | OrderStatus::Draft => "badge",
-            _ => "badge-pending",
-        }
+        self.view.status().badge_class()
     }
     pub fn customer_status(&self) -> Option<(&'static str, &'static str)> {
         match self.view.customer_status {

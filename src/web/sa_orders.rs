@@ -179,6 +179,9 @@ impl ListRow {
     pub fn status_label(&self) -> &'static str {
         self.order.status().label()
     }
+    pub fn status_class(&self) -> &'static str {
+        self.order.status().badge_class()
+    }
     pub fn submitted(&self) -> String {
         self.order.submitted_at.unwrap_or(self.order.created_at).format("%Y-%m-%d").to_string()
     }

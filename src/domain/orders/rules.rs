@@ -68,6 +68,17 @@ impl OrderStatus {
             OrderStatus::Cancelled => "Cancelled",
         }
     }
+    /// The badge class of the status: one colour per status, on every page.
+    pub fn badge_class(self) -> &'static str {
+        match self {
+            OrderStatus::Quote => "badge status-quote",
+            OrderStatus::Draft => "badge status-draft",
+            OrderStatus::Submitted => "badge status-submitted",
+            OrderStatus::Booked => "badge status-booked",
+            OrderStatus::Shipped => "badge status-shipped",
+            OrderStatus::Cancelled => "badge status-cancelled",
+        }
+    }
     /// Items can be added, removed and changed only before submission.
     pub fn items_editable(self) -> bool {
         matches!(self, OrderStatus::Quote | OrderStatus::Draft)
