@@ -757,6 +757,12 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_in_
     b.click_and_wait(".main-nav a[href='/smart-account-orders']").await;
     assert_eq!(b.text("#not-assigned-count").await.replace('\n', " "), "1 Not Assigned");
     assert!(b.text("table.sa-orders tbody").await.contains("Not Assigned"));
+    // Select all: the count says how many, and "Reassign selected" waits for one.
+    assert_eq!(b.text("#selected-count").await, "0 selected");
+    assert!(!b.driver.find(By::Css("#reassign-selected")).await.unwrap().is_enabled().await.unwrap());
+    b.click("#select-all").await;
+    assert_eq!(b.text("#selected-count").await, "1 selected");
+    assert!(b.driver.find(By::Css("#reassign-selected")).await.unwrap().is_enabled().await.unwrap());
     b.shot("two-tier-03-smart-account-orders").await;
     b.click_and_wait("table.sa-orders tbody td:nth-child(2) a").await;
     b.click_and_wait("nav.tabs a[href$='target=holding']").await;
