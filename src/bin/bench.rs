@@ -290,7 +290,12 @@ fn bench_orders(conn: &mut DbConnection, ops: &Actor, partner: &Actor, args: &Ar
 
     // Bulk move of 1,000 Not Assigned orders of the partner to its customer account.
     let q = ListQuery { rank: Some(listing::RANK_NOT_ASSIGNED), limit: 1000, ..ListQuery::smart_account_orders() };
-    let ids: Vec<i64> = listing::page(conn, partner, &q).map_err(|e| anyhow::anyhow!("{e:?}"))?.rows.iter().map(|r| r.order.id).collect();
+    let ids: Vec<(i64, assignment::Seen)> = listing::page(conn, partner, &q)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?
+        .rows
+        .iter()
+        .map(|r| (r.order.id, assignment::Seen::Version(r.order.version)))
+        .collect();
     let t = Instant::now();
     let summary =
         assignment::bulk_reassign(conn, partner, &ids, assignment::BulkTarget::Customer { account: customer, va: None }, "http://bench")

@@ -174,6 +174,71 @@ impl fmt::Debug for NewPassword {
     }
 }
 
+/// An id chosen from a list (an account, a virtual account, a product):
+/// a positive whole number, else `message` (never "none" in disguise).
+pub fn parse_id(input: &str, message: &str) -> Result<i64, String> {
+    match input.trim().parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(message.to_string()),
+    }
+}
+
+/// An optional id: empty is none; anything else must be an id.
+pub fn parse_optional_id(input: &str, message: &str) -> Result<Option<i64>, String> {
+    if input.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_id(input, message).map(Some)
+}
+
+/// A whole number typed into a field, between `min` and `max`.
+pub fn parse_whole_number(input: &str, what: &str, min: i64, max: i64) -> Result<i64, String> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Err(format!("Enter {what}."));
+    }
+    match s.parse::<i64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        Ok(_) => Err(format!("{} is a whole number from {min} to {max}.", capitalise(what))),
+        Err(_) => Err(format!("{} is a whole number, such as {min}.", capitalise(what))),
+    }
+}
+
+/// Whether `c` may appear in text: no control characters, except tab and
+/// line breaks in multi-line text.
+fn allowed_char(c: char, multiline: bool) -> bool {
+    !c.is_control() || (multiline && matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// Free text (a description, a note): at most `max` characters, no control
+/// characters except tab and line breaks when `multiline`. May be empty.
+pub fn parse_free_text(input: &str, what: &str, max: usize, multiline: bool) -> Result<String, String> {
+    if !input.chars().all(|c| allowed_char(c, multiline)) {
+        return Err(format!("{} cannot contain control characters.", capitalise(what)));
+    }
+    if input.chars().count() > max {
+        return Err(format!("{} has at most {max} characters.", capitalise(what)));
+    }
+    Ok(input.to_string())
+}
+
+/// Text typed into a search or filter box: at most `max` characters and no
+/// control characters.
+pub fn parse_search(input: &str, max: usize) -> Result<String, String> {
+    if input.chars().any(|c| c.is_control()) {
+        return Err("Search text cannot contain control characters.".into());
+    }
+    if input.chars().count() > max {
+        return Err(format!("Search for at most {max} characters."));
+    }
+    Ok(input.trim().to_string())
+}
+
+/// Whether text is free of control characters (for values checked elsewhere).
+pub fn has_control(input: &str) -> bool {
+    input.chars().any(|c| c.is_control())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +280,30 @@ mod tests {
         assert!(NewPassword::parse("          ").is_err());
         assert!(NewPassword::parse("long enough pass").is_ok());
         assert_eq!(format!("{:?}", NewPassword::parse("long enough pass").unwrap()), "NewPassword(…)");
+    }
+
+    #[test]
+    fn ids_and_numbers_are_refused_unless_they_are_numbers() {
+        assert_eq!(parse_id(" 12 ", "m"), Ok(12));
+        for bad in ["", "0", "-3", "<script>", "1.5", "99999999999999999999"] {
+            assert_eq!(parse_id(bad, "m"), Err("m".to_string()), "{bad}");
+        }
+        assert_eq!(parse_optional_id("", "m"), Ok(None));
+        assert_eq!(parse_optional_id("<script>", "m"), Err("m".to_string()));
+        assert_eq!(parse_whole_number("3", "the quantity", 1, 9999), Ok(3));
+        assert!(parse_whole_number("", "the quantity", 1, 9999).is_err());
+        assert!(parse_whole_number("-1", "the quantity", 1, 9999).is_err());
+        assert!(parse_whole_number("1e9", "the quantity", 1, 9999).is_err());
+    }
+
+    #[test]
+    fn control_characters_are_refused_except_line_breaks_in_multi_line_text() {
+        assert!(parse_free_text("a\u{0}b", "the description", 100, true).is_err());
+        assert!(parse_free_text("a\nb\tc\r\n", "the description", 100, true).is_ok());
+        assert!(parse_free_text("a\nb", "the name", 100, false).is_err());
+        assert!(parse_search("acme\u{0}", 100).is_err());
+        assert!(CompanyName::parse("Acme\u{0}").is_err());
+        assert!(parse_search("Zürich 株式会社", 100).is_ok());
     }
 
     proptest! {

@@ -53,9 +53,44 @@ impl From<DomainError> for AppError {
             DomainError::Conflict(m) => AppError::Conflict(m),
             DomainError::Throttled { retry_after_secs } => AppError::TooManyRequests { retry_after_secs },
             DomainError::Invalid(errors) => AppError::BadRequest(errors.joined()),
+            DomainError::Database(e) if unavailable(&e) => AppError::Unavailable(e.to_string()),
             DomainError::Database(e) => AppError::internal(e),
-            DomainError::Other(e) => AppError::internal(e),
+            DomainError::Other(e) => match e.downcast_ref::<diesel::r2d2::PoolError>() {
+                Some(p) => AppError::Unavailable(format!("database unavailable: {p}")),
+                None => match e.downcast_ref::<diesel::result::Error>() {
+                    Some(d) if unavailable(d) => AppError::Unavailable(d.to_string()),
+                    _ => AppError::internal(e),
+                },
+            },
         }
+    }
+}
+
+/// Whether a database error says the database is out of reach or too slow
+/// (a lost connection, a statement or lock timeout, SQLite busy past its
+/// timeout), which is a 503 to retry, not a fault of the portal.
+pub fn unavailable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message().to_ascii_lowercase();
+            [
+                "statement timeout",
+                "lock timeout",
+                "canceling statement",
+                "server closed the connection",
+                "no connection to the server",
+                "could not receive data",
+                "could not send data",
+                "terminating connection",
+                "connection timed out",
+                "database is locked",
+            ]
+            .iter()
+            .any(|s| m.contains(s))
+        }
+        _ => false,
     }
 }
 
@@ -73,6 +108,9 @@ impl From<r2d2_error::PoolError> for AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
+        if unavailable(&e) {
+            return AppError::Unavailable(e.to_string());
+        }
         AppError::internal(e)
     }
 }

@@ -16,7 +16,7 @@ use crate::startup::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::SignedIn;
 use crate::web::layout::Layout;
-use crate::web::{field, fields_i64, form_pairs, render, run};
+use crate::web::{field, form_pairs, render, run};
 
 /// The list's parameters as the user gave them (kept to show them again).
 #[derive(Debug, Clone, Default)]
@@ -213,6 +213,8 @@ pub struct Results {
     pub query: ListQuery,
     pub page: ListPage,
     pub errors: FieldErrors,
+    /// The snapshot bound the bulk form carries for "all matching".
+    pub seen: i64,
 }
 
 const LIST_PATH: &str = "/smart-account-orders";
@@ -271,14 +273,16 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, user: SignedIn) 
     let partial = req.headers().contains_key("HX-Request");
     let (actor, q) = (user.actor.clone(), query.clone());
     let valid = errors.is_empty();
-    let (page, holdings) = run(&state, move |conn| {
+    let (page, holdings, seen) = run(&state, move |conn| {
+        // Taken before the list is read: a change after it refuses a bulk move.
+        let seen = assignment::snapshot(conn)?;
         let page = if valid { listing::page(conn, &actor, &q)? } else { empty_page() };
         let holdings = if partial { Vec::new() } else { listing::holding_choices(conn, &actor)? };
-        Ok((page, holdings))
+        Ok((page, holdings, seen))
     })
     .await??;
     let status = if valid { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-    let view = Results { params, query, page, errors };
+    let view = Results { params, query, page, errors, seen };
     let mut resp = if partial {
         render(status, &ResultsFragment { view })?
     } else {
@@ -338,28 +342,63 @@ pub async fn export(req: HttpRequest, state: web::Data<AppState>, user: SignedIn
 
 // ---------------------------------------------------------------- bulk reassignment
 
-/// The orders a bulk reassignment is about: chosen ones, or every order matching the filters.
+/// The orders a bulk reassignment is about: chosen ones (`orders=ID:VERSION`,
+/// the version the list showed), or every order matching the filters
+/// (`all=yes`, with `seen`, the list's snapshot bound).
 #[derive(Debug, Clone)]
 pub struct Selection {
-    pub orders: Vec<i64>,
+    /// As posted, to pass on unchanged.
+    pub orders: Vec<String>,
     pub all: bool,
+    pub seen: String,
     pub params: Params,
 }
 
+const RELOAD: &str = "Load the Smart Account Orders list again and select the orders there.";
+
 impl Selection {
     fn from_pairs(p: &[(String, String)]) -> Selection {
-        Selection { orders: fields_i64(p, "orders"), all: field(p, "all") == "yes", params: Params::from_pairs(p) }
+        Selection {
+            orders: p.iter().filter(|(k, _)| k == "orders").map(|(_, v)| v.trim().to_string()).collect(),
+            all: field(p, "all") == "yes",
+            seen: field(p, "seen").trim().to_string(),
+            params: Params::from_pairs(p),
+        }
     }
 
-    /// The order ids, through the same visibility as the list (at most 5,000).
-    fn resolve(&self, conn: &mut crate::db::DbConnection, actor: &crate::domain::Actor) -> crate::domain::error::DomainResult<Vec<i64>> {
-        if !self.all {
-            return Ok(self.orders.clone());
+    fn bound(&self) -> Option<i64> {
+        self.seen.parse().ok().filter(|b: &i64| *b >= 0)
+    }
+
+    /// The orders with what the user saw of each; for "all matching",
+    /// through the same visibility as the list (at most 5,000).
+    fn resolve(
+        &self,
+        conn: &mut crate::db::DbConnection,
+        actor: &crate::domain::Actor,
+    ) -> crate::domain::error::DomainResult<Vec<(i64, assignment::Seen)>> {
+        if self.all {
+            let bound = self.bound().ok_or_else(|| FieldErrors::single("orders", RELOAD))?;
+            let mut q = self.params.query(ListQuery::smart_account_orders()).map_err(DomainError::from)?;
+            q.after = None;
+            q.before = None;
+            return Ok(listing::all_rows(conn, actor, &q, 5000)?
+                .into_iter()
+                .map(|r| (r.order.id, assignment::Seen::UpTo(bound)))
+                .collect());
         }
-        let mut q = self.params.query(ListQuery::smart_account_orders()).map_err(DomainError::from)?;
-        q.after = None;
-        q.before = None;
-        Ok(listing::all_rows(conn, actor, &q, 5000)?.into_iter().map(|r| r.order.id).collect())
+        let mut out = Vec::new();
+        for raw in &self.orders {
+            let (id, version) = match raw.split_once(':') {
+                Some((id, v)) => (id.parse::<i64>().ok(), v.parse::<i32>().ok().map(assignment::Seen::Version)),
+                None => (raw.parse::<i64>().ok(), self.bound().map(assignment::Seen::UpTo)),
+            };
+            match (id, version) {
+                (Some(id), Some(seen)) if id > 0 => out.push((id, seen)),
+                _ => return Err(FieldErrors::single("orders", RELOAD).into()),
+            }
+        }
+        Ok(out)
     }
 
     pub fn describe(&self) -> String {
@@ -395,7 +434,10 @@ impl ReassignPage {
     pub fn kind_link(&self, kind: &str) -> String {
         let mut s = url::form_urlencoded::Serializer::new(String::new());
         for o in &self.selection.orders {
-            s.append_pair("orders", &o.to_string());
+            s.append_pair("orders", o);
+        }
+        if !self.selection.seen.is_empty() {
+            s.append_pair("seen", &self.selection.seen);
         }
         if self.selection.all {
             s.append_pair("all", "yes");
@@ -442,14 +484,22 @@ pub async fn reassign(state: web::Data<AppState>, user: SignedIn, body: web::Byt
     let pairs = form_pairs(&body);
     let selection = Selection::from_pairs(&pairs);
     let kind = kind_of(&pairs);
-    let account: i64 = field(&pairs, "account_id").parse().unwrap_or(0);
-    let va: Option<i64> = field(&pairs, "virtual_account_id").parse().ok();
-    let to = match kind {
-        AccountKind::Holding => BulkTarget::Holding { account },
-        AccountKind::Customer => BulkTarget::Customer { account, va },
+    let mut errors = FieldErrors::new();
+    let account = errors.check("account_id", crate::domain::values::parse_id(field(&pairs, "account_id"), "Choose an account from the list."));
+    let va = errors.check(
+        "virtual_account_id",
+        crate::domain::values::parse_optional_id(field(&pairs, "virtual_account_id"), "Choose a virtual account from the list."),
+    );
+    let to = match (kind, account, va) {
+        (AccountKind::Holding, Some(account), _) => Some(BulkTarget::Holding { account }),
+        (AccountKind::Customer, Some(account), Some(va)) => Some(BulkTarget::Customer { account, va }),
+        _ => None,
     };
     let (actor, base, sel) = (user.actor.clone(), state.settings.base_url.clone(), selection.clone());
     let result = run(&state, move |conn| {
+        let Some(to) = to else {
+            return Err(DomainError::Invalid(errors));
+        };
         let ids = sel.resolve(conn, &actor)?;
         if ids.is_empty() {
             return Err(FieldErrors::single("orders", "No order is selected.").into());

@@ -49,6 +49,20 @@ fn parked(app: &TestApp, email: &str, holding: i64, customers: &[&str], n: usize
         .collect()
 }
 
+fn version(app: &TestApp, id: i64) -> i32 {
+    orders::table.find(id).select(orders::version).first(&mut *app.conn()).unwrap()
+}
+
+/// The bulk form's value for an order as the list shows it now: `ID:VERSION`.
+fn as_seen(app: &TestApp, id: i64) -> String {
+    format!("{id}:{}", version(app, id))
+}
+
+/// The snapshot bound a list loaded now carries (for "all matching").
+fn seen_now(app: &TestApp) -> String {
+    assignment::snapshot(&mut app.conn()).unwrap().to_string()
+}
+
 fn web_ids(html: &str) -> Vec<String> {
     texts(html, "table.sa-orders tbody td:nth-child(2)")
 }
@@ -140,7 +154,7 @@ async fn the_list_puts_not_assigned_first_filters_and_pages_through_every_order_
         {
             let carlos = actor(&app, "carlos@contoso.example");
             let mut conn = app.conn();
-            let ids: Vec<i64> = done.clone();
+            let ids: Vec<(i64, assignment::Seen)> = done.iter().map(|id| (*id, assignment::Seen::Version(version(&app, *id)))).collect();
             let summary = assignment::bulk_reassign(
                 &mut conn,
                 &carlos,
@@ -277,7 +291,7 @@ async fn bulk_reassignment_moves_every_eligible_order_and_names_the_refused() {
         let carlos = as_user(&app, "carlos@contoso.example").await;
         let form = carlos.get_text(&format!("/smart-account-orders/reassign?orders={}&orders={}&q=metal", mine[0], mine[1])).await;
         assert!(form.contains("2 selected orders") && form.contains("Metalworks Inc."), "{backend:?}");
-        let (a, b, c, t) = (mine[0].to_string(), mine[1].to_string(), mine[2].to_string(), theirs[0].to_string());
+        let (a, b, c, t) = (as_seen(&app, mine[0]), as_seen(&app, mine[1]), as_seen(&app, mine[2]), as_seen(&app, theirs[0]));
         let resp = carlos
             .post_form(
                 "/smart-account-orders",
@@ -310,7 +324,7 @@ async fn bulk_reassignment_moves_every_eligible_order_and_names_the_refused() {
             .post_form(
                 "/smart-account-orders",
                 "/smart-account-orders/reassign",
-                &[("all", "yes"), ("q", "bulkco"), ("kind", "customer"), ("account_id", &northwind_holding.to_string())],
+                &[("all", "yes"), ("seen", &seen_now(&app)), ("q", "bulkco"), ("kind", "customer"), ("account_id", &northwind_holding.to_string())],
             )
             .await;
         assert_eq!(resp.status().as_u16(), 400, "Northwind's holding account is not Contoso's to assign");
@@ -320,7 +334,7 @@ async fn bulk_reassignment_moves_every_eligible_order_and_names_the_refused() {
             .post_form(
                 "/smart-account-orders",
                 "/smart-account-orders/reassign",
-                &[("all", "yes"), ("q", "bulkco"), ("kind", "customer"), ("account_id", &world.metalworks.to_string())],
+                &[("all", "yes"), ("seen", &seen_now(&app)), ("q", "bulkco"), ("kind", "customer"), ("account_id", &world.metalworks.to_string())],
             )
             .await;
         assert_eq!(texts(&resp.text().await.unwrap(), "#summary-heading"), vec!["2 moved, 0 refused".to_string()]);
@@ -518,5 +532,176 @@ async fn the_demo_story_loads_and_shows_not_assigned_orders_to_each_partner() {
         let who = TestApp { client: client(), ..app.clone_handle() };
         who.sign_in("carlos@contoso.example", &password("carlos@contoso.example")).await;
         assert!(who.get_text("/smart-account-orders").await.contains("Branch wireless for a Contoso customer"), "handed to Contoso");
+    }
+}
+
+/// Every column header, both directions, on the page (following the next
+/// page's cursor) and in the CSV, for a partner and for operations.
+#[tokio::test]
+async fn every_sort_column_answers_in_both_directions_on_the_page_and_in_the_csv() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let Shop { world, .. } = shop(&app);
+        let ids = parked(&app, "carlos@contoso.example", world.contoso_holding, &["Acme Corp", "Zeta Mining"], 53);
+        {
+            // Some orders with a sales order number, some without.
+            let mut conn = app.conn();
+            for id in ids.iter().step_by(3) {
+                diesel::update(orders::table.find(*id))
+                    .set(orders::sales_order_number.eq(Some(format!("SO-{id:05}"))))
+                    .execute(&mut conn)
+                    .unwrap();
+            }
+        }
+        for who in ["carlos@contoso.example", "olga@ops.example"] {
+            let user = as_user(&app, who).await;
+            for sort in portal::domain::orders::listing::Sort::ALL {
+                for dir in ["asc", "desc"] {
+                    let path = format!("/smart-account-orders?sort={}&dir={dir}", sort.as_str());
+                    let resp = user.get(&path).await;
+                    assert_eq!(resp.status().as_u16(), 200, "{backend:?} {who} {path}");
+                    let html = resp.text().await.unwrap();
+                    let first = web_ids(&html);
+                    assert_eq!(first.len(), 50, "{backend:?} {who} {path}");
+                    let next = next_link(&html, "next").expect("a next page");
+                    let resp = user.get(&next).await;
+                    assert_eq!(resp.status().as_u16(), 200, "{backend:?} {who} {next}");
+                    let second = web_ids(&resp.text().await.unwrap());
+                    let mut all: Vec<String> = first.iter().chain(second.iter()).cloned().collect();
+                    all.sort();
+                    all.dedup();
+                    assert_eq!(all.len(), 53, "every order once: {backend:?} {who} {path}");
+                    let csv = user.get(&format!("/smart-account-orders/export.csv?sort={}&dir={dir}", sort.as_str())).await;
+                    assert_eq!(csv.status().as_u16(), 200, "{backend:?} {who} CSV {path}");
+                    assert_eq!(csv.text().await.unwrap().matches("WO-").count(), 53);
+                }
+            }
+        }
+    }
+}
+
+/// Several people bulk-move overlapping sets of orders at once, each from the
+/// list as they loaded it: every order moves once, and everyone else is told
+/// it changed since they loaded the list. "All matching" holds to the same.
+#[tokio::test]
+async fn concurrent_bulk_moves_of_overlapping_orders_lose_no_update() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let Shop { world, .. } = shop(&app);
+        let ids = parked(&app, "carlos@contoso.example", world.contoso_holding, &["Racecorp"], 12);
+        let n = 5;
+        let mut users = Vec::new();
+        for _ in 0..n {
+            users.push(as_user(&app, "carlos@contoso.example").await);
+        }
+        // Everyone loads the list first, then they all submit at once.
+        let mut forms = Vec::new();
+        for u in &users {
+            let html = u.get_text("/smart-account-orders?q=racecorp").await;
+            let doc = scraper::Html::parse_document(&html);
+            let sel = scraper::Selector::parse("input[name=orders]").unwrap();
+            let boxes: Vec<String> = doc.select(&sel).filter_map(|e| e.value().attr("value").map(str::to_string)).collect();
+            assert_eq!(boxes.len(), 12, "{backend:?}");
+            assert!(boxes.iter().all(|b| b.contains(':')), "each box carries the version seen: {boxes:?}");
+            forms.push((boxes, csrf_from(&html)));
+        }
+        let target = |i: usize| if i % 2 == 0 { Some(world.processing) } else { None };
+        let posts = users.iter().zip(forms.iter()).enumerate().map(|(i, (u, (boxes, token)))| {
+            // Overlapping windows of six orders.
+            let chosen: Vec<String> = (0..6).map(|k| boxes[(i * 3 + k) % boxes.len()].clone()).collect();
+            let mut fields: Vec<(&str, String)> = chosen.iter().map(|c| ("orders", c.clone())).collect();
+            fields.push(("kind", "customer".into()));
+            fields.push(("account_id", world.metalworks.to_string()));
+            fields.push(("virtual_account_id", target(i).map(|v| v.to_string()).unwrap_or_default()));
+            fields.push(("csrf_token", token.clone()));
+            let url = u.url("/smart-account-orders/reassign");
+            let client = u.client.clone();
+            async move {
+                let resp = client.post(url).form(&fields).send().await.unwrap();
+                assert_eq!(resp.status().as_u16(), 200);
+                let html = resp.text().await.unwrap();
+                (i, chosen, texts(&html, "ul.moved li"), texts(&html, "ul.refused li"))
+            }
+        });
+        let results = futures_util::future::join_all(posts).await;
+        let mut movers: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
+        for (i, chosen, moved, refused) in &results {
+            assert_eq!(moved.len() + refused.len(), chosen.len(), "{backend:?} user {i}: {moved:?} {refused:?}");
+            for m in moved {
+                movers.entry(m.split(':').next().unwrap().to_string()).or_default().push(*i);
+            }
+            for r in refused {
+                assert!(
+                    r.contains("since you loaded the list") || r.contains("at the same moment"),
+                    "{backend:?} user {i} is told why: {r}"
+                );
+            }
+        }
+        for id in &ids {
+            let wo = format!("WO-{id:06}");
+            let chosen_by = results.iter().filter(|(_, c, _, _)| c.iter().any(|x| x.starts_with(&format!("{id}:")))).count();
+            if chosen_by == 0 {
+                continue;
+            }
+            let who = movers.get(&wo).cloned().unwrap_or_default();
+            assert_eq!(who.len(), 1, "{backend:?} {wo} moved by exactly one of {chosen_by}: {who:?}");
+            // The order is where its one mover put it, changed once.
+            let line = lines(&app, *id)[0].clone();
+            assert_eq!((line.2, line.3), (Some(world.metalworks), target(who[0])), "{backend:?} {wo}");
+            let changes: i64 = portal::db::schema::assignment_events::table
+                .filter(portal::db::schema::assignment_events::order_id.eq(id))
+                .filter(portal::db::schema::assignment_events::how.eq("reassignment"))
+                .count()
+                .get_result(&mut *app.conn())
+                .unwrap();
+            assert_eq!(changes, 1, "{backend:?} {wo}");
+        }
+
+        // "All matching" from a list loaded before someone else's move.
+        let more = parked(&app, "carlos@contoso.example", world.contoso_holding, &["Allco"], 3);
+        let (early, late) = (&users[0], &users[1]);
+        let page = early.get_text("/smart-account-orders?q=allco").await;
+        let seen = input_value(&page, "seen").expect("the list carries its snapshot");
+        let resp = late
+            .post_form(
+                "/smart-account-orders",
+                "/smart-account-orders/reassign",
+                &[
+                    ("orders", &as_seen(&app, more[0])),
+                    ("kind", "customer"),
+                    ("account_id", &world.metalworks.to_string()),
+                    ("virtual_account_id", ""),
+                ],
+            )
+            .await;
+        assert_eq!(texts(&resp.text().await.unwrap(), "#summary-heading"), vec!["1 moved, 0 refused".to_string()], "{backend:?}");
+        let resp = early
+            .post_form(
+                "/smart-account-orders",
+                "/smart-account-orders/reassign",
+                &[
+                    ("all", "yes"),
+                    ("seen", &seen),
+                    ("q", "allco"),
+                    ("kind", "customer"),
+                    ("account_id", &world.metalworks.to_string()),
+                    ("virtual_account_id", &world.processing.to_string()),
+                ],
+            )
+            .await;
+        let html = resp.text().await.unwrap();
+        assert_eq!(texts(&html, "#summary-heading"), vec!["2 moved, 1 refused".to_string()], "{backend:?}");
+        let refused = texts(&html, "ul.refused li");
+        assert!(refused[0].contains(&format!("WO-{:06}", more[0])) && refused[0].contains("since you loaded the list"), "{refused:?}");
+        assert_eq!(lines(&app, more[0])[0].3, None, "the later move stands");
+        // Without what was seen, nothing moves.
+        let resp = early
+            .post_form(
+                "/smart-account-orders",
+                "/smart-account-orders/reassign",
+                &[("orders", &more[1].to_string()), ("kind", "customer"), ("account_id", &world.metalworks.to_string())],
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 400);
     }
 }

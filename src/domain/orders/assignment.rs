@@ -582,12 +582,64 @@ pub struct BulkSummary {
     pub refused: Vec<(i64, String)>,
 }
 
+/// What the user saw of an order when they chose it for a bulk move: an
+/// order changed since is refused, never overwritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// The order's version on the list it was selected from.
+    Version(i32),
+    /// "All matching": the newest assignment change (a history event id)
+    /// when the list was loaded; a later change to the order refuses it.
+    UpTo(i64),
+}
+
+/// The snapshot bound a list carries for "all matching": the newest
+/// assignment change at the time it is loaded.
+pub fn snapshot(conn: &mut DbConnection) -> DomainResult<i64> {
+    let max: Option<i64> = assignment_events::table.select(diesel::dsl::max(assignment_events::id)).first(conn)?;
+    Ok(max.unwrap_or(0))
+}
+
+/// Refuses an order changed since the user saw it, saying by whom as far as
+/// the user may know ("you", in another window, or "someone else").
+fn unchanged_since(conn: &mut DbConnection, actor: &Actor, order: &OrderRow, seen: Seen) -> DomainResult<()> {
+    let changed = match seen {
+        Seen::Version(v) => v != order.version,
+        Seen::UpTo(bound) => {
+            let later: i64 = assignment_events::table
+                .filter(assignment_events::order_id.eq(order.id))
+                .filter(assignment_events::id.gt(bound))
+                .count()
+                .get_result(conn)?;
+            later > 0
+        }
+    };
+    if !changed {
+        return Ok(());
+    }
+    let last: Option<Option<i64>> = assignment_events::table
+        .filter(assignment_events::order_id.eq(order.id))
+        .order(assignment_events::id.desc())
+        .select(assignment_events::actor_user_id)
+        .first(conn)
+        .optional()?;
+    let who = match last.flatten() {
+        Some(u) if u == actor.user_id.0 => "you (in another window)",
+        _ => "someone else",
+    };
+    Err(DomainError::Conflict(format!(
+        "{} was changed by {who} since you loaded the list, so it was left as it is now. Load the list again to see it.",
+        order.web_order_id()
+    )))
+}
+
 /// Moves many orders at once; each order all or nothing, in its own
-/// transaction, judged by the same rules as one at a time.
+/// transaction, judged by the same rules as one at a time, and only if it
+/// is still as the user saw it.
 pub fn bulk_reassign(
     conn: &mut DbConnection,
     actor: &Actor,
-    order_ids: &[i64],
+    orders_seen: &[(i64, Seen)],
     to: BulkTarget,
     base_url: &str,
 ) -> DomainResult<BulkSummary> {
@@ -605,15 +657,16 @@ pub fn bulk_reassign(
         (BulkTarget::Holding { .. }, AccountKind::Customer) => return Err(refused(rules::AssignmentError::NotAHoldingAccount)),
         _ => {}
     }
-    let mut ids = order_ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
+    let mut ids: Vec<(i64, Seen)> = orders_seen.to_vec();
+    ids.sort_by_key(|(id, _)| *id);
+    ids.dedup_by_key(|(id, _)| *id);
     if let BulkTarget::Customer { .. } = to {
         return bulk_to_customer(conn, actor, &ids, &t, base_url);
     }
-    for id in ids {
+    for (id, seen) in ids {
         let result = crate::db::transaction(conn, |conn| -> DomainResult<usize> {
             let order = for_change(conn, actor, id, None)?;
+            unchanged_since(conn, actor, &order, seen)?;
             if order.status().items_editable() {
                 return Err(DomainError::Conflict("It has not been submitted yet; assign it on its order page.".into()));
             }
@@ -656,7 +709,15 @@ fn tally(summary: &mut BulkSummary, id: i64, result: DomainResult<usize>) -> Dom
 /// by the same rules as one at a time (visibility, `check_line_assignment`,
 /// `listing_state`) and written in its own transaction with a handful of
 /// statements, its version checked as any edit's.
-fn bulk_to_customer(conn: &mut DbConnection, actor: &Actor, ids: &[i64], t: &Target, base_url: &str) -> DomainResult<BulkSummary> {
+fn bulk_to_customer(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    seen: &[(i64, Seen)],
+    t: &Target,
+    base_url: &str,
+) -> DomainResult<BulkSummary> {
+    let ids: Vec<i64> = seen.iter().map(|(id, _)| *id).collect();
+    let seen: std::collections::HashMap<i64, Seen> = seen.iter().copied().collect();
     use crate::domain::orders::visibility;
     let mut summary = BulkSummary::default();
     let audience = visibility::audience(conn, actor)?;
@@ -684,6 +745,7 @@ fn bulk_to_customer(conn: &mut DbConnection, actor: &Actor, ids: &[i64], t: &Tar
             ))
             .load(conn)?;
         for &id in chunk {
+            let seen_as = seen[&id];
             let Some(order) = rows.iter().find(|o| o.id == id) else {
                 summary.refused.push((id, "Not found.".into()));
                 continue;
@@ -699,7 +761,10 @@ fn bulk_to_customer(conn: &mut DbConnection, actor: &Actor, ids: &[i64], t: &Tar
             } else if order.status().items_editable() {
                 Err(DomainError::Conflict("It has not been submitted yet; assign it on its order page.".into()))
             } else {
-                crate::db::transaction(conn, |conn| move_one(conn, actor, order, &lines, t, &to, &mut labels, now, base_url))
+                crate::db::transaction(conn, |conn| {
+                    unchanged_since(conn, actor, order, seen_as)?;
+                    move_one(conn, actor, order, &lines, t, &to, &mut labels, now, base_url)
+                })
             };
             tally(&mut summary, id, result)?;
         }

@@ -172,17 +172,18 @@ impl Sort {
             Sort::Created => "created",
         }
     }
-    /// The key columns, most significant first; the id breaks ties.
-    fn columns(self) -> &'static str {
+    /// The key columns, most significant first; the id breaks ties. A
+    /// column may be an expression with commas of its own (`COALESCE(a, b)`).
+    fn columns(self) -> &'static [&'static str] {
         match self {
-            Sort::Status => "orders.sa_rank, orders.waiting_since, orders.id",
-            Sort::WebOrderId => "orders.id",
-            Sort::SalesOrder => "COALESCE(orders.sales_order_number, ''), orders.id",
-            Sort::EndCustomer => "orders.end_customer_key, orders.id",
-            Sort::OrderStatus => "orders.status, orders.id",
-            Sort::Holding => "orders.holding_name_key, orders.id",
-            Sort::Submitted => "COALESCE(orders.submitted_at, orders.created_at), orders.id",
-            Sort::Created => "orders.created_at, orders.id",
+            Sort::Status => &["orders.sa_rank", "orders.waiting_since", "orders.id"],
+            Sort::WebOrderId => &["orders.id"],
+            Sort::SalesOrder => &["COALESCE(orders.sales_order_number, '')", "orders.id"],
+            Sort::EndCustomer => &["orders.end_customer_key", "orders.id"],
+            Sort::OrderStatus => &["orders.status", "orders.id"],
+            Sort::Holding => &["orders.holding_name_key", "orders.id"],
+            Sort::Submitted => &["COALESCE(orders.submitted_at, orders.created_at)", "orders.id"],
+            Sort::Created => &["orders.created_at", "orders.id"],
         }
     }
     fn key(self, o: &OrderRow) -> Vec<Key> {
@@ -428,7 +429,7 @@ fn parse_search(q: &str) -> Search {
 /// order: a row-value comparison, which both databases answer from an index.
 fn beyond(cursor: &Cursor, forward: bool) -> Option<Box<dyn BoxableExpression<orders::table, MultiBackend, SqlType = Bool>>> {
     let op = if forward != cursor.desc { ">" } else { "<" };
-    let head = format!("({}) {op} (", cursor.sort.columns());
+    let head = format!("({}) {op} (", cursor.sort.columns().join(", "));
     Some(match cursor.key.as_slice() {
         [Key::Int(id)] => Box::new(sql::<Bool>(&head).bind::<BigInt, _>(*id).sql(")")),
         [Key::Int(r), Key::Time(t), Key::Int(id)] => Box::new(
@@ -442,7 +443,7 @@ fn beyond(cursor: &Cursor, forward: bool) -> Option<Box<dyn BoxableExpression<or
 
 fn order_by(sort: Sort, desc: bool) -> String {
     let dir = if desc { " DESC" } else { " ASC" };
-    sort.columns().split(", ").map(|c| format!("{c}{dir}")).collect::<Vec<_>>().join(", ")
+    sort.columns().iter().map(|c| format!("{c}{dir}")).collect::<Vec<_>>().join(", ")
 }
 
 /// One page of the orders `actor` may see, as `l` filters and sorts them.
@@ -581,6 +582,13 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, 1).unwrap().and_hms_opt(h, 0, 0).unwrap()
     }
     const NONE: ListingState = ListingState { rank: RANK_NONE, waiting_since: None, assigned_at: None };
+
+    #[test]
+    fn order_by_keeps_expressions_with_commas_whole() {
+        assert_eq!(order_by(Sort::SalesOrder, true), "COALESCE(orders.sales_order_number, '') DESC, orders.id DESC");
+        assert_eq!(order_by(Sort::Submitted, false), "COALESCE(orders.submitted_at, orders.created_at) ASC, orders.id ASC");
+        assert_eq!(order_by(Sort::Status, false), "orders.sa_rank ASC, orders.waiting_since ASC, orders.id ASC");
+    }
 
     #[test]
     fn submitted_orders_in_a_holding_account_wait_from_submission_and_keep_waiting_until_assigned() {
