@@ -21,6 +21,12 @@ pub struct Settings {
     pub provisioning_delay: Duration,
     pub mail_from: Mailbox,
     pub mail_poll_interval: Duration,
+    /// How long the mail worker's claim on a message lasts (renewed before each send).
+    pub mail_lease: Duration,
+    /// The longest one send may take; shorter than the lease.
+    pub mail_send_timeout: Duration,
+    /// Messages a mail worker claims at a time.
+    pub mail_batch: i64,
     pub trust_forwarded_for: bool,
     pub db_pool_size: u32,
     /// Days after which a Not Assigned order's holding account gets a reminder.
@@ -129,6 +135,15 @@ impl Settings {
         };
         let provisioning_delay = parse_duration("PROVISIONING_DELAY", get("PROVISIONING_DELAY").as_deref().unwrap_or("24h"))?;
         let mail_poll_interval = parse_duration("MAIL_POLL_INTERVAL", get("MAIL_POLL_INTERVAL").as_deref().unwrap_or("2s"))?;
+        let mail_lease = parse_duration("MAIL_LEASE", get("MAIL_LEASE").as_deref().unwrap_or("30s"))?;
+        let mail_send_timeout = parse_duration("MAIL_SEND_TIMEOUT", get("MAIL_SEND_TIMEOUT").as_deref().unwrap_or("15s"))?;
+        if mail_send_timeout.is_zero() || mail_send_timeout >= mail_lease {
+            return Err(bad("MAIL_SEND_TIMEOUT", "expected a duration shorter than MAIL_LEASE"));
+        }
+        let mail_batch = match get("MAIL_BATCH") {
+            Some(n) => n.parse().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| bad("MAIL_BATCH", "expected 1 to 100"))?,
+            None => 5,
+        };
         let mail_from: Mailbox = get("MAIL_FROM")
             .unwrap_or_else(|| "Smart Account Portal <no-reply@portal.example>".into())
             .parse()
@@ -168,6 +183,9 @@ impl Settings {
             provisioning_delay,
             mail_from,
             mail_poll_interval,
+            mail_lease,
+            mail_send_timeout,
+            mail_batch,
             trust_forwarded_for,
             db_pool_size,
         })

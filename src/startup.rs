@@ -122,6 +122,9 @@ impl Application {
             transport: mail.clone(),
             from: settings.mail_from.clone(),
             interval: settings.mail_poll_interval,
+            lease: settings.mail_lease,
+            batch: settings.mail_batch,
+            send_timeout: settings.mail_send_timeout,
         };
         tokio::spawn(worker.run(mail_wake.clone()));
         tokio::spawn(order_worker(

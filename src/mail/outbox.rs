@@ -9,9 +9,6 @@ use crate::db::schema::outbox;
 use crate::db::DbConnection;
 use crate::mail::Email;
 
-/// How long a claimed message is reserved for the worker that claimed it.
-const LEASE_SECONDS: i64 = 300;
-
 /// Queues `email`. Call inside the transaction of the change that causes it.
 /// A message whose dedupe key was queued already is skipped (returns false).
 pub fn enqueue(conn: &mut DbConnection, email: &Email) -> QueryResult<bool> {
@@ -53,12 +50,14 @@ fn due_filter(now: chrono::NaiveDateTime) -> _ {
         .filter(outbox::claimed_until.is_null().or(outbox::claimed_until.lt(now)))
 }
 
-/// Claims up to `limit` due messages for this worker. On PostgreSQL the rows
-/// are locked with `FOR UPDATE SKIP LOCKED`, so concurrent instances claim
-/// disjoint sets; SQLite serialises writers and runs one instance.
-pub fn claim_due(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<OutboxMessage>> {
+/// Claims up to `limit` due messages for this worker for `lease`. On
+/// PostgreSQL the rows are locked with `FOR UPDATE SKIP LOCKED`, so
+/// concurrent instances claim disjoint sets; SQLite serialises writers.
+/// Each message's `claimed_until` is this claim's fencing token: pass it to
+/// [`renew`] before sending.
+pub fn claim_due(conn: &mut DbConnection, limit: i64, lease: std::time::Duration) -> QueryResult<Vec<OutboxMessage>> {
     let now = crate::db::now();
-    let lease = now + Duration::seconds(LEASE_SECONDS);
+    let lease = now + Duration::from_std(lease).unwrap_or(Duration::seconds(30));
     let ids: Vec<i64> = match conn {
         DbConnection::Postgresql(pg) => pg.transaction(|pg| {
             let ids: Vec<i64> = due_filter(now)
@@ -83,6 +82,27 @@ pub fn claim_due(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<OutboxM
     outbox::table.filter(outbox::id.eq_any(&ids)).order(outbox::id).select(OutboxMessage::as_select()).load(conn)
 }
 
+/// Renews this worker's claim on a message just before it is sent: only if
+/// the claim is still the one with `token` (no other worker reclaimed it
+/// after the lease ran out) and it is not sent yet. Returns the new token,
+/// or `None`: then the message is another worker's and must not be sent.
+pub fn renew(
+    conn: &mut DbConnection,
+    id: i64,
+    token: chrono::NaiveDateTime,
+    lease: std::time::Duration,
+) -> QueryResult<Option<chrono::NaiveDateTime>> {
+    let lease = Duration::from_std(lease).unwrap_or(Duration::seconds(30));
+    // Strictly later than the old token, so a token is never reused.
+    let until = (crate::db::now() + lease).max(token + Duration::microseconds(1));
+    let n = diesel::update(
+        outbox::table.find(id).filter(outbox::claimed_until.eq(token)).filter(outbox::sent_at.is_null()),
+    )
+    .set(outbox::claimed_until.eq(until))
+    .execute(conn)?;
+    Ok((n == 1).then_some(until))
+}
+
 pub fn mark_sent(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
     diesel::update(outbox::table.find(id))
         .set((outbox::sent_at.eq(crate::db::now()), outbox::claimed_until.eq(None::<chrono::NaiveDateTime>)))
@@ -96,10 +116,11 @@ pub fn backoff_after(attempts: i32) -> Duration {
     Duration::seconds(secs.min(3600))
 }
 
-pub fn mark_failed(conn: &mut DbConnection, message: &OutboxMessage, error: &str) -> QueryResult<()> {
+/// Records a failed attempt, if the claim with `token` is still this worker's.
+pub fn mark_failed(conn: &mut DbConnection, message: &OutboxMessage, token: chrono::NaiveDateTime, error: &str) -> QueryResult<()> {
     let attempts = message.attempts + 1;
     let error: String = error.chars().take(1000).collect();
-    diesel::update(outbox::table.find(message.id))
+    diesel::update(outbox::table.find(message.id).filter(outbox::claimed_until.eq(token)))
         .set((
             outbox::attempts.eq(attempts),
             outbox::last_error.eq(Some(error)),

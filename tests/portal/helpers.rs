@@ -153,8 +153,11 @@ pub struct AppOptions {
     /// Require two-step sign-in of operations staff, as a real install does.
     /// Off by default so other tests sign operations in with a password.
     pub two_step_for_operations: bool,
-    /// Extra settings (name, value).
+    /// Extra settings (name, value), e.g. `MAIL_LEASE`.
     pub env: Vec<(&'static str, String)>,
+    /// Connect to the database here instead of the test database's own URL
+    /// (e.g. through a proxy that can freeze).
+    pub database_url: Option<String>,
 }
 
 impl Default for AppOptions {
@@ -166,6 +169,7 @@ impl Default for AppOptions {
             mail_poll_interval: "200ms",
             two_step_for_operations: false,
             env: Vec::new(),
+            database_url: None,
         }
     }
 }
@@ -182,7 +186,7 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> TestApp {
     let data_dir = data.path().to_path_buf();
     let mut vars = std::collections::HashMap::new();
     vars.insert("DATA_DIR", data_dir.to_string_lossy().into_owned());
-    vars.insert("DATABASE_URL", db.url.clone());
+    vars.insert("DATABASE_URL", options.database_url.clone().unwrap_or_else(|| db.url.clone()));
     vars.insert("BIND", "127.0.0.1:0".into());
     vars.insert("MAIL_POLL_INTERVAL", options.mail_poll_interval.into());
     vars.insert("DB_POOL_SIZE", "4".into());

@@ -24,6 +24,8 @@ pub struct Received {
 struct Sink {
     received: Arc<Mutex<Vec<Received>>>,
     current: Option<Received>,
+    /// How long the server takes to accept each message (a slow server).
+    delay: Duration,
 }
 
 impl Handler for Sink {
@@ -41,6 +43,7 @@ impl Handler for Sink {
         Ok(())
     }
     fn data_end(&mut self) -> Response {
+        std::thread::sleep(self.delay);
         if let Some(c) = self.current.take() {
             self.received.lock().unwrap().push(c);
         }
@@ -56,9 +59,14 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub fn start() -> SmtpSink {
+        SmtpSink::slow(Duration::ZERO)
+    }
+
+    /// A server that takes `delay` to accept each message.
+    pub fn slow(delay: Duration) -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let handler = Sink::default();
+        let handler = Sink { delay, ..Sink::default() };
         let received = handler.received.clone();
         let mut server = Server::new(handler);
         server.with_name("sink.test").with_num_threads(32).with_tcp_listener(listener);
@@ -128,6 +136,9 @@ async fn a_message_that_cannot_be_sent_is_kept_retried_later_and_sent_once() {
             transport: MailTransport::smtp(&format!("smtp://127.0.0.1:{closed}")).unwrap(),
             from: "Portal <no-reply@portal.example>".parse().unwrap(),
             interval: Duration::from_millis(100),
+            lease: Duration::from_secs(30),
+            batch: 5,
+            send_timeout: Duration::from_secs(10),
         };
         assert_eq!(down.send_due().await.unwrap(), 1);
         let (attempts, error, next, sent): (i32, Option<String>, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>) = outbox::table
@@ -190,5 +201,62 @@ async fn two_instances_on_one_postgresql_send_each_message_exactly_once() {
     assert_eq!(sink.count(), n, "no message sent twice");
     for i in 0..n {
         assert_eq!(sink.to(&format!("user{i}@metalworks.example")).len(), 1, "user{i}");
+    }
+}
+
+/// Two instances, a slow mail server, a lease shorter than sending a batch
+/// took before: a worker renews its claim before each send and skips a
+/// message another worker reclaimed, so no message is sent twice; each
+/// carries its outbox Message-ID.
+#[tokio::test]
+async fn two_instances_and_a_slow_mail_server_send_each_message_exactly_once() {
+    for backend in backends() {
+        let sink = SmtpSink::slow(Duration::from_millis(250));
+        let options = || AppOptions {
+            smtp_url: Some(sink.url.clone()),
+            mail_poll_interval: "50ms",
+            env: vec![("MAIL_LEASE", "2s".into()), ("MAIL_SEND_TIMEOUT", "1s".into()), ("MAIL_BATCH", "2".into())],
+            ..Default::default()
+        };
+        let a = spawn_app_with(backend, options()).await;
+        let _b = spawn_app_with(backend, AppOptions { share_with: Some((a.db.clone(), a.data_handle())), ..options() }).await;
+        // Sent one after another, these take longer than the lease.
+        let n = 16;
+        {
+            let mut conn = a.conn();
+            portal::db::transaction(&mut conn, |conn| {
+                for i in 0..n {
+                    let email = Email {
+                        to: format!("slow{i}@metalworks.example"),
+                        subject: format!("Message {i}"),
+                        body_text: "Hello".into(),
+                        kind: "test",
+                        dedupe_key: None,
+                    };
+                    portal::mail::enqueue(conn, &email)?;
+                }
+                diesel::QueryResult::Ok(())
+            })
+            .unwrap();
+        }
+        for _ in 0..150 {
+            let unsent: i64 = outbox::table.filter(outbox::sent_at.is_null()).count().get_result(&mut *a.conn()).unwrap();
+            if unsent == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        for i in 0..n {
+            let got = sink.to(&format!("slow{i}@metalworks.example"));
+            assert_eq!(got.len(), 1, "{backend:?} slow{i}: sent {} times", got.len());
+            let id: i64 = outbox::table
+                .filter(outbox::recipient.eq(format!("slow{i}@metalworks.example")))
+                .select(outbox::id)
+                .first(&mut *a.conn())
+                .unwrap();
+            assert!(got[0].data.contains(&format!("<outbox-{id}-")), "a stable Message-ID: {}", got[0].data);
+        }
+        assert_eq!(sink.count(), n, "{backend:?}");
     }
 }
