@@ -27,6 +27,8 @@ pub struct Settings {
     pub mail_send_timeout: Duration,
     /// Messages a mail worker claims at a time.
     pub mail_batch: i64,
+    /// The longest a request may take before it answers 503 (a database that stopped answering).
+    pub request_timeout: Duration,
     pub trust_forwarded_for: bool,
     pub db_pool_size: u32,
     /// Days after which a Not Assigned order's holding account gets a reminder.
@@ -140,6 +142,10 @@ impl Settings {
         if mail_send_timeout.is_zero() || mail_send_timeout >= mail_lease {
             return Err(bad("MAIL_SEND_TIMEOUT", "expected a duration shorter than MAIL_LEASE"));
         }
+        let request_timeout = parse_duration("REQUEST_TIMEOUT", get("REQUEST_TIMEOUT").as_deref().unwrap_or("8s"))?;
+        if request_timeout.is_zero() {
+            return Err(bad("REQUEST_TIMEOUT", "expected a duration such as 8s"));
+        }
         let mail_batch = match get("MAIL_BATCH") {
             Some(n) => n.parse().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| bad("MAIL_BATCH", "expected 1 to 100"))?,
             None => 5,
@@ -186,6 +192,7 @@ impl Settings {
             mail_lease,
             mail_send_timeout,
             mail_batch,
+            request_timeout,
             trust_forwarded_for,
             db_pool_size,
         })

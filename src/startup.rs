@@ -174,6 +174,7 @@ impl Application {
                 headers = headers.add(("Strict-Transport-Security", "max-age=31536000"));
             }
             App::new()
+                .wrap(from_fn(crate::web::timeout::bound))
                 .wrap(from_fn(csrf::protect))
                 .wrap(sessions)
                 .wrap(headers)

@@ -130,6 +130,12 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dir = tempfile_dir()?;
     let url = args.database_url.clone().unwrap_or_else(|| dir.join("bench.db").to_string_lossy().into_owned());
+    // Generating a million rows takes longer than the portal's statement timeout.
+    let url = if db::Backend::of_url(&url) == db::Backend::Postgres && !url.contains("options=") {
+        format!("{url}{}options=-c%20statement_timeout%3D0", if url.contains('?') { "&" } else { "?" })
+    } else {
+        url
+    };
     let pool = db::build_pool(&url, 2)?;
     let mut conn = pool.get()?;
     db::run_migrations(&mut conn)?;

@@ -58,10 +58,34 @@ impl ConnectionManager {
         let backend = Backend::of_url(url);
         let url = match backend {
             Backend::Sqlite => url.strip_prefix("sqlite://").unwrap_or(url).to_string(),
-            Backend::Postgres => url.to_string(),
+            Backend::Postgres => bounded_postgres_url(url),
         };
         ConnectionManager { url, backend }
     }
+}
+
+/// PostgreSQL connection parameters that bound every wait, unless the URL
+/// sets them itself: a connect timeout, TCP keepalives (a dead peer is
+/// noticed in about a minute, not two hours) and server-side statement and
+/// lock timeouts. A database that stops answering altogether is bounded
+/// above this, by the request timeout and the pool's checkout timeout.
+pub fn bounded_postgres_url(url: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let present: Vec<&str> = query.split('&').filter_map(|kv| kv.split('=').next()).filter(|k| !k.is_empty()).collect();
+    let mut params: Vec<String> = query.split('&').filter(|kv| !kv.is_empty()).map(str::to_string).collect();
+    for (key, value) in [
+        ("connect_timeout", "3"),
+        ("keepalives", "1"),
+        ("keepalives_idle", "30"),
+        ("keepalives_interval", "10"),
+        ("keepalives_count", "3"),
+        ("options", "-c%20statement_timeout%3D5000%20-c%20lock_timeout%3D3000"),
+    ] {
+        if !present.contains(&key) {
+            params.push(format!("{key}={value}"));
+        }
+    }
+    format!("{base}?{}", params.join("&"))
 }
 
 impl ManageConnection for ConnectionManager {
@@ -119,7 +143,10 @@ pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
     }
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
-        .connection_timeout(Duration::from_secs(5))
+        // A request waits at most this long for a connection (then 503);
+        // each checkout is tested first, so a dead connection is replaced.
+        .connection_timeout(Duration::from_secs(3))
+        .test_on_check_out(true)
         .connection_customizer(Box::new(SqlitePragmas))
         .build(manager)
         .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
@@ -129,7 +156,13 @@ pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
 /// Applies the embedded migrations of the connection's backend.
 pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
     let applied = match conn {
-        DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Postgresql(c) => {
+            // A migration may rewrite a large table: no statement timeout for it.
+            c.batch_execute("SET statement_timeout = 0; SET lock_timeout = 0")?;
+            let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
+            c.batch_execute("RESET statement_timeout; RESET lock_timeout")?;
+            applied
+        }
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     }
     .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
@@ -153,7 +186,7 @@ pub fn check_health(pool: &Pool, url: &str) -> anyhow::Result<()> {
     let manager = ConnectionManager::new(url);
     match manager.backend {
         Backend::Postgres => {
-            let mut conn = pool.get_timeout(Duration::from_secs(2))?;
+            let mut conn = pool.get_timeout(Duration::from_millis(1500))?;
             conn.batch_execute("SELECT count(*) FROM companies")?;
         }
         Backend::Sqlite => {
@@ -200,5 +233,20 @@ where
             }
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bounded_postgres_url;
+
+    #[test]
+    fn postgres_urls_get_timeouts_unless_they_set_their_own() {
+        let u = bounded_postgres_url("postgres://p@h/db");
+        assert!(u.starts_with("postgres://p@h/db?connect_timeout=3&keepalives=1&"), "{u}");
+        assert!(u.contains("options=-c%20statement_timeout%3D5000"), "{u}");
+        let u = bounded_postgres_url("postgres://p@h/db?connect_timeout=10&sslmode=require");
+        assert!(u.starts_with("postgres://p@h/db?connect_timeout=10&sslmode=require&keepalives=1"), "{u}");
+        assert_eq!(u.matches("connect_timeout").count(), 1);
     }
 }

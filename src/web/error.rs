@@ -86,6 +86,9 @@ pub fn unavailable(e: &diesel::result::Error) -> bool {
                 "terminating connection",
                 "connection timed out",
                 "database is locked",
+                "file is not a database",
+                "unable to open database",
+                "disk i/o error",
             ]
             .iter()
             .any(|s| m.contains(s))

@@ -20,6 +20,7 @@ pub mod profile;
 pub mod routes;
 pub mod sa_orders;
 pub mod session;
+pub mod timeout;
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;

@@ -63,3 +63,183 @@ fn a_change_that_reads_first_survives_a_write_from_another_connection_on_sqlite(
     let n: i64 = portal::db::schema::companies::table.count().get_result(&mut *pool.get().unwrap()).unwrap();
     assert_eq!(n, 2);
 }
+
+/// A TCP proxy in front of PostgreSQL that can stop forwarding (the database
+/// "freezes": connections stay open and nothing answers), then resume.
+struct FreezableProxy {
+    port: u16,
+    frozen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FreezableProxy {
+    fn start(upstream: std::net::SocketAddr) -> FreezableProxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let frozen = Arc::new(AtomicBool::new(false));
+        let f = frozen.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let Ok(server) = std::net::TcpStream::connect(upstream) else { continue };
+                let pipe = |mut from: std::net::TcpStream, mut to: std::net::TcpStream, frozen: Arc<AtomicBool>| {
+                    use std::io::{Read, Write};
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16384];
+                        loop {
+                            let n = match from.read(&mut buf) {
+                                Ok(0) | Err(_) => {
+                                    let _ = to.shutdown(std::net::Shutdown::Write);
+                                    break;
+                                }
+                                Ok(n) => n,
+                            };
+                            while frozen.load(Ordering::SeqCst) {
+                                std::thread::sleep(std::time::Duration::from_millis(10));
+                            }
+                            if to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                };
+                pipe(client.try_clone().unwrap(), server.try_clone().unwrap(), f.clone());
+                pipe(server, client, f.clone());
+            }
+        });
+        FreezableProxy { port, frozen }
+    }
+
+    fn freeze(&self, on: bool) {
+        self.frozen.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// PostgreSQL stops answering (processes frozen, connections open): the
+/// health check says 503 within 2 s, pages and sign-in answer 503 with the
+/// error page within a few seconds, and all recovers without a restart.
+#[tokio::test]
+async fn a_frozen_database_gets_503_within_bounds_and_the_portal_recovers() {
+    use std::time::{Duration, Instant};
+    if !backends().contains(&Backend::Postgres) {
+        return;
+    }
+    let db = std::sync::Arc::new(TestDb::new(Backend::Postgres));
+    let proxy = FreezableProxy::start("127.0.0.1:5432".parse().unwrap());
+    let server = db.url.split('@').nth(1).and_then(|r| r.split('/').next()).unwrap().to_string();
+    let proxied = db.url.replacen(&server, &format!("127.0.0.1:{}", proxy.port), 1);
+    let app = spawn_app_with(
+        Backend::Postgres,
+        AppOptions {
+            share_with: Some((db.clone(), std::sync::Arc::new(tempfile::tempdir().unwrap()))),
+            database_url: Some(proxied),
+            env: vec![("REQUEST_TIMEOUT", "3s".into())],
+            ..Default::default()
+        },
+    )
+    .await;
+    app.create_user("ada@analytical.example", "Ada Lovelace", PASSWORD, "Analytical Engines", portal::domain::company::CompanyKind::Customer);
+    assert_eq!(app.sign_in("ada@analytical.example", PASSWORD).await.status().as_u16(), 303);
+    assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
+    assert_eq!(app.get("/profile").await.status().as_u16(), 200);
+    let stranger = TestApp { client: client(), ..app.clone_handle() };
+    let token = csrf_from(&stranger.get_text("/sign-in").await);
+
+    proxy.freeze(true);
+    let started = Instant::now();
+    let resp = app.get("/healthz").await;
+    assert_eq!(resp.status().as_u16(), 503);
+    assert!(started.elapsed() < Duration::from_millis(2300), "health answered after {:?}", started.elapsed());
+
+    let pages = ["/profile", "/orders", "/smart-account-orders", "/accounts"].map(|p| {
+        let app = app.clone_handle();
+        async move {
+            let started = Instant::now();
+            let resp = app.get(p).await;
+            (p, resp.status().as_u16(), resp.text().await.unwrap(), started.elapsed())
+        }
+    });
+    let sign_in = async {
+        let started = Instant::now();
+        let resp = stranger
+            .client
+            .post(stranger.url("/sign-in"))
+            .form(&[("email", "ada@analytical.example"), ("password", PASSWORD), ("csrf_token", &token)])
+            .send()
+            .await
+            .unwrap();
+        ("/sign-in", resp.status().as_u16(), resp.text().await.unwrap(), started.elapsed())
+    };
+    let (mut answers, signed) = tokio::join!(futures_util::future::join_all(pages), sign_in);
+    answers.push(signed);
+    for (path, status, body, took) in answers {
+        assert_eq!(status, 503, "{path}");
+        assert!(body.contains("Temporarily unavailable"), "{path}: the error page");
+        assert!(took < Duration::from_secs(5), "{path} answered after {took:?}");
+    }
+
+    proxy.freeze(false);
+    let mut healthy = false;
+    for _ in 0..100 {
+        if app.get("/healthz").await.status().as_u16() == 200 && app.get("/profile").await.status().as_u16() == 200 {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(healthy, "the portal recovers without a restart");
+}
+
+/// Sign-in, registration and the profile answer 503 with the error page,
+/// like every other page, when the database is gone.
+#[tokio::test]
+async fn sign_in_registration_and_profile_answer_503_when_the_database_is_gone() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        app.create_user("ada@analytical.example", "Ada Lovelace", PASSWORD, "Analytical Engines", portal::domain::company::CompanyKind::Customer);
+        let stranger = TestApp { client: client(), ..app.clone_handle() };
+        let sign_in_token = csrf_from(&stranger.get_text("/sign-in").await);
+        let register_token = csrf_from(&stranger.get_text("/register").await);
+        let mut held = None;
+        match backend {
+            Backend::Postgres => {
+                let name = app.db.url.rsplit('/').next().unwrap().to_string();
+                let admin = app.db.url.replace(&format!("/{name}"), "/postgres");
+                let mut conn = diesel::PgConnection::establish(&admin).unwrap();
+                conn.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
+            }
+            Backend::Sqlite => {
+                // Another process holds the write lock past the busy timeout.
+                let mut lock = diesel::SqliteConnection::establish(&app.db.url).unwrap();
+                lock.batch_execute("BEGIN EXCLUSIVE").unwrap();
+                held = Some(lock);
+            }
+        }
+        let post = |path: &'static str, fields: Vec<(&'static str, String)>| {
+            let s = &stranger;
+            async move { s.client.post(s.url(path)).form(&fields).send().await.unwrap() }
+        };
+        let resp = post(
+            "/sign-in",
+            vec![("email", "ada@analytical.example".into()), ("password", "not the password".into()), ("csrf_token", sign_in_token)],
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 503, "{backend:?} sign-in");
+        assert!(resp.text().await.unwrap().contains("Temporarily unavailable"));
+        let resp = post(
+            "/register",
+            vec![
+                ("name", "Bea".into()),
+                ("email", "bea@analytical.example".into()),
+                ("password", PASSWORD.into()),
+                ("company_name", "Analytical Engines".into()),
+                ("csrf_token", register_token),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 503, "{backend:?} register");
+        assert!(resp.text().await.unwrap().contains("Temporarily unavailable"));
+        drop(held);
+    }
+}
