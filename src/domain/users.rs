@@ -25,6 +25,9 @@ pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
 /// deactivated person is refused after the right password only.
 pub fn authenticate(conn: &mut DbConnection, email: &str, password: &str, client_address: &str) -> DomainResult<User> {
     let email = email.trim().to_lowercase();
+    if crate::domain::values::has_control(&email) {
+        return Err(FieldErrors::single("email", "Enter an email address without control characters.").into());
+    }
     let now = crate::db::now();
     let since = now - Duration::minutes(THROTTLE_WINDOW_MINUTES);
     let by_account: i64 = sign_in_failures::table

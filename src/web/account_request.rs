@@ -78,7 +78,7 @@ pub struct FromOrder {
     pub kind: String,
 }
 
-pub async fn request_form(user: SignedIn, query: web::Query<FromOrder>) -> Result<HttpResponse, AppError> {
+pub async fn request_form(user: SignedIn, query: crate::web::form::Query<FromOrder>) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let from_order = !q.order.is_empty();
     let kind = if !q.kind.is_empty() {
@@ -125,7 +125,7 @@ pub async fn request_step(
     state: web::Data<AppState>,
     user: SignedIn,
     session: PortalSession,
-    form: web::Form<StepForm>,
+    form: crate::web::form::Form<StepForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let step = Step::from_number(form.step);
@@ -223,7 +223,7 @@ pub struct SimilarQuery {
 pub async fn similar_accounts(
     state: web::Data<AppState>,
     _user: SignedIn,
-    query: web::Query<SimilarQuery>,
+    query: crate::web::form::Query<SimilarQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let similar = run(&state, move |conn| request::similar_accounts(conn, &q.name, &q.domain)).await??;
@@ -281,7 +281,7 @@ pub async fn setup_authority(
     user: SignedIn,
     session: PortalSession,
     path: web::Path<String>,
-    form: web::Form<AuthorityForm>,
+    form: crate::web::form::Form<AuthorityForm>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let form = form.into_inner();
@@ -386,7 +386,7 @@ pub async fn decide_domain_review(
     user: SignedIn,
     session: PortalSession,
     path: web::Path<i64>,
-    form: web::Form<ReviewForm>,
+    form: crate::web::form::Form<ReviewForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let form = form.into_inner();

@@ -100,7 +100,7 @@ pub struct SearchQuery {
     pub q: String,
 }
 
-pub async fn list_accounts(state: web::Data<AppState>, user: SignedIn, query: web::Query<SearchQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list_accounts(state: web::Data<AppState>, user: SignedIn, query: crate::web::form::Query<SearchQuery>) -> Result<HttpResponse, AppError> {
     let actor = user.actor.clone();
     let q = query.into_inner().q;
     let q2 = q.clone();
@@ -114,7 +114,7 @@ pub async fn search_accounts(
     req: HttpRequest,
     state: web::Data<AppState>,
     user: SignedIn,
-    query: web::Query<SearchQuery>,
+    query: crate::web::form::Query<SearchQuery>,
 ) -> Result<HttpResponse, AppError> {
     if req.headers().get("HX-Request").is_none() {
         return list_accounts(state, user, query).await;
@@ -139,7 +139,7 @@ pub async fn request_access(
     user: SignedIn,
     session: PortalSession,
     path: web::Path<i64>,
-    form: web::Form<AccessRequestForm>,
+    form: crate::web::form::Form<AccessRequestForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let actor = user.actor.clone();
@@ -200,7 +200,7 @@ pub async fn update_properties(
     user: SignedIn,
     session: PortalSession,
     path: web::Path<i64>,
-    form: web::Form<PropertiesForm>,
+    form: crate::web::form::Form<PropertiesForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let form = form.into_inner();
@@ -289,7 +289,7 @@ pub async fn list_virtual_accounts(
     state: web::Data<AppState>,
     user: SignedIn,
     path: web::Path<i64>,
-    query: web::Query<EditQuery>,
+    query: crate::web::form::Query<EditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let empty = VirtualAccountInput { visibility: "public".into(), ..Default::default() };
     virtual_accounts_page(&state, user, path.into_inner(), empty, FieldErrors::new(), query.edit, StatusCode::OK).await
@@ -300,7 +300,7 @@ pub async fn create_virtual_account(
     user: SignedIn,
     session: PortalSession,
     path: web::Path<i64>,
-    form: web::Form<VirtualAccountInput>,
+    form: crate::web::form::Form<VirtualAccountInput>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let form = form.into_inner();
@@ -324,7 +324,7 @@ pub async fn update_virtual_account(
     user: SignedIn,
     session: PortalSession,
     path: web::Path<(i64, i64)>,
-    form: web::Form<VirtualAccountInput>,
+    form: crate::web::form::Form<VirtualAccountInput>,
 ) -> Result<HttpResponse, AppError> {
     let (id, va) = path.into_inner();
     let form = form.into_inner();
@@ -628,7 +628,7 @@ pub async fn list_events(
     state: web::Data<AppState>,
     user: SignedIn,
     path: web::Path<i64>,
-    query: web::Query<EventQuery>,
+    query: crate::web::form::Query<EventQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let q = query.into_inner();
@@ -737,7 +737,7 @@ pub async fn decide_access_request(
     user: SignedIn,
     session: PortalSession,
     path: web::Path<(i64, i64)>,
-    form: web::Form<DecisionForm>,
+    form: crate::web::form::Form<DecisionForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, request_id) = path.into_inner();
     let form = form.into_inner();

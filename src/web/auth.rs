@@ -40,7 +40,7 @@ pub struct NextQuery {
     pub next: Option<String>,
 }
 
-pub async fn sign_in_form(viewer: Viewer, query: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {
+pub async fn sign_in_form(viewer: Viewer, query: crate::web::form::Query<NextQuery>) -> Result<HttpResponse, AppError> {
     let next = safe_next(query.next.as_deref()).to_string();
     if viewer.actor.is_some() {
         return Ok(see_other(&next));
@@ -95,7 +95,7 @@ pub async fn sign_in(
     req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Viewer,
-    form: web::Form<SignInForm>,
+    form: crate::web::form::Form<SignInForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let next = safe_next(form.next.as_deref()).to_string();
@@ -155,7 +155,7 @@ pub struct RegisterPage {
     pub errors: FieldErrors,
 }
 
-pub async fn register_form(viewer: Viewer, query: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {
+pub async fn register_form(viewer: Viewer, query: crate::web::form::Query<NextQuery>) -> Result<HttpResponse, AppError> {
     let next = safe_next(query.next.as_deref()).to_string();
     if viewer.actor.is_some() {
         return Ok(see_other(&next));
@@ -182,7 +182,7 @@ pub async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Viewer,
-    form: web::Form<RegisterForm>,
+    form: crate::web::form::Form<RegisterForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let input = RegistrationInput {

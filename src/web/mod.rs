@@ -10,6 +10,7 @@ pub mod csrf;
 pub mod dev_mail;
 pub mod error;
 pub mod extract;
+pub mod form;
 pub mod health;
 pub mod home;
 pub mod identity;

@@ -14,7 +14,7 @@ use crate::domain::orders::listing::{self, Cursor, ListPage, ListQuery};
 use crate::domain::orders::rules::CustomerAccountStatus;
 use crate::domain::orders::{self, NewOrderInput, OrderSummary, OrderView};
 use crate::domain::roles::AccountKind;
-use crate::domain::{policy, DomainError, FieldErrors};
+use crate::domain::{policy, values, DomainError, FieldErrors};
 use crate::startup::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::SignedIn;
@@ -93,12 +93,12 @@ async fn new_page(
     )
 }
 
-pub async fn new_order_form(state: web::Data<AppState>, user: SignedIn, query: web::Query<NewQuery>) -> Result<HttpResponse, AppError> {
+pub async fn new_order_form(state: web::Data<AppState>, user: SignedIn, query: crate::web::form::Query<NewQuery>) -> Result<HttpResponse, AppError> {
     let input = NewOrderInput { order_type: "standard".into(), quote: query.into_inner().quote, ..Default::default() };
     new_page(&state, user, input, FieldErrors::new(), StatusCode::OK).await
 }
 
-pub async fn create_order(state: web::Data<AppState>, user: SignedIn, form: web::Form<NewOrderInput>) -> Result<HttpResponse, AppError> {
+pub async fn create_order(state: web::Data<AppState>, user: SignedIn, form: crate::web::form::Form<NewOrderInput>) -> Result<HttpResponse, AppError> {
     let input = form.into_inner();
     let (actor, i) = (user.actor.clone(), input.clone());
     match run(&state, move |conn| orders::create(conn, &actor, &i)).await? {
@@ -121,6 +121,21 @@ pub struct OrderPage {
     pub timeline: Vec<(&'static str, String, bool)>,
     pub provisioning_note: Option<String>,
     pub cases: Vec<CaseView>,
+    /// The "Add an item" form as typed (kept after a refusal), with its messages.
+    pub add: AddItemTyped,
+}
+
+#[derive(Debug, Clone)]
+pub struct AddItemTyped {
+    pub product_id: String,
+    pub quantity: String,
+    pub errors: FieldErrors,
+}
+
+impl Default for AddItemTyped {
+    fn default() -> Self {
+        AddItemTyped { product_id: String::new(), quantity: "1".into(), errors: FieldErrors::new() }
+    }
 }
 
 impl OrderPage {
@@ -167,6 +182,18 @@ async fn order_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
+    order_page_with(state, user, id, collapsed, error, status, AddItemTyped::default()).await
+}
+
+async fn order_page_with(
+    state: &AppState,
+    user: SignedIn,
+    id: i64,
+    collapsed: Vec<i64>,
+    error: Option<String>,
+    status: StatusCode,
+    add: AddItemTyped,
+) -> Result<HttpResponse, AppError> {
     let actor = user.actor.clone();
     let (view, products, cases) = run(state, move |conn| {
         let view = orders::load(conn, &actor, id)?;
@@ -196,14 +223,14 @@ async fn order_page(
         o.licenses_due_at.as_ref().map(when).unwrap_or_default(),
         o.licenses_due_at.is_some_and(|d| d <= now),
     ));
-    render(status, &OrderPage { layout: user.layout, view, products, collapsed, error, timeline, provisioning_note, cases })
+    render(status, &OrderPage { layout: user.layout, view, products, collapsed, error, timeline, provisioning_note, cases, add })
 }
 
 pub async fn show_order(
     state: web::Data<AppState>,
     user: SignedIn,
     path: web::Path<i64>,
-    query: web::Query<OrderQuery>,
+    query: crate::web::form::Query<OrderQuery>,
 ) -> Result<HttpResponse, AppError> {
     let collapsed = query.collapsed.split(',').filter_map(|s| s.parse().ok()).collect();
     order_page(&state, user, path.into_inner(), collapsed, None, StatusCode::OK).await
@@ -247,11 +274,28 @@ pub async fn add_item(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let pairs = form_pairs(&body);
-    let (product, quantity, v) =
-        (field(&pairs, "product_id").parse().unwrap_or(0), field(&pairs, "quantity").trim().parse().unwrap_or(0), version(&pairs));
+    let mut typed = AddItemTyped {
+        product_id: field(&pairs, "product_id").to_string(),
+        quantity: field(&pairs, "quantity").to_string(),
+        errors: FieldErrors::new(),
+    };
+    let product = typed.errors.check("product_id", values::parse_id(&typed.product_id, "Choose a product from the list."));
+    let quantity = typed.errors.check("quantity", values::parse_whole_number(&typed.quantity, "the quantity", 1, 10_000));
+    let v = version(&pairs);
+    let (Some(product), Some(quantity)) = (product, quantity) else {
+        let message = typed.errors.joined();
+        return order_page_with(&state, user, id, Vec::new(), Some(message), StatusCode::BAD_REQUEST, typed).await;
+    };
     let actor = user.actor.clone();
-    let r = run(&state, move |conn| orders::add_item(conn, &actor, id, product, quantity, v)).await?;
-    outcome(&state, user, session, id, r, "Item added.").await
+    let r = run(&state, move |conn| orders::add_item(conn, &actor, id, product, quantity as i32, v)).await?;
+    match r {
+        Err(DomainError::Invalid(errors)) => {
+            let message = errors.joined();
+            typed.errors = errors;
+            order_page_with(&state, user, id, Vec::new(), Some(message), StatusCode::BAD_REQUEST, typed).await
+        }
+        r => outcome(&state, user, session, id, r, "Item added.").await,
+    }
 }
 
 pub async fn remove_item(
@@ -411,11 +455,22 @@ pub async fn assign(
     let id = path.into_inner();
     let pairs = form_pairs(&body);
     let target = field(&pairs, "target").to_string();
-    let account: i64 = field(&pairs, "account_id").parse().unwrap_or(0);
-    let va: Option<i64> = field(&pairs, "virtual_account_id").parse().ok();
     let lines = fields_i64(&pairs, "lines");
     let v = version(&pairs);
     let remove = field(&pairs, "remove") == "yes";
+    let mut errors = FieldErrors::new();
+    let account = if remove {
+        Some(0)
+    } else {
+        errors.check("account_id", values::parse_id(field(&pairs, "account_id"), "Choose an account from the list."))
+    };
+    let va = errors.check(
+        "virtual_account_id",
+        values::parse_optional_id(field(&pairs, "virtual_account_id"), "Choose a virtual account from the list."),
+    );
+    let (Some(account), Some(va)) = (account, va) else {
+        return assignment_again(&state, user, id, target, lines, errors.joined(), StatusCode::BAD_REQUEST).await;
+    };
     let (actor, base) = (user.actor.clone(), state.settings.base_url.clone());
     let t = target.clone();
     let chosen = lines.clone();
@@ -499,7 +554,7 @@ pub async fn history(
     state: web::Data<AppState>,
     user: SignedIn,
     path: web::Path<i64>,
-    query: web::Query<HistoryQuery>,
+    query: crate::web::form::Query<HistoryQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let line = query.line;

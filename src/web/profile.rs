@@ -222,7 +222,7 @@ pub async fn update_profile(
     state: web::Data<AppState>,
     user: SignedIn,
     session: PortalSession,
-    form: web::Form<ProfileForm>,
+    form: crate::web::form::Form<ProfileForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let preferences = Preferences { notify_orders: form.notify_orders.is_some(), notify_reminders: form.notify_reminders.is_some() };

@@ -102,8 +102,8 @@ impl Params {
                 e.add("to", "The end date is before the start date.");
             }
         }
-        if self.q.chars().count() > 100 {
-            e.add("q", "Search for at most 100 characters.");
+        if let Err(m) = crate::domain::values::parse_search(&self.q, 100) {
+            e.add("q", m);
         }
         if !e.is_empty() {
             return Err(e);

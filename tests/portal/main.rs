@@ -8,6 +8,7 @@ mod helpers;
 mod accounts;
 mod auth;
 mod browser;
+mod fuzz;
 mod health;
 mod html_check;
 mod identity;

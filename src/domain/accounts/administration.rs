@@ -69,10 +69,14 @@ fn parse_va(input: &VirtualAccountInput) -> Result<(String, String, bool), Field
         e.add("name", "Enter a name for the virtual account.");
     } else if name.chars().count() > 80 {
         e.add("name", "A virtual account name has at most 80 characters.");
+    } else if crate::domain::values::has_control(&name) {
+        e.add("name", "A virtual account name cannot contain control characters.");
     }
     let description = input.description.trim().to_string();
     if description.chars().count() > 500 {
         e.add("description", "A description has at most 500 characters.");
+    } else if let Err(m) = crate::domain::values::parse_free_text(&description, "a description", 500, false) {
+        e.add("description", m);
     }
     let public = match input.visibility.as_str() {
         "public" => true,
@@ -559,7 +563,7 @@ pub struct FoundAccount {
 
 /// Accounts whose name or domain identifier starts with `q` (not rejected ones).
 pub fn search(conn: &mut DbConnection, actor: &Actor, q: &str) -> DomainResult<Vec<FoundAccount>> {
-    let q = q.trim().to_lowercase();
+    let q = crate::domain::values::parse_search(q, 200).map_err(|m| FieldErrors::single("q", m))?.to_lowercase();
     if q.chars().count() < 2 {
         return Ok(Vec::new());
     }

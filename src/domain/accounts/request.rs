@@ -234,6 +234,11 @@ fn escape_like(s: &str) -> String {
 /// Accounts with the same domain (or one under the same company domain), or a
 /// name that starts like the typed one. Rejected requests are left out.
 pub fn similar_accounts(conn: &mut DbConnection, name: &str, domain: &str) -> DomainResult<Vec<SimilarAccount>> {
+    // A hint while typing: text that cannot be a name or domain matches nothing
+    // (the form's own check says why beside the field).
+    if crate::domain::values::has_control(name) || crate::domain::values::has_control(domain) {
+        return Ok(Vec::new());
+    }
     let domain = domain.trim().to_lowercase();
     let base = base_domain(&domain);
     let name_prefix: String = name.trim().to_lowercase().chars().take(6).collect();

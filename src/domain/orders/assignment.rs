@@ -152,7 +152,7 @@ pub fn prefix_search(
 /// accounts the actor may assign to. Public VAs show; a private VA only when
 /// its exact name is typed.
 pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str) -> DomainResult<Vec<AccountOption>> {
-    let q = q.trim().to_lowercase();
+    let q = crate::domain::values::parse_search(q, 200).map_err(|m| FieldErrors::single("q", m))?.to_lowercase();
     let query = smart_accounts::table
         .filter(smart_accounts::kind.eq(kind.as_str()))
         .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))

@@ -67,7 +67,10 @@ pub fn open(conn: &mut DbConnection, actor: &Actor, order_id: i64, input: &CaseI
             e.add("lines", "A case moves licenses already in a customer account; the other lines can still be reassigned directly.");
         }
         let domain = input.account.trim().to_lowercase();
-        let found: Option<i64> = if domain.is_empty() {
+        if crate::domain::values::has_control(&domain) || crate::domain::values::has_control(&input.virtual_account) {
+            e.add("account", "Enter the account's domain identifier and virtual account without control characters.");
+        }
+        let found: Option<i64> = if domain.is_empty() || !e.is_empty() {
             None
         } else {
             smart_accounts::table.filter(smart_accounts::domain.eq(&domain)).select(smart_accounts::id).first(conn).optional()?
