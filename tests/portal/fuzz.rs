@@ -339,3 +339,86 @@ async fn hostile_and_random_input_never_breaks_a_page_or_writes_half() {
         assert!(findings.is_empty(), "{backend:?}: {} findings:\n{}", findings.len(), findings.iter().map(|f| format!("{} {} {}", f.problem, f.status, f.what)).collect::<Vec<_>>().join("\n"));
     }
 }
+
+/// A repeated field or an empty number never gets a bare text answer: each
+/// form answers with its page, the message beside the field and the input
+/// kept; an id that is not one is an error, not "none".
+#[tokio::test]
+async fn forms_answer_bad_input_with_their_page_and_keep_what_was_typed() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let Shop { world, .. } = shop(&app);
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let maya = as_user(&app, "maya@metalworks.example").await;
+
+        // Repeated fields, as the nine forms get them from a hand-made request.
+        let repeated: Vec<(&TestApp, String, Vec<(&str, &str)>)> = vec![
+            (&maya, "/profile".into(), vec![("name", "Maya Stein"), ("name", "Other")]),
+            (&carlos, "/orders".into(), vec![("name", "A"), ("name", "B"), ("end_customer_name", "C"), ("order_type", "standard")]),
+            (&maya, format!("/accounts/{}", world.metalworks), vec![("version", "0"), ("version", "1"), ("name", "Metalworks Inc.")]),
+            (&maya, format!("/accounts/{}/virtual-accounts", world.metalworks), vec![("name", "X"), ("name", "Y"), ("visibility", "public")]),
+            (&maya, format!("/accounts/{}/virtual-accounts/{}", world.metalworks, world.production), vec![("name", "X"), ("name", "Y"), ("visibility", "public")]),
+            (&carlos, "/accounts/new".into(), vec![("step", "1"), ("step", "2"), ("kind", "customer")]),
+            (&carlos, "/accounts/new".into(), vec![("step", ""), ("kind", "customer")]),
+        ];
+        for (who, path, fields) in repeated {
+            let resp = who.post_form("/profile", &path, &fields).await;
+            let status = resp.status().as_u16();
+            let kind = resp.headers().get("content-type").and_then(|c| c.to_str().ok()).unwrap_or_default().to_string();
+            assert!(status < 500 && (status < 400 || kind.starts_with("text/html")), "{backend:?} {path} {fields:?}: {status} {kind}");
+            let body = resp.text().await.unwrap();
+            assert!(!body.contains("Parse error"), "{backend:?} {path}: {body}");
+        }
+        let anonymous = TestApp { client: client(), ..app.clone_handle() };
+        for (path, fields) in [
+            ("/sign-in", vec![("email", "a@b.example"), ("email", "c@d.example"), ("password", "x")]),
+            ("/register", vec![("name", "A"), ("name", "B"), ("email", "x@y.example"), ("password", "short"), ("company_name", "C")]),
+        ] {
+            let resp = anonymous.post_form(path, path, &fields).await;
+            let kind = resp.headers().get("content-type").and_then(|c| c.to_str().ok()).unwrap_or_default().to_string();
+            assert!(resp.status().as_u16() < 500 && kind.starts_with("text/html"), "{backend:?} {path}: {kind}");
+            assert!(!resp.text().await.unwrap().contains("Parse error"));
+        }
+
+        // Add item: an empty or wrong quantity is refused beside the field, and what was typed stays.
+        let order = {
+            let input = portal::domain::orders::NewOrderInput {
+                name: "Typed".into(),
+                end_customer_name: "Typed Co".into(),
+                order_type: "standard".into(),
+                ..Default::default()
+            };
+            let id: i64 = users::table.filter(users::email.eq("carlos@contoso.example")).select(users::id).first(&mut *app.conn()).unwrap();
+            let actor = portal::domain::Actor::load(&mut app.conn(), id).unwrap().unwrap();
+            portal::domain::orders::create(&mut app.conn(), &actor, &input).unwrap()
+        };
+        let page = carlos.get_text(&format!("/orders/{order}")).await;
+        let version = input_value(&page, "version").unwrap();
+        for typed in ["", "12x", "-4", "100000"] {
+            let resp = carlos
+                .post_form(&format!("/orders/{order}"), &format!("/orders/{order}/lines"), &[("version", &version), ("product_id", "1"), ("quantity", typed)])
+                .await;
+            assert_eq!(resp.status().as_u16(), 400, "{backend:?} quantity {typed:?}");
+            let html = resp.text().await.unwrap();
+            assert_eq!(input_value(&html, "quantity").as_deref(), Some(typed), "the typed quantity stays");
+            assert_eq!(texts(&html, "#quantity-error").len(), 1, "a message beside the field: {typed:?}");
+        }
+        let n: i64 = portal::db::schema::order_lines::table
+            .filter(portal::db::schema::order_lines::order_id.eq(order))
+            .count()
+            .get_result(&mut *app.conn())
+            .unwrap();
+        assert_eq!(n, 0);
+
+        // A virtual account id of `<script>` is an error, not "no virtual account".
+        let resp = carlos
+            .post_form(
+                &format!("/orders/{order}"),
+                &format!("/orders/{order}/assignment"),
+                &[("version", &version), ("target", "order"), ("account_id", &world.metalworks.to_string()), ("virtual_account_id", "<script>")],
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 400, "{backend:?}");
+        assert!(resp.text().await.unwrap().contains("Choose a virtual account from the list."));
+    }
+}
