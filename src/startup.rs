@@ -81,6 +81,13 @@ async fn order_worker(pool: Pool, interval: std::time::Duration, base_url: Strin
     }
 }
 
+/// Blocking threads per worker for a database pool of `pool_size`: enough
+/// for every connection to be busy (or stuck on a database that stopped
+/// answering) with room for the requests waiting for one.
+pub fn blocking_threads(pool_size: u32) -> usize {
+    (pool_size as usize * 2 + 4).max(8)
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -190,6 +197,10 @@ impl Application {
                 .configure(|cfg| routes::configure(cfg, mail_viewer))
                 .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(crate::web::error::AppError::NotFound) }))
         })
+        // Database work runs on blocking threads; more of them than pooled
+        // connections only wait for the pool, and each thread that ever ran
+        // keeps its own allocator arena: a cap keeps memory flat under load.
+        .worker_max_blocking_threads(blocking_threads(pool_size))
         .listen(listener)?;
         let server = match workers {
             Some(n) => server.workers(n),
