@@ -246,7 +246,7 @@ pub async fn two_step(
     state: web::Data<AppState>,
     viewer: Viewer,
     session: PortalSession,
-    form: web::Form<CodeForm>,
+    form: crate::web::form::Form<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
     let Some((user_id, next)) = session.pending() else {
         session.flash("info", "Please sign in again: the two-step sign-in waited too long.");
@@ -330,7 +330,7 @@ pub async fn enrol(
     state: web::Data<AppState>,
     viewer: Viewer,
     session: PortalSession,
-    form: web::Form<CodeForm>,
+    form: crate::web::form::Form<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
     let Some((user_id, next)) = session.pending() else { return Ok(see_other("/sign-in")) };
     let Some(secret) = session.enrol_secret() else { return Ok(see_other("/sign-in/two-step/enrol")) };

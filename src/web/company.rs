@@ -66,7 +66,7 @@ pub async fn invite(
     state: web::Data<AppState>,
     user: SignedIn,
     session: PortalSession,
-    form: web::Form<InviteForm>,
+    form: crate::web::form::Form<InviteForm>,
 ) -> Result<HttpResponse, AppError> {
     let permit = policy::may_administer_members(&user.actor)?;
     let form = form.into_inner();
@@ -148,7 +148,7 @@ pub async fn member_action(
     user: SignedIn,
     session: PortalSession,
     path: web::Path<(i64, String)>,
-    form: web::Form<AdminForm>,
+    form: crate::web::form::Form<AdminForm>,
 ) -> Result<HttpResponse, AppError> {
     let permit = policy::may_administer_members(&user.actor)?;
     let (id, action) = path.into_inner();

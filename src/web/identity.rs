@@ -181,7 +181,7 @@ pub struct EmailForm {
 }
 
 /// The same answer whether or not the address is known.
-pub async fn forgot(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer, form: web::Form<EmailForm>) -> Result<HttpResponse, AppError> {
+pub async fn forgot(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer, form: crate::web::form::Form<EmailForm>) -> Result<HttpResponse, AppError> {
     let email = form.into_inner().email;
     let (e, base) = (email.clone(), state.settings.base_url.clone());
     let ip = client_address(&req, state.settings.trust_forwarded_for);
@@ -220,7 +220,7 @@ pub async fn reset(
     viewer: Viewer,
     session: PortalSession,
     path: web::Path<String>,
-    form: web::Form<PasswordForm>,
+    form: crate::web::form::Form<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let t = token.clone();
@@ -297,7 +297,7 @@ pub async fn accept_invitation(
     state: web::Data<AppState>,
     viewer: Viewer,
     path: web::Path<String>,
-    form: web::Form<AcceptForm>,
+    form: crate::web::form::Form<AcceptForm>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let form = form.into_inner();

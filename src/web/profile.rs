@@ -95,7 +95,7 @@ pub async fn change_password(
     state: web::Data<AppState>,
     user: SignedIn,
     session: PortalSession,
-    form: web::Form<PasswordChangeForm>,
+    form: crate::web::form::Form<PasswordChangeForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let input = ChangeInput { current: form.current_password, new: form.new_password };
@@ -148,7 +148,7 @@ pub async fn enable_two_step(
     state: web::Data<AppState>,
     user: SignedIn,
     session: PortalSession,
-    form: web::Form<CodeForm>,
+    form: crate::web::form::Form<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = user.actor.user_id.0;
     let Some(secret) = session.enrol_secret() else { return Ok(see_other("/profile/two-step")) };
@@ -181,7 +181,7 @@ pub async fn two_step_action(
     user: SignedIn,
     session: PortalSession,
     path: web::Path<String>,
-    form: web::Form<PasswordConfirmForm>,
+    form: crate::web::form::Form<PasswordConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, keep) = (user.actor.user_id.0, user.session_id);
     let ip = client_address(&req, state.settings.trust_forwarded_for);

@@ -219,6 +219,11 @@ async fn hostile_and_random_input_never_breaks_a_page_or_writes_half() {
                     ("access_for_myself", ""),
                 ],
             ),
+            t(ANON, true, "/password/forgot", &[("email", "nobody@fuzz.example")]),
+            t(ANON, true, "/password/reset/not-a-token", &[("password", "short")]),
+            t(ANON, true, "/invitations/not-a-token", &[("name", "Fuzz"), ("password", "short")]),
+            t(1, true, "/profile/password", &[("current_password", "not the password"), ("new_password", "short")]),
+            t(1, true, "/company/invitations", &[("email", ""), ("smart_account_id", &mw_s), ("role", "sa_user")]),
             t(2, true, "/operations/domain-reviews/1", &[("decision", "reject"), ("reason", "")]),
             t(2, true, "/operations/cases/1/resolve", &[("resolution", "")]),
         ];
