@@ -54,8 +54,11 @@ pub fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
 }
 
+/// The ids given under `name`. A value that is not an id is kept as -1, an
+/// id nothing has, so the domain refuses it ("not one of this order's
+/// lines") instead of the request silently meaning fewer ids.
 pub fn fields_i64(pairs: &[(String, String)], name: &str) -> Vec<i64> {
-    pairs.iter().filter(|(k, _)| k == name).filter_map(|(_, v)| v.parse().ok()).collect()
+    pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.trim().parse().ok().filter(|id: &i64| *id > 0).unwrap_or(-1)).collect()
 }
 
 /// Renders a page with a status (400 for a form shown again with errors).

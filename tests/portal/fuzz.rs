@@ -425,5 +425,20 @@ async fn forms_answer_bad_input_with_their_page_and_keep_what_was_typed() {
             .await;
         assert_eq!(resp.status().as_u16(), 400, "{backend:?}");
         assert!(resp.text().await.unwrap().contains("Choose a virtual account from the list."));
+
+        // A role for virtual account `<script>` is refused, not given for no virtual account.
+        let roles = |app: &TestApp| -> i64 {
+            portal::db::schema::account_roles::table.count().get_result(&mut *app.conn()).unwrap()
+        };
+        let before = roles(&app);
+        let resp = maya
+            .post_form(
+                &format!("/accounts/{}/users", world.metalworks),
+                &format!("/accounts/{}/users", world.metalworks),
+                &[("email", "eve@elsewhere.example"), ("role", "va_user"), ("virtual_accounts", "<script>"), ("acknowledged", "yes")],
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 400, "{backend:?}");
+        assert_eq!(roles(&app), before);
     }
 }
