@@ -194,6 +194,10 @@ impl ListRow {
     pub fn assigned(&self) -> bool {
         self.order.sa_rank == RANK_ASSIGNED
     }
+    /// Not Assigned and the viewer's to reassign: a checkbox for bulk reassignment.
+    pub fn selectable(&self) -> bool {
+        self.not_assigned() && self.in_worklist
+    }
     /// Orders waiting a week or more in a holding account stand out.
     pub fn waiting_long(&self) -> bool {
         self.not_assigned() && self.days_in_holding.is_some_and(|d| d >= 7)

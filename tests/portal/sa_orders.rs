@@ -94,6 +94,19 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_whi
         assert_eq!(mails(&app, "carlos@contoso.example", "order_assignment_required").len(), 1, "the reseller is told");
         let reseller_list = carlos.get_text("/smart-account-orders").await;
         assert_eq!(web_ids(&reseller_list), vec![web_id.clone()]);
+        assert_eq!(texts(&reseller_list, "#not-assigned-count")[0], "1 Not Assigned");
+        assert_eq!(texts(&reseller_list, "table.sa-orders tbody input[type=checkbox]").len(), 1, "the reseller's work now");
+
+        // It left the distributor's worklist: no count, no checkbox, no second mail or reminder.
+        let list = nora.get_text("/smart-account-orders").await;
+        assert_eq!(web_ids(&list), vec![web_id.clone()], "the distributor still sees it");
+        assert!(texts(&list, "#not-assigned-count").is_empty(), "not in the distributor's Not Assigned count");
+        assert!(texts(&list, "table.sa-orders tbody input[type=checkbox]").is_empty(), "no bulk selection of a handed-off order");
+        assert_eq!(mails(&app, "nora@northwind.example", "order_assignment_required").len(), 1, "only the submission's mail");
+        let eight_days_later = portal::db::now() + chrono::Duration::days(8);
+        portal::domain::orders::reminders::send_due(&mut app.conn(), &[3, 7], eight_days_later, "http://x").unwrap();
+        assert_eq!(mails(&app, "carlos@contoso.example", "order_assignment_reminder").len(), 1, "the reseller is reminded");
+        assert!(mails(&app, "nora@northwind.example", "order_assignment_reminder").is_empty(), "the distributor is not");
 
         // From now on the choice is the reseller's.
         let resp = assign(&nora, &app, order, &[("target", "order"), ("account_id", &world.metalworks.to_string())]).await;

@@ -276,6 +276,9 @@ pub struct ListRow {
     /// The order was handed to a reseller, whose choice of customer account
     /// this viewer does not see.
     pub masked: bool,
+    /// The viewer may change the order's assignments and it is their work
+    /// (not handed off to a reseller): it may be selected for bulk reassignment.
+    pub in_worklist: bool,
     pub days_in_holding: Option<i64>,
 }
 
@@ -515,6 +518,7 @@ fn decorate(conn: &mut DbConnection, audience: &Audience, rows: Vec<OrderRow>) -
             ListRow {
                 holding: o.holding_account_id.and_then(|h| names.iter().find(|n| n.0 == h).map(|n| n.1.clone())),
                 masked: visibility::masked(audience, &access),
+                in_worklist: visibility::in_worklist(audience, &access),
                 days_in_holding: days_in_holding(state, now),
                 order: o,
             }
@@ -544,8 +548,26 @@ pub fn not_assigned_count(conn: &mut DbConnection, actor: &Actor, cap: i64) -> D
     let audience = visibility::audience(conn, actor)?;
     let mut ids: Vec<i64> = Vec::new();
     for source in sources(&audience) {
-        let mut batch: Vec<i64> = base(&source).filter(orders::sa_rank.eq(RANK_NOT_ASSIGNED)).select(orders::id).limit(cap).load(conn)?;
-        ids.append(&mut batch);
+        let mut q = base(&source).filter(orders::sa_rank.eq(RANK_NOT_ASSIGNED));
+        if let Source::Company(c) = source {
+            // What `in_worklist` drops below; here too, so handed-off orders do not use up the cap.
+            q = q.filter(orders::handoff_company_id.is_null().or(orders::handoff_company_id.eq(c)));
+        }
+        let batch: Vec<(i64, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>)> = q
+            .select((
+                orders::id,
+                orders::company_id,
+                orders::holding_account_id,
+                orders::holding_virtual_account_id,
+                orders::associated_holding_account_id,
+                orders::handoff_company_id,
+            ))
+            .limit(cap)
+            .load(conn)?;
+        ids.extend(batch.into_iter().filter_map(|(id, company_id, holding, holding_va, associated, handoff_company)| {
+            let access = OrderAccess { company_id, holding, holding_va, associated, handoff_company, lines: Vec::new() };
+            visibility::in_worklist(&audience, &access).then_some(id)
+        }));
     }
     ids.sort_unstable();
     ids.dedup();
