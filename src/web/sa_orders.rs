@@ -165,7 +165,7 @@ impl Params {
 
 /// `aria-sort` for a column header.
 pub fn aria_sort(q: &ListQuery, sort: &str) -> &'static str {
-    match (q.sort.as_str() == sort, q.desc) {
+    match (q.sort.as_str() == sort, q.desc != q.sort.shown_reversed()) {
         (false, _) => "none",
         (true, false) => "ascending",
         (true, true) => "descending",

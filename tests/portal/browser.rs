@@ -774,6 +774,16 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_in_
     b.click_and_wait("#account-results button[type=submit]").await;
     assert!(b.text("#holding").await.contains("Contoso Holding"));
     assert!(b.text("#handoff").await.contains("Contoso Resellers"));
+    // Handed off: out of the distributor's Not Assigned count and bulk selection.
+    b.click_and_wait(".main-nav a[href='/smart-account-orders']").await;
+    assert!(b.driver.find_all(By::Css("#not-assigned-count")).await.unwrap().is_empty());
+    assert!(b.driver.find_all(By::Css("table.sa-orders tbody input[type=checkbox]")).await.unwrap().is_empty());
+    // "Days in holding" sorts on its own, with one arrow.
+    b.click_and_wait("table.sa-orders th.num a").await;
+    let sorted = b.driver.find_all(By::Css("table.sa-orders th[aria-sort='ascending'], table.sa-orders th[aria-sort='descending']")).await.unwrap();
+    assert_eq!(sorted.len(), 1);
+    assert_eq!(sorted[0].text().await.unwrap(), "Days in holding");
+    b.shot("two-tier-04b-distributor-after-handoff").await;
     sign_out(&b).await;
 
     // The reseller finds it in its own list and assigns the end customer's account.

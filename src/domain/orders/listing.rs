@@ -136,6 +136,10 @@ pub enum Sort {
     /// Customer Smart Account Status, then days in holding: Not Assigned
     /// first, longest waiting first.
     Status,
+    /// Days in holding: the Not Assigned orders longest waiting first (by
+    /// `waiting_since`, the Status sort's index), then the assigned ones.
+    /// Ascending keys mean most days first; the page shows it as such.
+    DaysInHolding,
     WebOrderId,
     SalesOrder,
     EndCustomer,
@@ -146,8 +150,9 @@ pub enum Sort {
 }
 
 impl Sort {
-    pub const ALL: [Sort; 8] = [
+    pub const ALL: [Sort; 9] = [
         Sort::Status,
+        Sort::DaysInHolding,
         Sort::WebOrderId,
         Sort::SalesOrder,
         Sort::EndCustomer,
@@ -157,12 +162,22 @@ impl Sort {
         Sort::Created,
     ];
 
+    /// The sort's keys begin with the rank (see `filtered`).
+    pub fn seeks_rank(self) -> bool {
+        matches!(self, Sort::Status | Sort::DaysInHolding)
+    }
+    /// Ascending keys show the values descending (most days in holding first).
+    pub fn shown_reversed(self) -> bool {
+        self == Sort::DaysInHolding
+    }
+
     pub fn parse(s: &str) -> Option<Sort> {
         Sort::ALL.into_iter().find(|x| x.as_str() == s)
     }
     pub fn as_str(self) -> &'static str {
         match self {
             Sort::Status => "status",
+            Sort::DaysInHolding => "days",
             Sort::WebOrderId => "order",
             Sort::SalesOrder => "sales_order",
             Sort::EndCustomer => "end_customer",
@@ -175,7 +190,7 @@ impl Sort {
     /// The key columns, most significant first; the id breaks ties.
     fn columns(self) -> &'static str {
         match self {
-            Sort::Status => "orders.sa_rank, orders.waiting_since, orders.id",
+            Sort::Status | Sort::DaysInHolding => "orders.sa_rank, orders.waiting_since, orders.id",
             Sort::WebOrderId => "orders.id",
             Sort::SalesOrder => "COALESCE(orders.sales_order_number, ''), orders.id",
             Sort::EndCustomer => "orders.end_customer_key, orders.id",
@@ -187,7 +202,7 @@ impl Sort {
     }
     fn key(self, o: &OrderRow) -> Vec<Key> {
         let mut k = match self {
-            Sort::Status => vec![Key::Int(o.sa_rank as i64), Key::Time(o.waiting_since.unwrap_or(o.created_at))],
+            Sort::Status | Sort::DaysInHolding => vec![Key::Int(o.sa_rank as i64), Key::Time(o.waiting_since.unwrap_or(o.created_at))],
             Sort::WebOrderId => vec![],
             Sort::SalesOrder => vec![Key::Text(o.sales_order_number.clone().unwrap_or_default())],
             Sort::EndCustomer => vec![Key::Text(o.end_customer_key.clone())],
@@ -463,7 +478,7 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
     // Read backwards for a previous page, then turn it around.
     let desc = if forward { l.desc } else { !l.desc };
     let mut rows: Vec<OrderRow> = Vec::new();
-    let seek = cursor.is_some() && l.sort == Sort::Status;
+    let seek = cursor.is_some() && l.sort.seeks_rank();
     for source in sources(audience) {
         let mut q = filtered(&source, l, seek);
         if let Some(c) = cursor {
