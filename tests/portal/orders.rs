@@ -118,6 +118,19 @@ async fn a_resellers_order_is_assigned_line_by_line_and_submits_only_when_every_
             .get_text(&format!("/orders/{order}/assignment?target=lines&lines={}&q=metal", line_of(&app, order, "SL-DNA-ADV-3Y")))
             .await;
         assert!(search.contains("Metalworks Inc.") && search.contains("Processing"));
+        // Above the search: what is being assigned (the end customer, the chosen line, the holding account).
+        let assigning = texts(&search, "#assigning")[0].clone();
+        assert!(assigning.contains("End customer") && assigning.contains("Metalworks Inc."), "{assigning}");
+        assert!(assigning.contains("Holding account") && assigning.contains("None"), "{assigning}");
+        assert_eq!(texts(&search, "#assigning tbody td:nth-child(1)"), ["1.0"], "only the chosen line");
+        assert!(texts(&search, "#assigning tbody")[0].contains("SL-DNA-ADV-3Y"));
+        let doc = scraper::Html::parse_document(&search);
+        let va_label = doc
+            .select(&scraper::Selector::parse(&format!("label[for='va-{}']", s.world.metalworks)).unwrap())
+            .next()
+            .expect("a label for the virtual account");
+        assert!(va_label.value().attr("class").is_none_or(|c| !c.contains("sr-only")), "the VA select's label is visible");
+        assert!(va_label.text().collect::<String>().starts_with("Virtual account"));
         let dna = line_of(&app, order, "SL-DNA-ADV-3Y").to_string();
         let pak = line_of(&app, order, "PAK-ROUTER-SEC").to_string();
         let resp = assign(
