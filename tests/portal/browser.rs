@@ -796,6 +796,10 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_in_
     // Let the searches for the shorter prefixes typed on the way settle before choosing.
     tokio::time::sleep(Duration::from_millis(700)).await;
     b.wait_text("#account-results", "Metalworks Inc.").await;
+    let assigning = b.text("#assigning").await;
+    assert!(assigning.contains("To be confirmed") && assigning.contains("Contoso Holding") && assigning.contains("SL-DNA-ADV-3Y"), "{assigning}");
+    assert!(b.driver.find(By::Css(&format!("label[for='va-{}']", w.metalworks))).await.unwrap().is_displayed().await.unwrap());
+    b.shot("two-tier-05a-reseller-assigns").await;
     b.driver
         .query(By::Css(&format!("#va-{} option[value='{}']", w.metalworks, w.processing)))
         .first()
@@ -946,4 +950,28 @@ async fn every_kind_of_page_is_accessible_and_fits_a_phone() {
         b.driver.delete_all_cookies().await.unwrap();
     }
     b.quit().await;
+}
+
+#[tokio::test]
+async fn a_configurable_kit_numbers_its_minor_lines_under_it_in_the_browser() {
+    let Some(b) = browser().await else { return };
+    let app = spawn_app(Backend::Sqlite).await;
+    let _shop = crate::orders::shop(&app);
+    sign_in_as(&b, &app, "carlos@contoso.example").await;
+    b.driver.goto(app.url("/orders/new")).await.unwrap();
+    b.fill("#name", "Branch rollout").await;
+    b.fill("#end_customer_name", "Metalworks Inc.").await;
+    b.click_and_wait("main button[type=submit]").await;
+    let option = b.driver.query(By::XPath("//select[@id='product_id']/option[starts-with(., 'CFG-BRANCH-KIT')]")).first().await.unwrap();
+    option.click().await.unwrap();
+    b.fill("#quantity", "1").await;
+    b.click_and_wait("form.add-item button[type=submit]").await;
+    let mut numbers = Vec::new();
+    for cell in b.driver.find_all(By::Css("table.items tbody td:nth-child(2)")).await.unwrap() {
+        numbers.push(cell.text().await.unwrap());
+    }
+    assert_eq!(numbers, ["1.0", "1.1", "1.2", "1.3"]);
+    assert!(b.text("table.items tbody tr:first-child").await.contains("Smart Account Required (in a minor line)"));
+    assert!(b.text(".blockers").await.contains("Line 1.2 in kit 1.0 (SL-DNA-ADV-3Y)"));
+    b.shot("kit-01-numbered").await;
 }
