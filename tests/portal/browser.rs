@@ -780,7 +780,8 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_in_
     assert!(b.driver.find_all(By::Css("table.sa-orders tbody input[type=checkbox]")).await.unwrap().is_empty());
     // "Days in holding" sorts on its own, with one arrow.
     b.click_and_wait("table.sa-orders th.num a").await;
-    let sorted = b.driver.find_all(By::Css("table.sa-orders th[aria-sort='ascending'], table.sa-orders th[aria-sort='descending']")).await.unwrap();
+    let sorted =
+        b.driver.find_all(By::Css("table.sa-orders th[aria-sort='ascending'], table.sa-orders th[aria-sort='descending']")).await.unwrap();
     assert_eq!(sorted.len(), 1);
     assert_eq!(sorted[0].text().await.unwrap(), "Days in holding");
     b.shot("two-tier-04b-distributor-after-handoff").await;
@@ -797,7 +798,10 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_in_
     tokio::time::sleep(Duration::from_millis(700)).await;
     b.wait_text("#account-results", "Metalworks Inc.").await;
     let assigning = b.text("#assigning").await;
-    assert!(assigning.contains("To be confirmed") && assigning.contains("Contoso Holding") && assigning.contains("SL-DNA-ADV-3Y"), "{assigning}");
+    assert!(
+        assigning.contains("To be confirmed") && assigning.contains("Contoso Holding") && assigning.contains("SL-DNA-ADV-3Y"),
+        "{assigning}"
+    );
     assert!(b.driver.find(By::Css(&format!("label[for='va-{}']", w.metalworks))).await.unwrap().is_displayed().await.unwrap());
     b.shot("two-tier-05a-reseller-assigns").await;
     b.driver
@@ -889,7 +893,9 @@ async fn a_new_account_requested_from_an_orders_search_comes_back_assigned_in_th
     b.wait_text("#account-results", "No customer account").await;
     b.click_and_wait("a[href^='/accounts/new?order=']").await;
     b.shot("order-request-account-start").await;
-    assert!(b.text("main .notice").await.contains("assigned to it as soon as you submit"));
+    let notice = b.text("main .notice").await;
+    assert!(notice.contains("assigned to it as soon as you submit"));
+    assert!(notice.starts_with("For order WO-0000"), "named by its web order id: {notice}");
     b.fill("#approver_email", "adam@acme.example").await;
     b.click_and_wait("button[value=next]").await;
     b.fill("#name", "Acme Corp").await;

@@ -131,6 +131,18 @@ async fn a_resellers_order_is_assigned_line_by_line_and_submits_only_when_every_
             .expect("a label for the virtual account");
         assert!(va_label.value().attr("class").is_none_or(|c| !c.contains("sr-only")), "the VA select's label is visible");
         assert!(va_label.text().collect::<String>().starts_with("Virtual account"));
+        // The account request opened from here names the order by its web order id.
+        let request = carlos
+            .get_text(&format!(
+                "/accounts/new?order={order}&target=lines&kind=customer&lines={dna_line}",
+                dna_line = line_of(&app, order, "SL-DNA-ADV-3Y")
+            ))
+            .await;
+        assert!(
+            texts(&request, "main .notice")[0].starts_with(&format!("For order WO-{order:06}:")),
+            "{:?}",
+            texts(&request, "main .notice")
+        );
         let dna = line_of(&app, order, "SL-DNA-ADV-3Y").to_string();
         let pak = line_of(&app, order, "PAK-ROUTER-SEC").to_string();
         let resp = assign(
