@@ -32,6 +32,13 @@ pub struct RequestPage {
 }
 
 impl RequestPage {
+    /// The order the request was opened from, as people know it: its web order id.
+    pub fn order_web_id(&self) -> String {
+        self.input.order_id.trim().parse::<i64>().map(crate::domain::orders::web_order_id).unwrap_or_default()
+    }
+}
+
+impl RequestPage {
     pub fn country_label(&self) -> &str {
         self.input.country_name().unwrap_or("")
     }

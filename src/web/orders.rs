@@ -385,12 +385,23 @@ pub struct AccountResultsFragment {
 }
 
 impl AssignmentPage {
+    /// The lines this assignment is about: the chosen ones, or every line that takes an account.
+    pub fn shows_line(&self, l: &crate::domain::orders::LineView) -> bool {
+        if self.target == "lines" {
+            self.lines.contains(&l.id)
+        } else {
+            l.takes_account()
+        }
+    }
+    pub fn has_shown_lines(&self) -> bool {
+        self.view.lines.iter().any(|l| self.shows_line(l))
+    }
     pub fn line_list(&self) -> String {
         self.view
             .lines
             .iter()
             .filter(|l| self.lines.contains(&l.id))
-            .map(|l| format!("{} ({})", l.line_no, l.sku))
+            .map(|l| format!("{} ({})", l.number, l.sku))
             .collect::<Vec<_>>()
             .join(", ")
     }

@@ -165,7 +165,7 @@ impl Params {
 
 /// `aria-sort` for a column header.
 pub fn aria_sort(q: &ListQuery, sort: &str) -> &'static str {
-    match (q.sort.as_str() == sort, q.desc) {
+    match (q.sort.as_str() == sort, q.desc != q.sort.shown_reversed()) {
         (false, _) => "none",
         (true, false) => "ascending",
         (true, true) => "descending",
@@ -193,6 +193,10 @@ impl ListRow {
     }
     pub fn assigned(&self) -> bool {
         self.order.sa_rank == RANK_ASSIGNED
+    }
+    /// Not Assigned and the viewer's to reassign: a checkbox for bulk reassignment.
+    pub fn selectable(&self) -> bool {
+        self.not_assigned() && self.in_worklist
     }
     /// Orders waiting a week or more in a holding account stand out.
     pub fn waiting_long(&self) -> bool {

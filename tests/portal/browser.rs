@@ -774,6 +774,17 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_in_
     b.click_and_wait("#account-results button[type=submit]").await;
     assert!(b.text("#holding").await.contains("Contoso Holding"));
     assert!(b.text("#handoff").await.contains("Contoso Resellers"));
+    // Handed off: out of the distributor's Not Assigned count and bulk selection.
+    b.click_and_wait(".main-nav a[href='/smart-account-orders']").await;
+    assert!(b.driver.find_all(By::Css("#not-assigned-count")).await.unwrap().is_empty());
+    assert!(b.driver.find_all(By::Css("table.sa-orders tbody input[type=checkbox]")).await.unwrap().is_empty());
+    // "Days in holding" sorts on its own, with one arrow.
+    b.click_and_wait("table.sa-orders th.num a").await;
+    let sorted =
+        b.driver.find_all(By::Css("table.sa-orders th[aria-sort='ascending'], table.sa-orders th[aria-sort='descending']")).await.unwrap();
+    assert_eq!(sorted.len(), 1);
+    assert_eq!(sorted[0].text().await.unwrap(), "Days in holding");
+    b.shot("two-tier-04b-distributor-after-handoff").await;
     sign_out(&b).await;
 
     // The reseller finds it in its own list and assigns the end customer's account.
@@ -786,6 +797,13 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_in_
     // Let the searches for the shorter prefixes typed on the way settle before choosing.
     tokio::time::sleep(Duration::from_millis(700)).await;
     b.wait_text("#account-results", "Metalworks Inc.").await;
+    let assigning = b.text("#assigning").await;
+    assert!(
+        assigning.contains("To be confirmed") && assigning.contains("Contoso Holding") && assigning.contains("SL-DNA-ADV-3Y"),
+        "{assigning}"
+    );
+    assert!(b.driver.find(By::Css(&format!("label[for='va-{}']", w.metalworks))).await.unwrap().is_displayed().await.unwrap());
+    b.shot("two-tier-05a-reseller-assigns").await;
     b.driver
         .query(By::Css(&format!("#va-{} option[value='{}']", w.metalworks, w.processing)))
         .first()
@@ -875,7 +893,9 @@ async fn a_new_account_requested_from_an_orders_search_comes_back_assigned_in_th
     b.wait_text("#account-results", "No customer account").await;
     b.click_and_wait("a[href^='/accounts/new?order=']").await;
     b.shot("order-request-account-start").await;
-    assert!(b.text("main .notice").await.contains("assigned to it as soon as you submit"));
+    let notice = b.text("main .notice").await;
+    assert!(notice.contains("assigned to it as soon as you submit"));
+    assert!(notice.starts_with("For order WO-0000"), "named by its web order id: {notice}");
     b.fill("#approver_email", "adam@acme.example").await;
     b.click_and_wait("button[value=next]").await;
     b.fill("#name", "Acme Corp").await;
@@ -936,4 +956,28 @@ async fn every_kind_of_page_is_accessible_and_fits_a_phone() {
         b.driver.delete_all_cookies().await.unwrap();
     }
     b.quit().await;
+}
+
+#[tokio::test]
+async fn a_configurable_kit_numbers_its_minor_lines_under_it_in_the_browser() {
+    let Some(b) = browser().await else { return };
+    let app = spawn_app(Backend::Sqlite).await;
+    let _shop = crate::orders::shop(&app);
+    sign_in_as(&b, &app, "carlos@contoso.example").await;
+    b.driver.goto(app.url("/orders/new")).await.unwrap();
+    b.fill("#name", "Branch rollout").await;
+    b.fill("#end_customer_name", "Metalworks Inc.").await;
+    b.click_and_wait("main button[type=submit]").await;
+    let option = b.driver.query(By::XPath("//select[@id='product_id']/option[starts-with(., 'CFG-BRANCH-KIT')]")).first().await.unwrap();
+    option.click().await.unwrap();
+    b.fill("#quantity", "1").await;
+    b.click_and_wait("form.add-item button[type=submit]").await;
+    let mut numbers = Vec::new();
+    for cell in b.driver.find_all(By::Css("table.items tbody td:nth-child(2)")).await.unwrap() {
+        numbers.push(cell.text().await.unwrap());
+    }
+    assert_eq!(numbers, ["1.0", "1.1", "1.2", "1.3"]);
+    assert!(b.text("table.items tbody tr:first-child").await.contains("Smart Account Required (in a minor line)"));
+    assert!(b.text(".blockers").await.contains("Line 1.2 in kit 1.0 (SL-DNA-ADV-3Y)"));
+    b.shot("kit-01-numbered").await;
 }

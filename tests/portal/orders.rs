@@ -106,11 +106,11 @@ async fn a_resellers_order_is_assigned_line_by_line_and_submits_only_when_every_
         let page = carlos.get_text(&format!("/orders/{order}")).await;
         assert_eq!(texts(&page, ".marker-required").len(), 1, "one red marker");
         assert_eq!(texts(&page, ".marker-optional").len(), 1, "one black marker");
-        assert!(texts(&page, ".blockers li")[0].contains("Line 10 (SL-DNA-ADV-3Y) requires a smart account"));
+        assert!(texts(&page, ".blockers li")[0].contains("Line 1.0 (SL-DNA-ADV-3Y) requires a smart account"));
 
         let resp = submit(&carlos, &app, order).await;
         assert_eq!(resp.status().as_u16(), 400);
-        assert!(resp.text().await.unwrap().contains("Line 10 (SL-DNA-ADV-3Y) requires a smart account"));
+        assert!(resp.text().await.unwrap().contains("Line 1.0 (SL-DNA-ADV-3Y) requires a smart account"));
         assert_eq!(status(&app, order), "draft");
 
         // The search offers Metalworks (Carlos is a VA User there) with its public VAs.
@@ -118,6 +118,31 @@ async fn a_resellers_order_is_assigned_line_by_line_and_submits_only_when_every_
             .get_text(&format!("/orders/{order}/assignment?target=lines&lines={}&q=metal", line_of(&app, order, "SL-DNA-ADV-3Y")))
             .await;
         assert!(search.contains("Metalworks Inc.") && search.contains("Processing"));
+        // Above the search: what is being assigned (the end customer, the chosen line, the holding account).
+        let assigning = texts(&search, "#assigning")[0].clone();
+        assert!(assigning.contains("End customer") && assigning.contains("Metalworks Inc."), "{assigning}");
+        assert!(assigning.contains("Holding account") && assigning.contains("None"), "{assigning}");
+        assert_eq!(texts(&search, "#assigning tbody td:nth-child(1)"), ["1.0"], "only the chosen line");
+        assert!(texts(&search, "#assigning tbody")[0].contains("SL-DNA-ADV-3Y"));
+        let doc = scraper::Html::parse_document(&search);
+        let va_label = doc
+            .select(&scraper::Selector::parse(&format!("label[for='va-{}']", s.world.metalworks)).unwrap())
+            .next()
+            .expect("a label for the virtual account");
+        assert!(va_label.value().attr("class").is_none_or(|c| !c.contains("sr-only")), "the VA select's label is visible");
+        assert!(va_label.text().collect::<String>().starts_with("Virtual account"));
+        // The account request opened from here names the order by its web order id.
+        let request = carlos
+            .get_text(&format!(
+                "/accounts/new?order={order}&target=lines&kind=customer&lines={dna_line}",
+                dna_line = line_of(&app, order, "SL-DNA-ADV-3Y")
+            ))
+            .await;
+        assert!(
+            texts(&request, "main .notice")[0].starts_with(&format!("For order WO-{order:06}:")),
+            "{:?}",
+            texts(&request, "main .notice")
+        );
         let dna = line_of(&app, order, "SL-DNA-ADV-3Y").to_string();
         let pak = line_of(&app, order, "PAK-ROUTER-SEC").to_string();
         let resp = assign(
@@ -269,7 +294,14 @@ async fn a_minor_line_that_needs_an_account_blocks_submit_and_marks_its_collapse
     let major = l[0].0;
     let resp = submit(&carlos, &app, order).await;
     assert_eq!(resp.status().as_u16(), 400);
-    assert!(resp.text().await.unwrap().contains("Line 12 (SL-DNA-ADV-3Y) requires a smart account"));
+    let refusal = resp.text().await.unwrap();
+    assert!(refusal.contains("Line 1.2 in kit 1.0 (SL-DNA-ADV-3Y) requires a smart account"), "named as the ordering tool numbers it");
+    let expanded = carlos.get_text(&format!("/orders/{order}")).await;
+    assert_eq!(texts(&expanded, "table.items tbody td:nth-child(2)"), ["1.0", "1.1", "1.2", "1.3"], "minor lines under their major line");
+    assert!(
+        texts(&expanded, &format!("#line-{major} .marker-required"))[0].contains("minor line"),
+        "the kit's marker shows while it is expanded too"
+    );
     let collapsed = carlos.get_text(&format!("/orders/{order}?collapsed={major}")).await;
     assert_eq!(texts(&collapsed, "tbody tr").len(), 1, "minor lines hidden");
     assert!(texts(&collapsed, "tbody .marker-required")[0].contains("minor line"));
@@ -644,5 +676,5 @@ async fn removing_a_lines_account_answers_htmx_with_the_page_whose_ready_panel_i
     let after = carlos.get_text(&location(&resp)).await;
     let blockers = texts(&after, "#ready .blockers li");
     assert_eq!(blockers.len(), 1);
-    assert!(blockers[0].contains("Line 10 (SL-DNA-ADV-3Y) requires a smart account"));
+    assert!(blockers[0].contains("Line 1.0 (SL-DNA-ADV-3Y) requires a smart account"));
 }

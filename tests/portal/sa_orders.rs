@@ -108,6 +108,19 @@ async fn a_distributor_hands_an_order_to_a_reseller_who_assigns_the_customer_whi
         assert_eq!(mails(&app, "carlos@contoso.example", "order_assignment_required").len(), 1, "the reseller is told");
         let reseller_list = carlos.get_text("/smart-account-orders").await;
         assert_eq!(web_ids(&reseller_list), vec![web_id.clone()]);
+        assert_eq!(texts(&reseller_list, "#not-assigned-count")[0], "1 Not Assigned");
+        assert_eq!(texts(&reseller_list, "table.sa-orders tbody input[type=checkbox]").len(), 1, "the reseller's work now");
+
+        // It left the distributor's worklist: no count, no checkbox, no second mail or reminder.
+        let list = nora.get_text("/smart-account-orders").await;
+        assert_eq!(web_ids(&list), vec![web_id.clone()], "the distributor still sees it");
+        assert!(texts(&list, "#not-assigned-count").is_empty(), "not in the distributor's Not Assigned count");
+        assert!(texts(&list, "table.sa-orders tbody input[type=checkbox]").is_empty(), "no bulk selection of a handed-off order");
+        assert_eq!(mails(&app, "nora@northwind.example", "order_assignment_required").len(), 1, "only the submission's mail");
+        let eight_days_later = portal::db::now() + chrono::Duration::days(8);
+        portal::domain::orders::reminders::send_due(&mut app.conn(), &[3, 7], eight_days_later, "http://x").unwrap();
+        assert_eq!(mails(&app, "carlos@contoso.example", "order_assignment_reminder").len(), 1, "the reseller is reminded");
+        assert!(mails(&app, "nora@northwind.example", "order_assignment_reminder").is_empty(), "the distributor is not");
 
         // From now on the choice is the reseller's.
         let resp = assign(&nora, &app, order, &[("target", "order"), ("account_id", &world.metalworks.to_string())]).await;
@@ -195,6 +208,39 @@ async fn the_list_puts_not_assigned_first_filters_and_pages_through_every_order_
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), 65);
+
+        // "Days in holding" is a sort of its own: one arrow, on its header, most days first.
+        let sorted_headers = |html: &str| -> Vec<(String, String)> {
+            let doc = scraper::Html::parse_document(html);
+            let sel = scraper::Selector::parse("table.sa-orders th[aria-sort]").unwrap();
+            doc.select(&sel)
+                .filter(|th| th.value().attr("aria-sort") != Some("none"))
+                .map(|th| (th.text().collect::<String>().trim().to_string(), th.value().attr("aria-sort").unwrap().to_string()))
+                .collect()
+        };
+        assert_eq!(sorted_headers(&first), vec![("Customer Smart Account Status".to_string(), "ascending".to_string())]);
+        let days_link = {
+            let doc = scraper::Html::parse_document(&first);
+            let sel = scraper::Selector::parse("table.sa-orders th a").unwrap();
+            let a = doc.select(&sel).find(|a| a.text().collect::<String>() == "Days in holding").expect("a Days in holding link");
+            a.value().attr("href").unwrap().replace("&amp;", "&")
+        };
+        assert!(days_link.contains("sort=days"), "{days_link}");
+        let by_days = carlos.get_text(&days_link).await;
+        assert_eq!(sorted_headers(&by_days), vec![("Days in holding".to_string(), "descending".to_string())]);
+        assert_eq!(web_ids(&by_days)[0], format!("WO-{:06}", waiting[0]), "longest waiting first");
+        let days_rest = carlos.get_text(&next_link(&by_days, "next").unwrap()).await;
+        let mut seen: Vec<String> = web_ids(&by_days).into_iter().chain(web_ids(&days_rest)).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 65, "every order once, sorted by days in holding");
+        let fewest = {
+            let doc = scraper::Html::parse_document(&by_days);
+            let sel = scraper::Selector::parse("table.sa-orders th a").unwrap();
+            let a = doc.select(&sel).find(|a| a.text().collect::<String>() == "Days in holding").unwrap();
+            a.value().attr("href").unwrap().replace("&amp;", "&")
+        };
+        assert_eq!(sorted_headers(&carlos.get_text(&fewest).await), vec![("Days in holding".to_string(), "ascending".to_string())]);
 
         // Filters, and pages within a filter.
         assert_eq!(web_ids(&carlos.get_text("/smart-account-orders?sa=assigned").await).len(), 10);

@@ -382,10 +382,21 @@ fn line_states(conn: &mut DbConnection, order_id: i64) -> QueryResult<Vec<LineSt
     Ok(rows.into_iter().map(|(id, no, req, a, v, d, sku, p)| (id, no, req, a, v, d.is_some(), sku, p)).collect())
 }
 
+/// Each line's facts, named as refusals name them ("1.2 in kit 1.0").
+fn facts_all(states: &[LineState]) -> Vec<LineFacts> {
+    let refs = references(states);
+    states.iter().zip(refs).map(|(l, r)| LineFacts { reference: r, ..facts_of(l) }).collect()
+}
+
+fn references(states: &[LineState]) -> Vec<String> {
+    rules::line_references(&states.iter().map(|l| (l.0, l.1, l.7)).collect::<Vec<_>>())
+}
+
 fn facts_of(l: &LineState) -> LineFacts {
     LineFacts {
         id: l.0,
         line_no: l.1,
+        reference: l.1.to_string(),
         label: l.6.clone(),
         requirement: SaRequirement::parse(&l.2),
         is_minor: l.7.is_some(),
@@ -401,7 +412,7 @@ pub(crate) fn order_facts(conn: &mut DbConnection, order: &OrderRow) -> QueryRes
         status: order.status(),
         order_type: order.order_type(),
         holding_account: order.holding_account_id,
-        lines: line_states(conn, order.id)?.iter().map(facts_of).collect(),
+        lines: facts_all(&line_states(conn, order.id)?),
     })
 }
 
@@ -458,9 +469,11 @@ pub fn assign_lines(
         if chosen.len() != line_ids.len() {
             return Err(DomainError::NotFound);
         }
+        let refs = references(&states);
         for l in &chosen {
+            let reference = states.iter().position(|s| s.0 == l.0).map(|i| refs[i].clone()).unwrap_or_default();
             rules::check_line_assignment(order.status(), &facts_of(l), t.kind, t.status, t.va_in_account)
-                .map_err(|e| DomainError::from(FieldErrors::single("account_id", format!("Line {}: {}", l.1, e.message()))))?;
+                .map_err(|e| DomainError::from(FieldErrors::single("account_id", format!("Line {reference}: {}", e.message()))))?;
         }
         let to = label_of(conn, Some(t.id), t.va)?;
         let how = how_for(&order, AssignmentHow::Line);
@@ -847,7 +860,7 @@ fn move_one(
         status: order.status(),
         order_type: order.order_type(),
         holding_account: order.holding_account_id,
-        lines: after.iter().map(facts_of).collect(),
+        lines: facts_all(&after),
     };
     let before = listing::ListingState { rank: order.sa_rank, waiting_since: order.waiting_since, assigned_at: order.assigned_at };
     let state = listing::listing_state(order.status(), order.order_type(), rules::customer_account_status(&facts), before, now);

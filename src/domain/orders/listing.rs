@@ -136,6 +136,10 @@ pub enum Sort {
     /// Customer Smart Account Status, then days in holding: Not Assigned
     /// first, longest waiting first.
     Status,
+    /// Days in holding: the Not Assigned orders longest waiting first (by
+    /// `waiting_since`, the Status sort's index), then the assigned ones.
+    /// Ascending keys mean most days first; the page shows it as such.
+    DaysInHolding,
     WebOrderId,
     SalesOrder,
     EndCustomer,
@@ -146,8 +150,9 @@ pub enum Sort {
 }
 
 impl Sort {
-    pub const ALL: [Sort; 8] = [
+    pub const ALL: [Sort; 9] = [
         Sort::Status,
+        Sort::DaysInHolding,
         Sort::WebOrderId,
         Sort::SalesOrder,
         Sort::EndCustomer,
@@ -157,12 +162,22 @@ impl Sort {
         Sort::Created,
     ];
 
+    /// The sort's keys begin with the rank (see `filtered`).
+    pub fn seeks_rank(self) -> bool {
+        matches!(self, Sort::Status | Sort::DaysInHolding)
+    }
+    /// Ascending keys show the values descending (most days in holding first).
+    pub fn shown_reversed(self) -> bool {
+        self == Sort::DaysInHolding
+    }
+
     pub fn parse(s: &str) -> Option<Sort> {
         Sort::ALL.into_iter().find(|x| x.as_str() == s)
     }
     pub fn as_str(self) -> &'static str {
         match self {
             Sort::Status => "status",
+            Sort::DaysInHolding => "days",
             Sort::WebOrderId => "order",
             Sort::SalesOrder => "sales_order",
             Sort::EndCustomer => "end_customer",
@@ -176,7 +191,7 @@ impl Sort {
     /// column may be an expression with commas of its own (`COALESCE(a, b)`).
     fn columns(self) -> &'static [&'static str] {
         match self {
-            Sort::Status => &["orders.sa_rank", "orders.waiting_since", "orders.id"],
+            Sort::Status | Sort::DaysInHolding => &["orders.sa_rank", "orders.waiting_since", "orders.id"],
             Sort::WebOrderId => &["orders.id"],
             Sort::SalesOrder => &["COALESCE(orders.sales_order_number, '')", "orders.id"],
             Sort::EndCustomer => &["orders.end_customer_key", "orders.id"],
@@ -188,7 +203,7 @@ impl Sort {
     }
     fn key(self, o: &OrderRow) -> Vec<Key> {
         let mut k = match self {
-            Sort::Status => vec![Key::Int(o.sa_rank as i64), Key::Time(o.waiting_since.unwrap_or(o.created_at))],
+            Sort::Status | Sort::DaysInHolding => vec![Key::Int(o.sa_rank as i64), Key::Time(o.waiting_since.unwrap_or(o.created_at))],
             Sort::WebOrderId => vec![],
             Sort::SalesOrder => vec![Key::Text(o.sales_order_number.clone().unwrap_or_default())],
             Sort::EndCustomer => vec![Key::Text(o.end_customer_key.clone())],
@@ -277,6 +292,9 @@ pub struct ListRow {
     /// The order was handed to a reseller, whose choice of customer account
     /// this viewer does not see.
     pub masked: bool,
+    /// The viewer may change the order's assignments and it is their work
+    /// (not handed off to a reseller): it may be selected for bulk reassignment.
+    pub in_worklist: bool,
     pub days_in_holding: Option<i64>,
 }
 
@@ -461,7 +479,7 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
     // Read backwards for a previous page, then turn it around.
     let desc = if forward { l.desc } else { !l.desc };
     let mut rows: Vec<OrderRow> = Vec::new();
-    let seek = cursor.is_some() && l.sort == Sort::Status;
+    let seek = cursor.is_some() && l.sort.seeks_rank();
     for source in sources(audience) {
         let mut q = filtered(&source, l, seek);
         if let Some(c) = cursor {
@@ -516,6 +534,7 @@ fn decorate(conn: &mut DbConnection, audience: &Audience, rows: Vec<OrderRow>) -
             ListRow {
                 holding: o.holding_account_id.and_then(|h| names.iter().find(|n| n.0 == h).map(|n| n.1.clone())),
                 masked: visibility::masked(audience, &access),
+                in_worklist: visibility::in_worklist(audience, &access),
                 days_in_holding: days_in_holding(state, now),
                 order: o,
             }
@@ -545,8 +564,26 @@ pub fn not_assigned_count(conn: &mut DbConnection, actor: &Actor, cap: i64) -> D
     let audience = visibility::audience(conn, actor)?;
     let mut ids: Vec<i64> = Vec::new();
     for source in sources(&audience) {
-        let mut batch: Vec<i64> = base(&source).filter(orders::sa_rank.eq(RANK_NOT_ASSIGNED)).select(orders::id).limit(cap).load(conn)?;
-        ids.append(&mut batch);
+        let mut q = base(&source).filter(orders::sa_rank.eq(RANK_NOT_ASSIGNED));
+        if let Source::Company(c) = source {
+            // What `in_worklist` drops below; here too, so handed-off orders do not use up the cap.
+            q = q.filter(orders::handoff_company_id.is_null().or(orders::handoff_company_id.eq(c)));
+        }
+        let batch: Vec<(i64, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>)> = q
+            .select((
+                orders::id,
+                orders::company_id,
+                orders::holding_account_id,
+                orders::holding_virtual_account_id,
+                orders::associated_holding_account_id,
+                orders::handoff_company_id,
+            ))
+            .limit(cap)
+            .load(conn)?;
+        ids.extend(batch.into_iter().filter_map(|(id, company_id, holding, holding_va, associated, handoff_company)| {
+            let access = OrderAccess { company_id, holding, holding_va, associated, handoff_company, lines: Vec::new() };
+            visibility::in_worklist(&audience, &access).then_some(id)
+        }));
     }
     ids.sort_unstable();
     ids.dedup();

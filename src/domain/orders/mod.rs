@@ -126,6 +126,10 @@ impl AccountRef {
 pub struct LineView {
     pub id: i64,
     pub line_no: i32,
+    /// As the ordering tool numbers it: 1.0, its minor lines 1.1, 1.2 …
+    pub number: String,
+    /// How refusals name it: "1.0", "1.2 in kit 1.0".
+    pub reference: String,
     pub parent_line_id: Option<i64>,
     pub sku: String,
     pub product: String,
@@ -244,6 +248,7 @@ fn facts(order: &OrderRow, lines: &[LineView]) -> OrderFacts {
             .map(|l| LineFacts {
                 id: l.id,
                 line_no: l.line_no,
+                reference: l.reference.clone(),
                 label: l.sku.clone(),
                 requirement: l.requirement,
                 is_minor: l.is_minor(),
@@ -343,6 +348,8 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult
         .map(|(l, p)| LineView {
             id: l.id,
             line_no: l.line_no,
+            number: String::new(),
+            reference: String::new(),
             parent_line_id: l.parent_line_id,
             sku: p.sku.clone(),
             product: p.name.clone(),
@@ -359,6 +366,11 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult
             has_minors: false,
         })
         .collect();
+    let keys: Vec<(i64, i32, Option<i64>)> = lines.iter().map(|l| (l.id, l.line_no, l.parent_line_id)).collect();
+    for ((line, number), reference) in lines.iter_mut().zip(rules::line_numbers(&keys)).zip(rules::line_references(&keys)) {
+        line.number = number;
+        line.reference = reference;
+    }
     let snapshot = lines.clone();
     for line in lines.iter_mut() {
         let minors: Vec<&LineView> = snapshot.iter().filter(|m| m.parent_line_id == Some(line.id)).collect();

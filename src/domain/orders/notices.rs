@@ -50,15 +50,17 @@ fn account_users(conn: &mut DbConnection, account: i64, vas: &[i64]) -> QueryRes
 }
 
 /// The holding account's order managers and the order's usual notification
-/// recipient (the user who placed it), each once.
+/// recipient (the user who placed it, unless their company handed the order
+/// to a reseller), each once.
 pub(crate) fn holding_recipients(conn: &mut DbConnection, order: &OrderRow) -> QueryResult<Vec<Recipient>> {
     let Some(holding) = order.holding_account_id else { return Ok(Vec::new()) };
     let mut rows = account_users(conn, holding, &order.holding_virtual_account_id.into_iter().collect::<Vec<_>>())?;
-    if let Some(creator) =
+    let creator = if super::visibility::mails_the_placer(&order.access(Vec::new())) {
         users::table.find(order.created_by).filter(users::deactivated_at.is_null()).select(RECIPIENT).first(conn).optional()?
-    {
-        rows.push(creator);
-    }
+    } else {
+        None
+    };
+    rows.extend(creator);
     Ok(dedup(rows))
 }
 

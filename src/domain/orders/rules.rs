@@ -120,11 +120,49 @@ impl AssignmentHow {
     }
 }
 
+/// Line numbers as the ordering tool shows them: the n-th item is line
+/// n.0 and its minor lines (a configurable kit's) n.1, n.2 …; `lines` are
+/// (id, stored line number, major line), the result in the same order.
+pub fn line_numbers(lines: &[(i64, i32, Option<i64>)]) -> Vec<String> {
+    let mut majors: Vec<(i32, i64)> = lines.iter().filter(|l| l.2.is_none()).map(|l| (l.1, l.0)).collect();
+    majors.sort_unstable();
+    let major_no = |id: i64| majors.iter().position(|m| m.1 == id).map(|i| i + 1);
+    lines
+        .iter()
+        .map(|&(id, no, parent)| match parent {
+            None => format!("{}.0", major_no(id).unwrap_or_default()),
+            Some(p) => {
+                let mut minors: Vec<(i32, i64)> = lines.iter().filter(|l| l.2 == Some(p)).map(|l| (l.1, l.0)).collect();
+                minors.sort_unstable();
+                match (major_no(p), minors.iter().position(|m| m.1 == id)) {
+                    (Some(k), Some(j)) => format!("{k}.{}", j + 1),
+                    _ => no.to_string(),
+                }
+            }
+        })
+        .collect()
+}
+
+/// How a refusal names each line: "1.0", or "1.2 in kit 1.0" for a minor line.
+pub fn line_references(lines: &[(i64, i32, Option<i64>)]) -> Vec<String> {
+    let numbers = line_numbers(lines);
+    lines
+        .iter()
+        .zip(&numbers)
+        .map(|(l, n)| match l.2.and_then(|p| lines.iter().position(|m| m.0 == p)) {
+            Some(k) => format!("{n} in kit {}", numbers[k]),
+            None => n.clone(),
+        })
+        .collect()
+}
+
 /// What the rules need to know of a line.
 #[derive(Debug, Clone)]
 pub struct LineFacts {
     pub id: i64,
     pub line_no: i32,
+    /// How refusals name the line: "1.0", "1.2 in kit 1.0" (`line_references`).
+    pub reference: String,
     pub label: String,
     pub requirement: SaRequirement,
     pub is_minor: bool,
@@ -169,7 +207,7 @@ pub fn submit_blockers(order: &OrderFacts) -> Vec<Blocker> {
                 line_id: Some(line.id),
                 message: format!(
                     "Line {} ({}) requires a smart account: assign a customer account, or a holding account to the order.",
-                    line.line_no, line.label
+                    line.reference, line.label
                 ),
             });
         }
@@ -302,7 +340,7 @@ pub fn check_holding_removal(order: &OrderFacts) -> Result<(), String> {
         .lines
         .iter()
         .filter(|l| l.requirement == SaRequirement::Mandatory && l.customer_account.is_none())
-        .map(|l| l.line_no.to_string())
+        .map(|l| l.reference.clone())
         .collect();
     if waiting.is_empty() {
         Ok(())
@@ -322,12 +360,33 @@ mod tests {
         LineFacts {
             id,
             line_no: id as i32,
+            reference: format!("{id}.0"),
             label: format!("SKU{id}"),
             requirement,
             is_minor: false,
             customer_account: account,
             deposited: false,
         }
+    }
+
+    #[test]
+    fn minor_lines_are_numbered_under_their_major_line_like_the_ordering_tool() {
+        // A kit (line 10) with 13 minor lines (11 … 23), then a plain item (33), then a kit (43) with one.
+        let mut lines: Vec<(i64, i32, Option<i64>)> = vec![(1, 10, None)];
+        lines.extend((0..13).map(|i| (100 + i as i64, 11 + i, Some(1))));
+        lines.push((2, 33, None));
+        lines.push((3, 43, None));
+        lines.push((30, 44, Some(3)));
+        let n = line_numbers(&lines);
+        assert_eq!(n[0], "1.0");
+        assert_eq!(n[1], "1.1");
+        assert_eq!(n[2], "1.2");
+        assert_eq!(n[13], "1.13");
+        assert_eq!(&n[14..], ["2.0", "3.0", "3.1"]);
+        let r = line_references(&lines);
+        assert_eq!(r[2], "1.2 in kit 1.0");
+        assert_eq!(r[14], "2.0");
+        assert_eq!(r[16], "3.1 in kit 3.0");
     }
 
     fn order(order_type: OrderType, holding: Option<i64>, lines: Vec<LineFacts>) -> OrderFacts {
@@ -349,7 +408,7 @@ mod tests {
         let b = submit_blockers(&o);
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].line_id, Some(1));
-        assert!(b[0].message.starts_with("Line 1 (SKU1) requires a smart account"));
+        assert!(b[0].message.starts_with("Line 1.0 (SKU1) requires a smart account"));
     }
 
     #[test]
@@ -425,7 +484,7 @@ mod tests {
             order(OrderType::Standard, Some(5), vec![line(1, SaRequirement::Mandatory, None), line(2, SaRequirement::Mandatory, Some(9))]);
         assert!(check_holding_removal(&o).is_ok(), "a draft may drop it");
         o.status = OrderStatus::Submitted;
-        assert!(check_holding_removal(&o).unwrap_err().starts_with("Lines 1 still wait"));
+        assert!(check_holding_removal(&o).unwrap_err().starts_with("Lines 1.0 still wait"));
         o.lines[0].customer_account = Some(9);
         assert!(check_holding_removal(&o).is_ok());
     }

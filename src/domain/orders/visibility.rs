@@ -116,7 +116,28 @@ pub fn may_reassign(a: &Audience, o: &OrderAccess) -> bool {
 /// Rule 9: a distributor that handed the order to a reseller sees the order
 /// but not which customer account the reseller chose.
 pub fn masked(a: &Audience, o: &OrderAccess) -> bool {
-    !a.operations && a.company_id == o.company_id && o.handoff_company.is_some_and(|h| h != a.company_id) && !a.on_holding_side(o)
+    !a.operations && handed_off_by(a.company_id, o) && !a.on_holding_side(o)
+}
+
+/// Rule 9: `company` placed the order and handed it to a reseller's holding
+/// account; the choice, and the work, are the reseller's now.
+pub fn handed_off_by(company: i64, o: &OrderAccess) -> bool {
+    o.company_id == company && o.handoff_company.is_some_and(|h| h != company)
+}
+
+/// Whether an order the actor sees is their work while it waits Not
+/// Assigned: counted in the navigation and selectable for bulk
+/// reassignment. A distributor's handed-off order leaves its worklist (it
+/// still sees the order, masked).
+pub fn in_worklist(a: &Audience, o: &OrderAccess) -> bool {
+    may_reassign(a, o) && !masked(a, o)
+}
+
+/// Whether the user who placed the order still gets its order mail
+/// ("assignment required", reminders): not once their company handed the
+/// order to a reseller, whose holding account's users are told instead.
+pub fn mails_the_placer(o: &OrderAccess) -> bool {
+    !handed_off_by(o.company_id, o)
 }
 
 /// Loads what the actor holds: one query for roles, one for the VAs they cover.
@@ -305,5 +326,19 @@ mod tests {
         assert!(!may_reassign(&customer, &assigned));
         assert!(!masked(&ops, &assigned) && may_reassign(&ops, &assigned));
         assert!(!may_reassign(&of(STRANGER), &assigned));
+    }
+
+    #[test]
+    fn a_handed_off_order_leaves_the_distributors_worklist_and_mail_but_not_the_resellers() {
+        let distributor = of(DISTRIBUTOR);
+        let reseller = Audience { holding_wide: vec![RES_HOLDING], ..of(RESELLER) };
+        let parked = order(Some(DIST_HOLDING), None, None, &[(1, None, None)]);
+        assert!(in_worklist(&distributor, &parked) && mails_the_placer(&parked));
+        let handed = order(Some(RES_HOLDING), Some(RES_HOLDING_VA), Some(RESELLER), &[(1, None, None)]);
+        assert!(!in_worklist(&distributor, &handed), "no count, no checkbox for the distributor");
+        assert!(!mails_the_placer(&handed), "no more assignment mail to the distributor's user");
+        assert!(in_worklist(&reseller, &handed));
+        assert!(in_worklist(&Audience { operations: true, ..of(99) }, &handed));
+        assert!(!in_worklist(&Audience { holding_vas: vec![RES_HOLDING_OTHER_VA], ..of(RESELLER) }, &handed));
     }
 }
