@@ -93,3 +93,6 @@ CREATE TABLE license_usage_daily (
 );
 CREATE UNIQUE INDEX license_usage_daily_key ON license_usage_daily (virtual_account_id, license_name, day);
 CREATE INDEX license_usage_daily_account ON license_usage_daily (smart_account_id, day);
+
+-- Licenses deposited before the license manager count as claimed.
+UPDATE licenses SET claimed_at = created_at WHERE claimed_at IS NULL;
