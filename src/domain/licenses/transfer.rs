@@ -112,7 +112,7 @@ pub fn transfer(conn: &mut DbConnection, actor: &Actor, account_id: i64, input: 
 /// Moves `quantity` of a product's claimed batches from `from` to `to`,
 /// oldest first, splitting a batch where needed; one movement per batch.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn move_batches(
+pub fn move_batches(
     conn: &mut DbConnection,
     account: i64,
     from: i64,
