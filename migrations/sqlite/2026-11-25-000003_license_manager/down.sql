@@ -6,6 +6,5 @@ DROP TABLE license_movements;
 DROP INDEX order_lines_pak_code;
 ALTER TABLE order_lines DROP COLUMN pak_code;
 DROP INDEX licenses_va_name;
-DROP INDEX licenses_order_line;
 ALTER TABLE licenses DROP COLUMN claimed_by;
 ALTER TABLE licenses DROP COLUMN claimed_at;

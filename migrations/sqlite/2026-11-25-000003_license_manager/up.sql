@@ -5,7 +5,6 @@
 -- A PAK license batch waits to be claimed into a VA (claimed_at NULL) or is claimed.
 ALTER TABLE licenses ADD COLUMN claimed_at TIMESTAMP;
 ALTER TABLE licenses ADD COLUMN claimed_by INTEGER REFERENCES users (id);
-CREATE INDEX licenses_order_line ON licenses (order_line_id);
 CREATE INDEX licenses_va_name ON licenses (virtual_account_id, license_name);
 
 -- The claim code printed on a PAK line's certificate.

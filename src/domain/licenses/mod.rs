@@ -143,8 +143,12 @@ pub fn figures(conn: &mut DbConnection, account: i64, vas: &[i64]) -> DomainResu
     let kinds: Vec<(Option<String>, String)> =
         products::table.filter(products::license_name.is_not_null()).select((products::license_name, products::category)).load(conn)?;
     let mut map: BTreeMap<(i64, String), ProductFigures> = BTreeMap::new();
+    let kind_of = |name: &str, category: Option<&str>| {
+        LicenseKind::of_category(category.or_else(|| kinds.iter().find(|k| k.0.as_deref() == Some(name)).map(|k| k.1.as_str())))
+    };
     for (va, name, quantity, order, line, category) in batches {
-        let f = map.entry((va, name.clone())).or_insert_with(|| ProductFigures::new(name, LicenseKind::of_category(category.as_deref())));
+        let kind = kind_of(&name, category.as_deref());
+        let f = map.entry((va, name.clone())).or_insert_with(|| ProductFigures::new(name, kind));
         f.owned += i64::from(quantity);
         if let (Some(o), Some(l)) = (order, line) {
             let pair = (o, crate::domain::orders::web_order_id(o), l);
@@ -154,8 +158,8 @@ pub fn figures(conn: &mut DbConnection, account: i64, vas: &[i64]) -> DomainResu
         }
     }
     for (va, name, sum) in used {
-        let category = kinds.iter().find(|k| k.0.as_deref() == Some(name.as_str())).map(|k| k.1.as_str());
-        let f = map.entry((va, name.clone())).or_insert_with(|| ProductFigures::new(name, LicenseKind::of_category(category)));
+        let kind = kind_of(&name, None);
+        let f = map.entry((va, name.clone())).or_insert_with(|| ProductFigures::new(name, kind));
         f.in_use += sum.unwrap_or(0);
     }
     Ok(map
