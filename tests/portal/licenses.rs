@@ -564,3 +564,77 @@ async fn the_device_subcommand_registers_reports_and_deregisters_over_http() {
     assert!(out.status.success());
     assert_eq!(devices::table.filter(devices::removed_at.is_null()).count().get_result::<i64>(&mut *app.conn()).unwrap(), 0);
 }
+
+/// The demo story's licenses: Processing short by 20 with the alert showing,
+/// Production with 20 unused, Fabrikam's devices named per end customer,
+/// tokens in every state, a claimable PAK, and the service provider moving
+/// licenses from the default VA to the region that needs them.
+#[tokio::test]
+async fn the_demo_story_tells_the_license_manager_s_story() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let logins = portal::demo::seed(&mut app.conn(), &app.settings.base_url).expect("demo data loads");
+        let password = |email: &str| logins.iter().find(|l| l.email == email).unwrap().password.clone();
+        let maya = TestApp { client: client(), ..app.clone_handle() };
+        assert_eq!(maya.sign_in("maya@metalworks.example", &password("maya@metalworks.example")).await.status().as_u16(), 303);
+        let m: i64 = smart_accounts::table.filter(smart_accounts::domain.eq("metalworks.example")).select(smart_accounts::id).first(&mut *app.conn()).unwrap();
+        let page = maya.get_text(&format!("/accounts/{m}/licenses")).await;
+        let alerts = texts(&page, "#alerts li");
+        assert!(alerts.iter().any(|a| a.contains("Insufficient licenses") && a.contains("Processing") && a.contains("20 short")), "{backend:?}: {alerts:?}");
+        assert!(alerts.iter().any(|a| a.contains("Token expiring")), "{alerts:?}");
+        let va = |name: &str| -> i64 {
+            portal::db::schema::virtual_accounts::table
+                .filter(portal::db::schema::virtual_accounts::smart_account_id.eq(m))
+                .filter(portal::db::schema::virtual_accounts::name.eq(name))
+                .select(portal::db::schema::virtual_accounts::id)
+                .first(&mut *app.conn())
+                .unwrap()
+        };
+        let production = maya.get_text(&format!("/accounts/{m}/licenses?va={}", va("Production"))).await;
+        assert!(texts(&production, ".license-table td.num").join(" ").starts_with("40 20 20 0"), "{backend:?}");
+        assert!(production.contains("<polyline"), "90 days of usage");
+        let mut states = String::new();
+        for name in ["Production", "Processing"] {
+            states.push_str(&maya.get_text(&format!("/accounts/{m}/licenses/va/{}/tokens", va(name))).await);
+        }
+        for state in ["Active", "Expired", "Used up", "Revoked"] {
+            assert!(states.contains(&format!(">{state}</span>")), "{state}");
+        }
+
+        let fatima = TestApp { client: client(), ..app.clone_handle() };
+        fatima.sign_in("fatima@fabrikam.example", &password("fatima@fabrikam.example")).await;
+        let f: i64 = smart_accounts::table.filter(smart_accounts::domain.eq("fabrikam.example")).select(smart_accounts::id).first(&mut *app.conn()).unwrap();
+        let page = fatima.get_text(&format!("/accounts/{f}/licenses")).await;
+        assert!(texts(&page, "#claim-certificates-section tbody th").contains(&"Router Security (PAK)".to_string()), "a claimable PAK");
+        let alerts = texts(&page, "#alerts li");
+        assert!(alerts.iter().any(|a| a.contains("Americas") && a.contains("10 short")), "{alerts:?}");
+        assert!(alerts.iter().any(|a| a.contains("Silent devices")), "{alerts:?}");
+        let fva = |name: &str| -> i64 {
+            portal::db::schema::virtual_accounts::table
+                .filter(portal::db::schema::virtual_accounts::smart_account_id.eq(f))
+                .filter(portal::db::schema::virtual_accounts::name.eq(name))
+                .select(portal::db::schema::virtual_accounts::id)
+                .first(&mut *app.conn())
+                .unwrap()
+        };
+        let default: i64 = portal::db::schema::virtual_accounts::table
+            .filter(portal::db::schema::virtual_accounts::smart_account_id.eq(f))
+            .filter(portal::db::schema::virtual_accounts::is_default.eq(true))
+            .select(portal::db::schema::virtual_accounts::id)
+            .first(&mut *app.conn())
+            .unwrap();
+        let emea = fatima.get_text(&format!("/accounts/{f}/licenses/va/{}/devices", fva("EMEA"))).await;
+        assert_eq!(texts(&emea, "tbody th[scope=row]")[0], "northwind-traders-branch-02");
+        let path = format!("/accounts/{f}/licenses");
+        let resp = fatima
+            .post_form(
+                &path,
+                &format!("{path}/transfer"),
+                &[("license", "DNA Advantage"), ("from", &default.to_string()), ("to", &fva("Americas").to_string()), ("quantity", "10"), ("reason", "Litware and Contoso Pharma are Americas customers")],
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 303, "{backend:?}");
+        let page = fatima.get_text(&path).await;
+        assert!(!texts(&page, "#alerts li").iter().any(|a| a.contains("Insufficient")), "the Americas alert clears");
+    }
+}
