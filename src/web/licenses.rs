@@ -52,6 +52,7 @@ pub struct AccountLicensesPage {
     pub form: TransferInput,
     pub errors: FieldErrors,
     pub charts: Vec<Chart>,
+    pub claim: ClaimCodeForm,
 }
 
 impl AccountLicensesPage {
@@ -76,6 +77,9 @@ impl AccountLicensesPage {
     }
     pub fn transfer_vas(&self) -> Vec<&VaTab> {
         self.view.vas.iter().filter(|v| v.can_transfer).collect()
+    }
+    pub fn claim_va_selected(&self, id: &i64) -> bool {
+        self.claim.claim_va == id.to_string()
     }
     pub fn shown_vas(&self) -> Vec<&VaTab> {
         self.view.vas.iter().filter(|v| self.view.selected.is_none_or(|s| s == v.id)).collect()
@@ -121,7 +125,8 @@ pub async fn account_licenses(
     let va = parse_va(query.va.as_deref())?;
     let (view, charts) = account_page(&state, &user, id, va).await?;
     let form = TransferInput { from: va.map(|v| v.to_string()).unwrap_or_default(), ..Default::default() };
-    render(StatusCode::OK, &AccountLicensesPage { layout: user.layout, view, form, errors: FieldErrors::new(), charts })
+    let claim = ClaimCodeForm::default();
+    render(StatusCode::OK, &AccountLicensesPage { layout: user.layout, view, form, errors: FieldErrors::new(), charts, claim })
 }
 
 #[derive(Deserialize)]
@@ -158,7 +163,8 @@ pub async fn transfer_licenses(
         }
         Err(DomainError::Invalid(errors)) => {
             let (view, charts) = account_page(&state, &user, id, tab).await?;
-            render(StatusCode::BAD_REQUEST, &AccountLicensesPage { layout: user.layout, view, form: input, errors, charts })
+            let claim = ClaimCodeForm::default();
+            render(StatusCode::BAD_REQUEST, &AccountLicensesPage { layout: user.layout, view, form: input, errors, charts, claim })
         }
         Err(e) => Err(e.into()),
     }
@@ -185,6 +191,40 @@ pub async fn claim_pak(
         Err(e) => return Err(e.into()),
     }
     Ok(see_other(&format!("/accounts/{id}/licenses#claim-certificates")))
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ClaimCodeForm {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub claim_va: String,
+}
+
+pub async fn claim_pak_code(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+    path: web::Path<i64>,
+    form: web::Form<ClaimCodeForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let claim = form.into_inner();
+    let (actor, base, c2) = (user.actor.clone(), state.settings.base_url.clone(), claim.clone());
+    match run(&state, move |conn| claims::claim_code(conn, &actor, id, &c2.code, &c2.claim_va, &base)).await? {
+        Ok(message) => {
+            session.flash("success", message);
+            Ok(see_other(&format!("/accounts/{id}/licenses#claim-certificates")))
+        }
+        Err(DomainError::Invalid(errors)) => {
+            let (view, charts) = account_page(&state, &user, id, None).await?;
+            render(
+                StatusCode::BAD_REQUEST,
+                &AccountLicensesPage { layout: user.layout, view, form: TransferInput::default(), errors, charts, claim },
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 // ---------------------------------------------------------------- tokens

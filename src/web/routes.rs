@@ -96,6 +96,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
         .route("/accounts/{id}/access-requests/{request}", web::post().to(accounts::decide_access_request))
         .route("/accounts/{id}/licenses", web::get().to(licenses::account_licenses))
         .route("/accounts/{id}/licenses/transfer", web::post().to(licenses::transfer_licenses))
+        .route("/accounts/{id}/licenses/claims", web::post().to(licenses::claim_pak_code))
         .route("/accounts/{id}/licenses/claims/{license}", web::post().to(licenses::claim_pak))
         .route("/accounts/{id}/licenses/va/{va}/tokens", web::get().to(licenses::list_tokens))
         .route("/accounts/{id}/licenses/va/{va}/tokens", web::post().to(licenses::create_token))

@@ -638,3 +638,88 @@ async fn the_demo_story_tells_the_license_manager_s_story() {
         assert!(!texts(&page, "#alerts li").iter().any(|a| a.contains("Insufficient")), "the Americas alert clears");
     }
 }
+
+/// Ships an order of Contoso's with one line of `sku` and no smart account.
+fn ship_unassigned(app: &TestApp, sku: &str, quantity: i32) -> (i64, i64) {
+    use portal::db::schema::{order_lines, orders as o, products};
+    let mut conn = app.conn();
+    let carlos = actor(app, "carlos@contoso.example");
+    let olga = actor(app, "olga@ops.example");
+    let input = portal::domain::orders::NewOrderInput {
+        name: "Voice for a walk-in customer".into(),
+        end_customer_name: "Metalworks Inc.".into(),
+        end_customer_domain: "metalworks.example".into(),
+        order_type: "standard".into(),
+        quote: None,
+        for_company_id: None,
+    };
+    let order = portal::domain::orders::create(&mut conn, &carlos, &input).unwrap();
+    let product: i64 = products::table.filter(products::sku.eq(sku)).select(products::id).first(&mut conn).unwrap();
+    let v: i32 = o::table.find(order).select(o::version).first(&mut conn).unwrap();
+    portal::domain::orders::add_item(&mut conn, &carlos, order, product, quantity, v).unwrap();
+    let v: i32 = o::table.find(order).select(o::version).first(&mut conn).unwrap();
+    portal::domain::orders::submit(&mut conn, &carlos, order, v, "http://x").unwrap();
+    portal::domain::orders::book(&mut conn, &olga, order).unwrap();
+    portal::domain::orders::ship(&mut conn, &olga, order, chrono::Duration::zero()).unwrap();
+    portal::domain::orders::provisioning::deposit_due(&mut conn, "http://x").unwrap();
+    let line: i64 = order_lines::table.filter(order_lines::order_id.eq(order)).select(order_lines::id).first(&mut conn).unwrap();
+    (order, line)
+}
+
+#[tokio::test]
+async fn a_pak_from_an_unassigned_order_is_claimed_by_typing_its_code_and_its_custody_shows_every_step() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let w = world(&app);
+        let (order, line) = ship_unassigned(&app, "PAK-VOICE-25", 2);
+        let code: Option<String> = portal::db::schema::order_lines::table
+            .find(line)
+            .select(portal::db::schema::order_lines::pak_code)
+            .first(&mut *app.conn())
+            .unwrap();
+        let code = code.expect("a claim code");
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        assert!(carlos.get_text(&format!("/orders/{order}")).await.contains(&code), "{backend:?}: the order shows its claim code");
+
+        let maya = as_user(&app, "maya@metalworks.example").await;
+        let path = format!("/accounts/{}/licenses", w.metalworks);
+        let action = format!("{path}/claims");
+        let resp = maya.post_form(&path, &action, &[("code", "PAK-NOPE-NOPE-NOPE"), ("claim_va", &w.production.to_string())]).await;
+        assert_eq!(resp.status().as_u16(), 400);
+        let html = resp.text().await.unwrap();
+        assert!(!texts(&html, "#code-error").is_empty());
+        assert_eq!(input_value(&html, "code").as_deref(), Some("PAK-NOPE-NOPE-NOPE"));
+        // The approver may not claim.
+        let priya = as_user(&app, "priya@metalworks.example").await;
+        assert_eq!(priya.post_form("/licenses", &action, &[("code", &code), ("claim_va", &w.production.to_string())]).await.status().as_u16(), 403);
+        let typed = code.to_lowercase();
+        let resp = maya.post_form(&path, &action, &[("code", &typed), ("claim_va", &w.production.to_string())]).await;
+        assert_eq!(resp.status().as_u16(), 303, "{backend:?}");
+        let again = maya.post_form(&path, &action, &[("code", &code), ("claim_va", &w.production.to_string())]).await;
+        assert!(again.text().await.unwrap().contains("claimed already"));
+        let page = maya.get_text(&format!("{path}?va={}", w.production)).await;
+        assert!(page.contains("Voice 25 (PAK)") && page.contains("<td>PAK</td>"));
+
+        // Transfer one to Processing; a device uses it there; custody tells it all.
+        let input = transfer::TransferInput {
+            license: "Voice 25 (PAK)".into(),
+            from: w.production.to_string(),
+            to: w.processing.to_string(),
+            quantity: "1".into(),
+            reason: "Processing's new phones".into(),
+        };
+        transfer::transfer(&mut app.conn(), &actor(&app, "maya@metalworks.example"), w.metalworks, &input, "http://x").unwrap();
+        let t = token(&app, w.metalworks, w.processing, "");
+        let (status, _) =
+            api(&app, "/api/v1/devices/register", None, serde_json::json!({"token": t, "name": "phone-gw-1", "product": "PAK-VOICE-25", "licenses": 1})).await;
+        assert_eq!(status, 201);
+        let custody = maya.get_text(&format!("{path}/custody/{line}")).await;
+        let steps = texts(&custody, "tbody tr").join(" | ");
+        assert!(steps.contains("claimed into Production") && steps.contains("Maya Stein"), "{steps}");
+        assert!(steps.contains("1 transferred from Production to Processing: Processing's new phones"), "{steps}");
+        assert!(custody.contains("phone-gw-1"), "the device using it");
+        // Another account's user cannot read this custody.
+        let eve = as_user(&app, "eve@elsewhere.example").await;
+        assert_eq!(eve.get(&format!("{path}/custody/{line}")).await.status().as_u16(), 404);
+    }
+}

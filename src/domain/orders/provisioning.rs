@@ -57,6 +57,13 @@ fn deposit_order(conn: &mut DbConnection, order_id: i64, now: chrono::NaiveDateT
         if claimed == 0 {
             continue;
         }
+        if category == "pak" && license.is_some() && account.is_none() && order.holding_account_id.is_none() {
+            // No account to land in: the PAK gets a claim code its owner types in the license manager.
+            diesel::update(order_lines::table.find(line_id))
+                .set(order_lines::pak_code.eq(Some(crate::domain::licenses::claims::new_code())))
+                .execute(conn)?;
+            continue;
+        }
         let (Some(license), Some(target)) = (license, account.or(order.holding_account_id)) else { continue };
         let va = match (account, va) {
             (Some(_), Some(va)) => Some(va),
