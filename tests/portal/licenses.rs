@@ -723,3 +723,75 @@ async fn a_pak_from_an_unassigned_order_is_claimed_by_typing_its_code_and_its_cu
         assert_eq!(eve.get(&format!("{path}/custody/{line}")).await.status().as_u16(), 404);
     }
 }
+
+/// The story in the browser: Metalworks' administrator sees Processing's
+/// shortage, transfers Production's 20 unused licenses, the alert clears; she
+/// creates a token, `device register` brings a device in, the chart shows.
+#[tokio::test]
+async fn the_metalworks_story_in_the_browser() {
+    use thirtyfour::prelude::*;
+    for backend in backends() {
+        let Some(b) = crate::browser::browser().await else { return };
+        let app = spawn_app(backend).await;
+        let w = world(&app);
+        guide_story(&app, &w).await;
+        portal::domain::licenses::usage::record_day(&mut app.conn(), portal::db::now().date()).unwrap();
+        let tag = format!("licenses-{backend:?}").to_lowercase();
+        b.driver.goto(app.url("/sign-in")).await.unwrap();
+        b.fill("#email", "maya@metalworks.example").await;
+        b.fill("#password", PASSWORD).await;
+        b.click_and_wait("button[type=submit]").await;
+        b.click_and_wait(".main-nav a[href='/licenses']").await;
+        b.shot(&format!("{tag}-01-overview")).await;
+        b.click_and_wait(&format!("a[href='/accounts/{}/licenses']", w.metalworks)).await;
+        let alerts = b.text("#alerts").await;
+        assert!(alerts.contains("Insufficient licenses") && alerts.contains("20 short"), "{backend:?}: {alerts}");
+        b.shot(&format!("{tag}-02-shortage")).await;
+
+        b.click("#t-license option[value='Wireless AP']").await;
+        b.click(&format!("#t-from option[value='{}']", w.production)).await;
+        b.click(&format!("#t-to option[value='{}']", w.processing)).await;
+        b.fill("#t-quantity", "20").await;
+        b.fill("#t-reason", "Production's unused licenses go to Processing").await;
+        b.shot(&format!("{tag}-03-transfer")).await;
+        b.click_and_wait("#transfer button[type=submit]").await;
+        assert!(b.text("#no-alerts").await.contains("No alerts"));
+        assert!(b.text(".flashes").await.contains("20 × Wireless AP transferred from Production to Processing"));
+        b.shot(&format!("{tag}-04-cleared")).await;
+
+        b.driver.goto(app.url(&format!("/accounts/{}/licenses/va/{}/tokens", w.metalworks, w.processing))).await.unwrap();
+        b.fill("#tk-description", "New furnace line").await;
+        b.fill("#tk-days", "30").await;
+        b.click_and_wait("main form button.primary").await;
+        let value = b.driver.find(By::Css("#new-token")).await.unwrap().value().await.unwrap().unwrap();
+        assert!(value.starts_with("srt_"));
+        assert!(b.driver.find(By::Css(".copy-button")).await.unwrap().is_displayed().await.unwrap(), "the copy button shows with JavaScript");
+        b.shot(&format!("{tag}-05-token")).await;
+
+        let bin = env!("CARGO_BIN_EXE_smart-account-portal");
+        let url = app.address.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(bin)
+                .args(["device", "register", "--url", &url, "--token", &value, "--name", "furnace-3", "--product", "SL-WLC-AP", "--licenses", "2"])
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        b.driver.goto(app.url(&format!("/accounts/{}/licenses/va/{}/devices", w.metalworks, w.processing))).await.unwrap();
+        assert!(b.text("main table").await.contains("furnace-3"));
+        b.shot(&format!("{tag}-06-devices")).await;
+        b.driver.goto(app.url(&format!("/accounts/{}/licenses?va={}", w.metalworks, w.processing))).await.unwrap();
+        assert!(b.text(".usage-chart figcaption").await.contains("Wireless AP"));
+        b.driver.execute("document.querySelector('.usage-chart').scrollIntoView();", vec![]).await.unwrap();
+        b.shot(&format!("{tag}-07-chart")).await;
+        b.driver.set_window_rect(0, 0, 390, 844).await.unwrap();
+        b.driver.goto(app.url(&format!("/accounts/{}/licenses", w.metalworks))).await.unwrap();
+        let overflow: bool =
+            b.driver.execute("return document.documentElement.scrollWidth > window.innerWidth + 1;", vec![]).await.unwrap().convert().unwrap();
+        assert!(!overflow, "no sideways scrolling on a phone: tables scroll in their own region");
+        b.shot(&format!("{tag}-08-phone")).await;
+        b.quit().await;
+    }
+}

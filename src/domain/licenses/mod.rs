@@ -96,10 +96,12 @@ impl ProductFigures {
             }
         }
     }
-    /// Width of the in-use bar, in percent of the larger of owned and in use.
+    /// Width of the in-use bar covered by owned licenses, in percent of the
+    /// larger of owned and in use (summed per VA, so the "all" tab shows a
+    /// VA's over-use even when another VA has licenses to spare).
     pub fn bar_in_use(&self) -> i64 {
         let scale = self.owned.max(self.in_use).max(1);
-        (self.in_use.min(self.owned) * 100) / scale
+        ((self.in_use - self.shortage).max(0) * 100) / scale
     }
     /// Width of the over-use part of the bar (red), in percent.
     pub fn bar_over(&self) -> i64 {
@@ -491,5 +493,6 @@ mod tests {
         let all = by_product(rows.iter());
         assert_eq!(all.len(), 1);
         assert_eq!((all[0].owned, all[0].in_use, all[0].available, all[0].shortage), (50, 50, 20, 20));
+        assert_eq!((all[0].bar_in_use(), all[0].bar_over()), (60, 40), "the over-use shows in the sum");
     }
 }
