@@ -131,14 +131,16 @@ pub struct Chart {
 pub fn chart(s: &Series) -> Chart {
     let (w, h, pad) = (600i64, 200i64, 30i64);
     let max = s.points.iter().map(|p| p.1.max(p.2)).max().unwrap_or(0).max(1);
-    let n = s.points.len().max(2) as i64 - 1;
+    // A single day is drawn as a flat line across the chart.
+    let drawn: Vec<(NaiveDate, i64, i64)> = if s.points.len() == 1 { vec![s.points[0], s.points[0]] } else { s.points.clone() };
+    let n = drawn.len().max(2) as i64 - 1;
     let xy = |i: usize, v: i64| {
         let x = pad + (i as i64 * (w - 2 * pad)) / n.max(1);
         let y = h - pad - (v * (h - 2 * pad)) / max;
         format!("{x},{y}")
     };
-    let owned_points = s.points.iter().enumerate().map(|(i, p)| xy(i, p.1)).collect::<Vec<_>>().join(" ");
-    let in_use_points = s.points.iter().enumerate().map(|(i, p)| xy(i, p.2)).collect::<Vec<_>>().join(" ");
+    let owned_points = drawn.iter().enumerate().map(|(i, p)| xy(i, p.1)).collect::<Vec<_>>().join(" ");
+    let in_use_points = drawn.iter().enumerate().map(|(i, p)| xy(i, p.2)).collect::<Vec<_>>().join(" ");
     Chart {
         license_name: s.license_name.clone(),
         width: w,
@@ -165,5 +167,8 @@ mod tests {
         assert_eq!(c.owned_points, "30,100 570,100");
         assert_eq!(c.in_use_points, "30,170 570,30");
         assert_eq!(c.rows.len(), 2);
+        let one = chart(&Series { license_name: "X".into(), points: vec![(d, 10, 5)] });
+        assert_eq!(one.owned_points, "30,30 570,30", "one day is a flat line");
+        assert_eq!(one.rows.len(), 1);
     }
 }
