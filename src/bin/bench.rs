@@ -248,6 +248,12 @@ fn bench_licenses(pool: &db::Pool, url: &str, partner: &Actor, args: &Args) -> a
                 values.join(",")
             ))?;
         }
+        // What the devices use, as their registrations would have kept it.
+        conn.batch_execute(&format!(
+            "INSERT INTO license_consumption (smart_account_id, virtual_account_id, license_name, in_use) \
+             SELECT smart_account_id, virtual_account_id, license_name, SUM(licenses) FROM devices \
+             WHERE smart_account_id = {account} AND removed_at IS NULL GROUP BY smart_account_id, virtual_account_id, license_name"
+        ))?;
         diesel::QueryResult::Ok(())
     })?;
     match conn {

@@ -353,6 +353,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    license_consumption (id) {
+        id -> BigInt,
+        smart_account_id -> BigInt,
+        virtual_account_id -> BigInt,
+        license_name -> Text,
+        in_use -> BigInt,
+    }
+}
+
+diesel::table! {
     license_shortages (id) {
         id -> BigInt,
         smart_account_id -> BigInt,
@@ -512,6 +522,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     license_movements,
     registration_tokens,
     devices,
+    license_consumption,
     license_shortages,
     license_usage_daily
 );

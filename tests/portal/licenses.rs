@@ -414,6 +414,22 @@ async fn devices_are_listed_by_name_moved_with_their_consumption_and_removed() {
         assert!(csv.contains("Production,Wireless AP,Smart,10,0,10,0"), "{csv}");
         let csv = maya.get_text(&format!("/accounts/{}/licenses/export/events.csv", w.metalworks)).await;
         assert!(csv.contains("Device moved"), "{csv}");
+        // The kept consumption equals what the live devices use, VA by VA.
+        use portal::db::schema::license_consumption as lc;
+        let mut conn = app.conn();
+        for va in [w.production, w.processing] {
+            let kept: i64 = lc::table.filter(lc::virtual_account_id.eq(va)).select(lc::in_use).first(&mut conn).unwrap();
+            let live: Option<i64> = devices::table
+                .filter(devices::virtual_account_id.eq(va))
+                .filter(devices::removed_at.is_null())
+                .select(diesel::dsl::sum(devices::licenses))
+                .first(&mut conn)
+                .unwrap();
+            assert_eq!(kept, live.unwrap_or(0), "{backend:?} VA {va}");
+        }
+        // A VA that holds licenses or devices is not deleted.
+        let r = portal::domain::accounts::administration::delete_virtual_account(&mut conn, &actor(&app, "maya@metalworks.example"), w.metalworks, w.processing);
+        assert!(matches!(r, Err(portal::domain::DomainError::Conflict(_))), "{r:?}");
     }
 }
 

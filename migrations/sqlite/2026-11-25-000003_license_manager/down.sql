@@ -1,5 +1,6 @@
 DROP TABLE license_usage_daily;
 DROP TABLE license_shortages;
+DROP TABLE license_consumption;
 DROP TABLE devices;
 DROP TABLE registration_tokens;
 DROP TABLE license_movements;

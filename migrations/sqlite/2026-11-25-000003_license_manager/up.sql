@@ -50,7 +50,7 @@ CREATE INDEX registration_tokens_expiry ON registration_tokens (smart_account_id
 CREATE TABLE devices (
     id INTEGER PRIMARY KEY,
     smart_account_id INTEGER NOT NULL REFERENCES smart_accounts (id) ON DELETE CASCADE,
-    virtual_account_id INTEGER NOT NULL REFERENCES virtual_accounts (id),
+    virtual_account_id INTEGER NOT NULL REFERENCES virtual_accounts (id) ON DELETE CASCADE,
     token_id INTEGER REFERENCES registration_tokens (id) ON DELETE SET NULL,
     name TEXT NOT NULL,
     name_key TEXT NOT NULL,
@@ -67,6 +67,18 @@ CREATE INDEX devices_va_name ON devices (virtual_account_id, name_key, id) WHERE
 CREATE INDEX devices_va_contact ON devices (virtual_account_id, last_contact_at, id) WHERE removed_at IS NULL;
 CREATE INDEX devices_consumption ON devices (virtual_account_id, license_name, licenses) WHERE removed_at IS NULL;
 CREATE INDEX devices_account ON devices (smart_account_id, last_contact_at) WHERE removed_at IS NULL;
+
+-- What the live devices of a VA use of each product, kept by every device
+-- change in its transaction (pages and reports read it instead of summing devices).
+CREATE TABLE license_consumption (
+    id INTEGER PRIMARY KEY,
+    smart_account_id INTEGER NOT NULL REFERENCES smart_accounts (id) ON DELETE CASCADE,
+    virtual_account_id INTEGER NOT NULL REFERENCES virtual_accounts (id) ON DELETE CASCADE,
+    license_name TEXT NOT NULL,
+    in_use BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX license_consumption_key ON license_consumption (virtual_account_id, license_name);
+CREATE INDEX license_consumption_account ON license_consumption (smart_account_id);
 
 -- One row per shortage episode: opened when in use passes owned, closed when it no longer does.
 CREATE TABLE license_shortages (

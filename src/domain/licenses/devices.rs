@@ -205,6 +205,7 @@ pub fn register(conn: &mut DbConnection, req: &RegisterRequest, base_url: &str) 
             .filter(devices::secret_hash.eq(super::secret_hash(&secret)))
             .select(devices::id)
             .first(conn)?;
+        shortages::consume(conn, account, va, &license_name, i64::from(licenses))?;
         let va_name: String = virtual_accounts::table.find(va).select(virtual_accounts::name).first(conn)?;
         events::record(
             conn,
@@ -241,15 +242,24 @@ fn authenticate(conn: &mut DbConnection, id: i64, secret: &str) -> Result<(i64, 
 pub fn report(conn: &mut DbConnection, id: i64, secret: &str, licenses: i64, base_url: &str) -> Result<UsageReceipt, DeviceRefusal> {
     let n = check_licenses(licenses)?;
     crate::db::transaction(conn, |conn| -> Result<UsageReceipt, DeviceRefusal> {
-        let (account, va, _name, license, before) = authenticate(conn, id, secret)?;
-        diesel::update(devices::table.find(id))
-            .set((devices::licenses.eq(n), devices::last_contact_at.eq(crate::db::now())))
-            .execute(conn)?;
-        if before != n {
-            shortages::reconcile(conn, account, va, &license, None, base_url)?;
+        // Conditional on the figure read: a concurrent report of the same
+        // device makes the update miss, and the figure is read again.
+        for _ in 0..5 {
+            let (account, va, _name, license, before) = authenticate(conn, id, secret)?;
+            let updated = diesel::update(devices::table.find(id).filter(devices::licenses.eq(before)).filter(devices::removed_at.is_null()))
+                .set((devices::licenses.eq(n), devices::last_contact_at.eq(crate::db::now())))
+                .execute(conn)?;
+            if updated == 0 {
+                continue;
+            }
+            if before != n {
+                shortages::consume(conn, account, va, &license, i64::from(n) - i64::from(before))?;
+                shortages::reconcile(conn, account, va, &license, None, base_url)?;
+            }
+            let (owned, in_use) = shortages::owned_and_in_use(conn, va, &license)?;
+            return Ok(UsageReceipt { instance_id: id, licenses: i64::from(n), owned, in_use, insufficient: in_use > owned });
         }
-        let (owned, in_use) = shortages::owned_and_in_use(conn, va, &license)?;
-        Ok(UsageReceipt { instance_id: id, licenses: i64::from(n), owned, in_use, insufficient: in_use > owned })
+        Err(DeviceRefusal::Internal("the device changed concurrently too often".into()))
     })
 }
 
@@ -257,7 +267,13 @@ pub fn report(conn: &mut DbConnection, id: i64, secret: &str, licenses: i64, bas
 pub fn deregister(conn: &mut DbConnection, id: i64, secret: &str, base_url: &str) -> Result<(), DeviceRefusal> {
     crate::db::transaction(conn, |conn| -> Result<(), DeviceRefusal> {
         let (account, va, name, license, licenses) = authenticate(conn, id, secret)?;
-        diesel::update(devices::table.find(id)).set(devices::removed_at.eq(Some(crate::db::now()))).execute(conn)?;
+        let gone = diesel::update(devices::table.find(id).filter(devices::licenses.eq(licenses)).filter(devices::removed_at.is_null()))
+            .set(devices::removed_at.eq(Some(crate::db::now())))
+            .execute(conn)?;
+        if gone == 0 {
+            return Err(DeviceRefusal::Internal("the device changed meanwhile; try again".into()));
+        }
+        shortages::consume(conn, account, va, &license, -i64::from(licenses))?;
         events::record(conn, account, Some(va), None, "device_removed", &format!("Device \"{name}\" deregistered itself, freeing {licenses} × {license}"))?;
         shortages::reconcile(conn, account, va, &license, None, base_url)?;
         Ok(())
@@ -442,7 +458,14 @@ pub fn move_to(conn: &mut DbConnection, actor: &Actor, account_id: i64, id: i64,
         if to.id == from {
             return Err(DomainError::Invalid(FieldErrors::single("to", "The device is in that virtual account already.")));
         }
-        diesel::update(devices::table.find(id)).set(devices::virtual_account_id.eq(to.id)).execute(conn)?;
+        let moved = diesel::update(devices::table.find(id).filter(devices::licenses.eq(licenses)).filter(devices::virtual_account_id.eq(from)))
+            .set(devices::virtual_account_id.eq(to.id))
+            .execute(conn)?;
+        if moved == 0 {
+            return Err(DomainError::Conflict("The device reported or moved meanwhile; nothing was changed. Try again.".into()));
+        }
+        shortages::consume(conn, account_id, from, &license, -i64::from(licenses))?;
+        shortages::consume(conn, account_id, to.id, &license, i64::from(licenses))?;
         let detail = format!("Device \"{name}\" moved from {} to {}, with its {licenses} × {license}", from_tab.name, to.name);
         events::record(conn, account_id, Some(from), Some(actor.user_id.0), "device_moved", &detail)?;
         events::record(conn, account_id, Some(to.id), Some(actor.user_id.0), "device_moved", &detail)?;
@@ -459,7 +482,13 @@ pub fn remove(conn: &mut DbConnection, actor: &Actor, account_id: i64, id: i64, 
         let (va, name, license, licenses) = load_device(conn, account_id, id)?;
         let tab = super::va_in_account(conn, &ctx, va)?;
         policy::account_permit(&ctx.access, Capability::ManageInstances(va))?;
-        diesel::update(devices::table.find(id)).set(devices::removed_at.eq(Some(crate::db::now()))).execute(conn)?;
+        let gone = diesel::update(devices::table.find(id).filter(devices::licenses.eq(licenses)).filter(devices::removed_at.is_null()))
+            .set(devices::removed_at.eq(Some(crate::db::now())))
+            .execute(conn)?;
+        if gone == 0 {
+            return Err(DomainError::Conflict("The device reported meanwhile; nothing was changed. Try again.".into()));
+        }
+        shortages::consume(conn, account_id, va, &license, -i64::from(licenses))?;
         events::record(
             conn,
             account_id,

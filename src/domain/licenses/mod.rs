@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 use diesel::prelude::*;
 
-use crate::db::schema::{devices as dev, licenses, order_lines, products, registration_tokens, virtual_accounts};
+use crate::db::schema::{devices as dev, license_consumption, licenses, order_lines, products, registration_tokens, virtual_accounts};
 use crate::db::DbConnection;
 use crate::domain::accounts::{self, AccountInContext, AccountSummary};
 use crate::domain::error::{DomainError, DomainResult};
@@ -118,7 +118,7 @@ pub struct VaFigures {
 }
 
 /// The per-VA figures of `vas` in `account`: owned from claimed batches,
-/// in use from the devices' reported consumption.
+/// in use from the consumption the devices' changes keep.
 pub fn figures(conn: &mut DbConnection, account: i64, vas: &[i64]) -> DomainResult<Vec<VaFigures>> {
     let batches: Vec<(i64, String, i32, Option<i64>, Option<i64>, Option<String>)> = licenses::table
         .left_join(order_lines::table.on(order_lines::id.nullable().eq(licenses::order_line_id)))
@@ -136,11 +136,10 @@ pub fn figures(conn: &mut DbConnection, account: i64, vas: &[i64]) -> DomainResu
             products::category.nullable(),
         ))
         .load(conn)?;
-    let used: Vec<(i64, String, Option<i64>)> = dev::table
-        .filter(dev::virtual_account_id.eq_any(vas))
-        .filter(dev::removed_at.is_null())
-        .group_by((dev::virtual_account_id, dev::license_name))
-        .select((dev::virtual_account_id, dev::license_name, diesel::dsl::sum(dev::licenses)))
+    let used: Vec<(i64, String, i64)> = license_consumption::table
+        .filter(license_consumption::virtual_account_id.eq_any(vas))
+        .filter(license_consumption::in_use.ne(0))
+        .select((license_consumption::virtual_account_id, license_consumption::license_name, license_consumption::in_use))
         .load(conn)?;
     let kinds: Vec<(Option<String>, String)> =
         products::table.filter(products::license_name.is_not_null()).select((products::license_name, products::category)).load(conn)?;
@@ -162,7 +161,7 @@ pub fn figures(conn: &mut DbConnection, account: i64, vas: &[i64]) -> DomainResu
     for (va, name, sum) in used {
         let kind = kind_of(&name, None);
         let f = map.entry((va, name.clone())).or_insert_with(|| ProductFigures::new(name, kind));
-        f.in_use += sum.unwrap_or(0);
+        f.in_use += sum;
     }
     Ok(map
         .into_iter()

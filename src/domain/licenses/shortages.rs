@@ -5,7 +5,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{account_roles, devices, license_shortages, licenses, smart_accounts, users, virtual_accounts};
+use crate::db::schema::{account_roles, license_consumption, license_shortages, licenses, smart_accounts, users, virtual_accounts};
 use crate::db::DbConnection;
 use crate::domain::accounts::events;
 use crate::domain::error::DomainResult;
@@ -20,13 +20,48 @@ pub(crate) fn owned_and_in_use(conn: &mut DbConnection, va: i64, license_name: &
         .filter(licenses::claimed_at.is_not_null())
         .select(diesel::dsl::sum(licenses::quantity))
         .first(conn)?;
-    let in_use: Option<i64> = devices::table
-        .filter(devices::virtual_account_id.eq(va))
-        .filter(devices::license_name.eq(license_name))
-        .filter(devices::removed_at.is_null())
-        .select(diesel::dsl::sum(devices::licenses))
-        .first(conn)?;
+    let in_use: Option<i64> = license_consumption::table
+        .filter(license_consumption::virtual_account_id.eq(va))
+        .filter(license_consumption::license_name.eq(license_name))
+        .select(license_consumption::in_use)
+        .first(conn)
+        .optional()?;
     Ok((owned.unwrap_or(0), in_use.unwrap_or(0)))
+}
+
+/// Adds `delta` to what the live devices of a VA use of a product. Every
+/// device change calls it in its own transaction.
+pub(crate) fn consume(conn: &mut DbConnection, account: i64, va: i64, license_name: &str, delta: i64) -> QueryResult<()> {
+    if delta == 0 {
+        return Ok(());
+    }
+    let update = |conn: &mut DbConnection| {
+        diesel::update(
+            license_consumption::table
+                .filter(license_consumption::virtual_account_id.eq(va))
+                .filter(license_consumption::license_name.eq(license_name)),
+        )
+        .set(license_consumption::in_use.eq(license_consumption::in_use + delta))
+        .execute(conn)
+    };
+    if update(conn)? > 0 {
+        return Ok(());
+    }
+    let inserted = crate::db::transaction(conn, |conn| {
+        diesel::insert_into(license_consumption::table)
+            .values((
+                license_consumption::smart_account_id.eq(account),
+                license_consumption::virtual_account_id.eq(va),
+                license_consumption::license_name.eq(license_name),
+                license_consumption::in_use.eq(delta),
+            ))
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => update(conn).map(|_| ()),
+        Err(e) => Err(e),
+    }
 }
 
 /// What changed for a (VA, product) after a change of owned or in use.

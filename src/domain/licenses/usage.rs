@@ -6,7 +6,7 @@
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 
-use crate::db::schema::{devices, license_usage_daily, licenses};
+use crate::db::schema::{license_consumption, license_usage_daily, licenses};
 use crate::db::DbConnection;
 use crate::domain::error::DomainResult;
 
@@ -17,17 +17,20 @@ pub fn record_day(conn: &mut DbConnection, day: NaiveDate) -> DomainResult<usize
         .group_by((licenses::smart_account_id, licenses::virtual_account_id, licenses::license_name))
         .select((licenses::smart_account_id, licenses::virtual_account_id, licenses::license_name, diesel::dsl::sum(licenses::quantity)))
         .load(conn)?;
-    let used: Vec<(i64, i64, String, Option<i64>)> = devices::table
-        .filter(devices::removed_at.is_null())
-        .group_by((devices::smart_account_id, devices::virtual_account_id, devices::license_name))
-        .select((devices::smart_account_id, devices::virtual_account_id, devices::license_name, diesel::dsl::sum(devices::licenses)))
+    let used: Vec<(i64, i64, String, i64)> = license_consumption::table
+        .select((
+            license_consumption::smart_account_id,
+            license_consumption::virtual_account_id,
+            license_consumption::license_name,
+            license_consumption::in_use,
+        ))
         .load(conn)?;
     let mut figures: std::collections::BTreeMap<(i64, i64, String), (i64, i64)> = Default::default();
     for (a, v, n, s) in owned {
         figures.entry((a, v, n)).or_default().0 += s.unwrap_or(0);
     }
     for (a, v, n, s) in used {
-        figures.entry((a, v, n)).or_default().1 += s.unwrap_or(0);
+        figures.entry((a, v, n)).or_default().1 += s;
     }
     let mut written = 0;
     for ((account, va, name), (owned, in_use)) in figures {
