@@ -377,20 +377,21 @@ pub fn page_of(conn: &mut DbConnection, va: i64, sort: DeviceSort, q: &str, afte
     query = match sort {
         DeviceSort::Name => {
             if let Some((id, key)) = &cursor {
-                query = query.filter(devices::name_key.gt(key.clone()).or(devices::name_key.eq(key.clone()).and(devices::id.gt(*id))));
+                // The first term starts the index range; the second skips the rows up to the cursor.
+                query = query.filter(devices::name_key.ge(key.clone())).filter(devices::name_key.gt(key.clone()).or(devices::id.gt(*id)));
             }
             query.order((devices::name_key, devices::id))
         }
         DeviceSort::NameDesc => {
             if let Some((id, key)) = &cursor {
-                query = query.filter(devices::name_key.lt(key.clone()).or(devices::name_key.eq(key.clone()).and(devices::id.lt(*id))));
+                query = query.filter(devices::name_key.le(key.clone())).filter(devices::name_key.lt(key.clone()).or(devices::id.lt(*id)));
             }
             query.order((devices::name_key.desc(), devices::id.desc()))
         }
         DeviceSort::LastContact => {
             if let Some((id, key)) = &cursor {
                 if let Ok(t) = NaiveDateTime::parse_from_str(key, "%Y-%m-%dT%H:%M:%S%.f") {
-                    query = query.filter(devices::last_contact_at.gt(t).or(devices::last_contact_at.eq(t).and(devices::id.gt(*id))));
+                    query = query.filter(devices::last_contact_at.ge(t)).filter(devices::last_contact_at.gt(t).or(devices::id.gt(*id)));
                 }
             }
             query.order((devices::last_contact_at, devices::id))

@@ -93,7 +93,7 @@ pub(crate) fn reconcile(
         .first(conn)
         .optional()?;
     let now = crate::db::now();
-    let va_name: String = virtual_accounts::table.find(va).select(virtual_accounts::name).first(conn)?;
+    let va_name = |conn: &mut DbConnection| virtual_accounts::table.find(va).select(virtual_accounts::name).first::<String>(conn);
     match (open, shortage > 0) {
         (None, false) => Ok(ShortageChange::None),
         (Some((id, was)), true) => {
@@ -106,6 +106,7 @@ pub(crate) fn reconcile(
         }
         (Some((id, _)), false) => {
             diesel::update(license_shortages::table.find(id)).set(license_shortages::resolved_at.eq(now)).execute(conn)?;
+            let va_name = va_name(conn)?;
             events::record(
                 conn,
                 account,
@@ -142,6 +143,7 @@ pub(crate) fn reconcile(
                 }
                 Err(e) => return Err(e.into()),
             };
+            let va_name = va_name(conn)?;
             let detail = format!("{license_name} in {va_name}: {in_use} in use, {owned} owned — {shortage} short");
             events::record(conn, account, Some(va), actor_user_id, "shortage_detected", &detail)?;
             notify(conn, account, episode, &detail, base_url)?;
