@@ -12,7 +12,7 @@ use crate::domain::accounts::request::{self, AccountRequestInput};
 use crate::domain::company::CompanyKind;
 use crate::domain::orders::{self, assignment};
 use crate::domain::roles::AccountKind;
-use crate::domain::{users, Actor};
+use crate::domain::{licenses, users, Actor};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoLogin {
@@ -265,6 +265,132 @@ fn seed_orders(conn: &mut DbConnection, people: &[Actor], base_url: &str) -> any
     Ok(())
 }
 
+/// Ships an order of one smart-license line into an account's VA (`None`:
+/// its default VA) and deposits the licenses at once.
+#[allow(clippy::too_many_arguments)]
+fn ship_licenses(
+    conn: &mut DbConnection,
+    partner: &Actor,
+    ops: &Actor,
+    name: &str,
+    account: i64,
+    va: Option<i64>,
+    sku: &str,
+    quantity: i32,
+    customer: (&str, &str),
+    base_url: &str,
+) -> anyhow::Result<()> {
+    let o = new_order(conn, partner, name, customer.0, customer.1, "standard", false)?;
+    let v = version(conn, o)?;
+    assignment::set_order_level(conn, partner, o, account, va, v, base_url).map_err(err)?;
+    add(conn, partner, o, sku, quantity)?;
+    let v = version(conn, o)?;
+    orders::submit(conn, partner, o, v, base_url).map_err(err)?;
+    orders::book(conn, ops, o).map_err(err)?;
+    orders::ship(conn, ops, o, chrono::Duration::zero()).map_err(err)?;
+    orders::provisioning::deposit_due(conn, base_url).map_err(err)?;
+    Ok(())
+}
+
+fn token(conn: &mut DbConnection, actor: &Actor, account: i64, va: i64, description: &str, days: i64, max_uses: &str) -> anyhow::Result<String> {
+    let input = licenses::tokens::TokenInput {
+        description: description.into(),
+        expires_days: days.to_string(),
+        max_uses: max_uses.into(),
+        export_controlled: None,
+    };
+    Ok(licenses::tokens::create(conn, actor, account, va, &input).map_err(err)?.value)
+}
+
+fn device(conn: &mut DbConnection, token: &str, name: &str, sku: &str, n: i64, base_url: &str) -> anyhow::Result<i64> {
+    let req = licenses::devices::RegisterRequest { token: token.into(), name: name.into(), product: sku.into(), licenses: n };
+    Ok(licenses::devices::register(conn, &req, base_url).map_err(|e| anyhow::anyhow!("device {name}: {e:?}"))?.instance_id)
+}
+
+/// The license manager's story (DOMAIN.md "Demo data"): Metalworks'
+/// Processing uses 20 more DNA Advantage licenses than it owns while
+/// Production has 20 unused; Fabrikam's regional VAs hold devices named per
+/// end customer, with licenses of an unknown end customer waiting in its
+/// default VA and a silent device; tokens in every state; a claimable PAK
+/// (Fabrikam's router security PAKs); 90 days of usage figures.
+fn seed_licenses(conn: &mut DbConnection, people: &[Actor], base_url: &str) -> anyhow::Result<()> {
+    use crate::db::schema::{devices, registration_tokens};
+    let by = |email: &str| people.iter().find(|a| a.email == email).cloned().expect("demo person");
+    let (carlos, fatima, maya, olga) =
+        (by("carlos@contoso.example"), by("fatima@fabrikam.example"), by("maya@metalworks.example"), by("olga@ops.example"));
+    let metalworks = account_id(conn, "metalworks.example")?;
+    let fabrikam = account_id(conn, "fabrikam.example")?;
+    let (production, processing) = (va_id(conn, metalworks, "Production")?, va_id(conn, metalworks, "Processing")?);
+    let mw = ("Metalworks Inc.", "metalworks.example");
+    ship_licenses(conn, &carlos, &olga, "Metalworks production lines", metalworks, Some(production), "SL-DNA-ADV-3Y", 40, mw, base_url)?;
+    ship_licenses(conn, &carlos, &olga, "Metalworks processing plant", metalworks, Some(processing), "SL-DNA-ADV-3Y", 10, mw, base_url)?;
+
+    // Tokens in every state.
+    let prod = token(conn, &maya, metalworks, production, "Production lines, hall A", 90, "")?;
+    let proc = token(conn, &maya, metalworks, processing, "Processing plant floor", 60, "")?;
+    token(conn, &maya, metalworks, production, "Commissioning crew (expires soon)", 3, "")?;
+    let once = token(conn, &maya, metalworks, processing, "Furnace controller spare", 30, "1")?;
+    let revoked = token(conn, &maya, metalworks, production, "Leaked on a shared drive", 30, "")?;
+    let revoked_id: i64 = registration_tokens::table.order(registration_tokens::id.desc()).select(registration_tokens::id).first(conn)?;
+    licenses::tokens::revoke(conn, &maya, metalworks, revoked_id).map_err(err)?;
+    let _ = revoked;
+    token(conn, &maya, metalworks, processing, "Pilot line 2025", 1, "")?;
+    let expired_id: i64 = registration_tokens::table.order(registration_tokens::id.desc()).select(registration_tokens::id).first(conn)?;
+    diesel::update(registration_tokens::table.find(expired_id))
+        .set(registration_tokens::expires_at.eq(crate::db::now() - chrono::Duration::days(20)))
+        .execute(conn)?;
+
+    // Production uses 20 of its 40; Processing's devices use 30 of its 10.
+    device(conn, &prod, "press-line-1", "SL-DNA-ADV-3Y", 12, base_url)?;
+    device(conn, &prod, "press-line-2", "SL-DNA-ADV-3Y", 8, base_url)?;
+    device(conn, &proc, "furnace-1", "SL-DNA-ADV-3Y", 10, base_url)?;
+    device(conn, &proc, "furnace-2", "SL-DNA-ADV-3Y", 10, base_url)?;
+    device(conn, &once, "furnace-controller", "SL-DNA-ADV-3Y", 10, base_url)?;
+
+    // Fabrikam: licenses of an end customer not yet known land in the default VA.
+    let default_va: i64 = {
+        use crate::db::schema::virtual_accounts;
+        virtual_accounts::table
+            .filter(virtual_accounts::smart_account_id.eq(fabrikam))
+            .filter(virtual_accounts::is_default.eq(true))
+            .select(virtual_accounts::id)
+            .first(conn)?
+    };
+    let fab = ("Fabrikam Networks", "fabrikam.example");
+    ship_licenses(conn, &fatima, &olga, "Managed service capacity, region to be decided", fabrikam, None, "SL-DNA-ADV-3Y", 30, fab, base_url)?;
+    let _ = default_va;
+    let (emea, americas, apac) = (va_id(conn, fabrikam, "EMEA")?, va_id(conn, fabrikam, "Americas")?, va_id(conn, fabrikam, "APAC")?);
+    ship_licenses(conn, &fatima, &olga, "APAC managed service capacity", fabrikam, Some(apac), "SL-DNA-ADV-3Y", 20, fab, base_url)?;
+    let t_emea = token(conn, &fatima, fabrikam, emea, "EMEA managed customers", 180, "")?;
+    let t_americas = token(conn, &fatima, fabrikam, americas, "Americas managed customers", 180, "")?;
+    let t_apac = token(conn, &fatima, fabrikam, apac, "APAC managed customers", 180, "")?;
+    for (name, n) in [("northwind-traders-hq-01", 8), ("northwind-traders-branch-02", 4), ("tailspin-toys-dc-01", 12), ("wingtip-toys-lab-02", 6)] {
+        device(conn, &t_emea, name, "SL-DNA-ADV-3Y", n, base_url)?;
+    }
+    for (name, n) in [("contoso-pharma-boston-01", 6), ("litware-retail-store-114", 4)] {
+        device(conn, &t_americas, name, "SL-DNA-ADV-3Y", n, base_url)?;
+    }
+    for (name, n) in [("adventure-works-sydney-01", 5), ("margie-travel-singapore-01", 3)] {
+        device(conn, &t_apac, name, "SL-DNA-ADV-3Y", n, base_url)?;
+    }
+    // A device that stopped reporting five weeks ago still holds its licenses.
+    diesel::update(devices::table.filter(devices::name.eq("wingtip-toys-lab-02")))
+        .set(devices::last_contact_at.eq(crate::db::now() - chrono::Duration::days(36)))
+        .execute(conn)?;
+
+    // 90 days of figures: Processing's use grew past what it owns; Production's fell.
+    let today = crate::db::now().date();
+    for d in (1..90i64).rev() {
+        let day = today - chrono::Duration::days(d);
+        let ago = 90 - d; // 1 … 89
+        licenses::usage::write(conn, metalworks, production, "DNA Advantage", day, 40, (32 - ago * 12 / 89) as i32).map_err(err)?;
+        licenses::usage::write(conn, metalworks, processing, "DNA Advantage", day, 10, (6 + ago * 24 / 89) as i32).map_err(err)?;
+        licenses::usage::write(conn, fabrikam, emea, "DNA Advantage", day, 50, (20 + ago * 10 / 89) as i32).map_err(err)?;
+    }
+    licenses::usage::record_day(conn, today).map_err(err)?;
+    Ok(())
+}
+
 /// Loads the demo story into an empty database and returns the logins.
 pub fn seed(conn: &mut DbConnection, base_url: &str) -> anyhow::Result<Vec<DemoLogin>> {
     if !is_empty(conn)? {
@@ -290,7 +416,8 @@ pub fn seed(conn: &mut DbConnection, base_url: &str) -> anyhow::Result<Vec<DemoL
             logins.push(DemoLogin { label: label.to_string(), email: email.to_string(), password });
         }
         seed_accounts(conn, &people, base_url)?;
-        seed_orders(conn, &people, base_url)
+        seed_orders(conn, &people, base_url)?;
+        seed_licenses(conn, &people, base_url)
     })?;
     Ok(logins)
 }

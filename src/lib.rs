@@ -4,6 +4,7 @@
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod device_client;
 pub mod domain;
 pub mod mail;
 pub mod startup;

@@ -1,4 +1,5 @@
-//! The portal's command line: serve (default), migrate, seed-demo, create-user.
+//! The portal's command line: serve (default), migrate, seed-demo, create-user,
+//! and `device`, which plays a product instance against a running portal.
 
 use clap::{Parser, Subcommand};
 use portal::config::Settings;
@@ -36,6 +37,78 @@ enum Command {
         #[arg(long, default_value = "operations")]
         kind: String,
     },
+    /// Play a device (product instance) against a running portal over HTTP.
+    Device {
+        #[command(subcommand)]
+        action: DeviceAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceAction {
+    /// Register with a registration token; prints the instance id and secret (JSON).
+    Register {
+        /// The portal's address, e.g. http://127.0.0.1:8080
+        #[arg(long, env = "PORTAL_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        name: String,
+        /// The product's SKU, e.g. SL-WLC-AP
+        #[arg(long)]
+        product: String,
+        #[arg(long)]
+        licenses: i64,
+    },
+    /// Report how many licenses the device uses now.
+    Report {
+        #[arg(long, env = "PORTAL_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long)]
+        id: i64,
+        #[arg(long, env = "DEVICE_SECRET")]
+        secret: String,
+        #[arg(long)]
+        licenses: i64,
+    },
+    /// Leave the portal: the device's licenses are freed.
+    Deregister {
+        #[arg(long, env = "PORTAL_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long)]
+        id: i64,
+        #[arg(long, env = "DEVICE_SECRET")]
+        secret: String,
+    },
+}
+
+/// Runs a `device` action: prints the portal's JSON answer; fails on an error status.
+fn run_device(action: DeviceAction) -> anyhow::Result<()> {
+    use portal::device_client::post_json;
+    let response = match action {
+        DeviceAction::Register { url, token, name, product, licenses } => post_json(
+            &url,
+            "/api/v1/devices/register",
+            None,
+            &serde_json::json!({"token": token, "name": name, "product": product, "licenses": licenses}),
+        )?,
+        DeviceAction::Report { url, id, secret, licenses } => {
+            post_json(&url, &format!("/api/v1/devices/{id}/usage"), Some(&secret), &serde_json::json!({ "licenses": licenses }))?
+        }
+        DeviceAction::Deregister { url, id, secret } => {
+            post_json(&url, &format!("/api/v1/devices/{id}/deregister"), Some(&secret), &serde_json::json!({}))?
+        }
+    };
+    if response.body.is_empty() {
+        println!("{{\"status\": {}}}", response.status);
+    } else {
+        println!("{}", response.body);
+    }
+    if response.status >= 400 {
+        anyhow::bail!("the portal refused (HTTP {})", response.status);
+    }
+    Ok(())
 }
 
 fn app_mail_viewer(settings: &Settings) -> bool {
@@ -55,6 +128,9 @@ fn print_logins(settings: &Settings, logins: &[demo::DemoLogin]) {
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Device { action }) = cli.command {
+        return run_device(action);
+    }
     telemetry::init();
     let settings = match Settings::from_env() {
         Ok(s) => s,
@@ -137,6 +213,7 @@ async fn main() -> anyhow::Result<()> {
             .await??;
             println!("Created {} at {} ({}). Password: {password}", actor.email, actor.company_name, actor.company_kind);
         }
+        Command::Device { .. } => unreachable!("handled before start-up"),
     }
     Ok(())
 }

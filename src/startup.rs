@@ -53,7 +53,24 @@ pub fn mail_viewer_allowed(mail_to_files: bool, loopback: bool, setting: Option<
 /// reminders for orders that stay Not Assigned. Each line and each reminder
 /// stage is claimed by one instance.
 async fn order_worker(pool: Pool, interval: std::time::Duration, base_url: String, reminder_days: Vec<i64>, mail_wake: Arc<Notify>) {
+    // Daily license usage: today's figures, refreshed every few minutes (the
+    // last refresh of a day stays); every instance writes the same figures.
+    let mut usage_due = std::time::Instant::now();
     loop {
+        if std::time::Instant::now() >= usage_due {
+            usage_due = std::time::Instant::now() + std::time::Duration::from_secs(600);
+            let p = pool.clone();
+            let recorded = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+                let mut conn = p.get()?;
+                Ok(crate::domain::licenses::usage::record_day(&mut conn, crate::db::now().date())?)
+            })
+            .await;
+            match recorded {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "daily license usage failed"),
+                Err(e) => tracing::warn!(error = %e, "daily license usage panicked"),
+            }
+        }
         let (p, base, days) = (pool.clone(), base_url.clone(), reminder_days.clone());
         let result = tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
             let mut conn = p.get()?;

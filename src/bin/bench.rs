@@ -12,6 +12,11 @@
 //! Smart Account Orders page (Not Assigned first) for a partner and for
 //! operations while paging deep through the list, and a bulk move of 1,000
 //! orders to a customer account. Targets: a page < 15 ms, the move < 2 s.
+//!
+//! Last, the license manager: `--devices` devices (default 100,000) and
+//! `--license-lines` batches (1,000) in one account; the licenses page and
+//! the devices page sorted by name, any page of it, under 15 ms; device
+//! usage reports over HTTP (SQLite), at least 1,000 per second.
 
 use std::time::Instant;
 
@@ -39,6 +44,15 @@ struct Args {
     /// Pages to walk through per list scenario.
     #[arg(long, default_value_t = 400)]
     pages: usize,
+    /// Devices for the license manager benchmark (0: skip).
+    #[arg(long, default_value_t = 100_000)]
+    devices: usize,
+    /// License lines (batches) in the license manager's account.
+    #[arg(long, default_value_t = 1_000)]
+    license_lines: usize,
+    /// Device usage reports to send over HTTP (SQLite only; 0: skip).
+    #[arg(long, default_value_t = 5_000)]
+    reports: usize,
     /// Database to fill (default: a fresh SQLite file in a temporary folder).
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
@@ -164,6 +178,202 @@ fn main() -> anyhow::Result<()> {
     if args.orders > 0 {
         bench_orders(&mut conn, &ops, &partner, &args)?;
     }
+    if args.devices > 0 {
+        drop(conn);
+        bench_licenses(&pool, &url, &partner, &args)?;
+    }
+    Ok(())
+}
+
+/// The license manager at scale: one customer account with `--license-lines`
+/// batches over 11 VAs and `--devices` devices (nine in ten in one VA). Times
+/// the licenses page (all VAs and one VA), the devices page sorted by name
+/// (walked page by page, and jumps deep into it) and a name search; then
+/// sends `--reports` usage reports over HTTP to a portal started on the same
+/// database, each report its own transaction.
+fn bench_licenses(pool: &db::Pool, url: &str, partner: &Actor, args: &Args) -> anyhow::Result<()> {
+    use portal::domain::accounts::administration::{self as admin, VirtualAccountInput};
+    use portal::domain::accounts::request;
+    use portal::domain::licenses::{self, devices};
+    let mut conn = pool.get()?;
+    let conn = &mut *conn;
+    portal::domain::catalogue::seed(conn)?;
+    let start = Instant::now();
+    let account = request::create_active(conn, &users::console_permit(), partner, "Bench Devices Inc.", "bench-devices.example", AccountKind::Customer)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    admin::accept_agreement(conn, partner, account).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut vas = Vec::new();
+    for i in 0..10 {
+        let input = VirtualAccountInput { name: format!("Region {i:02}"), description: String::new(), visibility: "public".into() };
+        vas.push(admin::create_virtual_account(conn, partner, account, &input).map_err(|e| anyhow::anyhow!("{e:?}"))?.0);
+    }
+    let big = vas[0];
+    let product: i64 = {
+        use portal::db::schema::products;
+        products::table.filter(products::sku.eq("SL-DNA-ADV-3Y")).select(products::id).first(conn)?
+    };
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(b"dev_bench_secret"))
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(23);
+    db::transaction(conn, |conn| {
+        for chunk in (0..args.license_lines).collect::<Vec<_>>().chunks(500) {
+            let values: Vec<String> = chunk
+                .iter()
+                .map(|i| {
+                    let name = if i % 4 == 0 { "DNA Advantage".to_string() } else { format!("Product {:02}", i % 40) };
+                    format!("({account}, {}, '{name}', {}, 0, '2026-11-23 00:00:00', '2026-11-23 00:00:00')", vas[i % vas.len()], 10 + i % 90)
+                })
+                .collect();
+            conn.batch_execute(&format!(
+                "INSERT INTO licenses (smart_account_id, virtual_account_id, license_name, quantity, in_use, created_at, claimed_at) VALUES {}",
+                values.join(",")
+            ))?;
+        }
+        for chunk in (0..args.devices).collect::<Vec<_>>().chunks(1000) {
+            let values: Vec<String> = chunk
+                .iter()
+                .map(|i| {
+                    let va = if i % 10 == 0 { vas[1 + i % 9] } else { big };
+                    let n = format!("{}-site-{:05}", SYLLABLES[rng.random_range(0..SYLLABLES.len())], i);
+                    format!(
+                        "({account}, {va}, '{n}', '{n}', {product}, 'DNA Advantage', {}, '{hash}', '2026-11-23 00:00:00', '2026-11-24 00:00:00')",
+                        1 + i % 3
+                    )
+                })
+                .collect();
+            conn.batch_execute(&format!(
+                "INSERT INTO devices (smart_account_id, virtual_account_id, name, name_key, product_id, license_name, licenses, secret_hash, registered_at, last_contact_at) VALUES {}",
+                values.join(",")
+            ))?;
+        }
+        // What the devices use, as their registrations would have kept it.
+        conn.batch_execute(&format!(
+            "INSERT INTO license_consumption (smart_account_id, virtual_account_id, license_name, in_use) \
+             SELECT smart_account_id, virtual_account_id, license_name, SUM(licenses) FROM devices \
+             WHERE smart_account_id = {account} AND removed_at IS NULL GROUP BY smart_account_id, virtual_account_id, license_name"
+        ))?;
+        diesel::QueryResult::Ok(())
+    })?;
+    match conn {
+        DbConnection::Postgresql(_) => conn.batch_execute("VACUUM ANALYZE")?,
+        DbConnection::Sqlite(_) => conn.batch_execute("ANALYZE")?,
+    }
+    println!(
+        "generated {} license lines and {} devices in one account in {:.1} s",
+        args.license_lines,
+        args.devices,
+        start.elapsed().as_secs_f64()
+    );
+    let time = |n: usize, f: &mut dyn FnMut() -> anyhow::Result<()>| -> anyhow::Result<Vec<f64>> {
+        let mut times = Vec::new();
+        for _ in 0..n {
+            let t = Instant::now();
+            f()?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok(times)
+    };
+    let e = |e: portal::domain::DomainError| anyhow::anyhow!("{e:?}");
+    let t = time(50, &mut || licenses::view(conn, partner, account, None).map(|_| ()).map_err(e))?;
+    report("licenses page, all VAs (1,000 lines, 100k devices)", t);
+    let t = time(50, &mut || licenses::view(conn, partner, account, Some(big)).map(|_| ()).map_err(e))?;
+    report("licenses page, the VA with 90k devices", t);
+    let mut after: Option<String> = None;
+    let mut walked = 0;
+    let t = time(args.pages.min(400), &mut || {
+        let page = devices::page(conn, partner, account, big, devices::DeviceSort::Name, "", after.as_deref()).map_err(e)?;
+        walked += page.rows.len();
+        after = page.next;
+        Ok(())
+    })?;
+    report(&format!("devices page by name, walking ({walked} rows)"), t);
+    let mut deep: Option<String> = None;
+    let mut t = Vec::new();
+    for _ in 0..50 {
+        // Jump 1,000 rows further, as a link to a far page would, then time that page.
+        deep = devices::page_of(conn, big, devices::DeviceSort::Name, "", deep.as_deref(), 1000).map_err(e)?.next;
+        if deep.is_none() {
+            break;
+        }
+        let start = Instant::now();
+        devices::page(conn, partner, account, big, devices::DeviceSort::Name, "", deep.as_deref()).map_err(e)?;
+        t.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    report("devices page by name, pages 1,000 rows apart", t);
+    let t = time(50, &mut || {
+        let q = SYLLABLES[rng.random_range(0..SYLLABLES.len())];
+        devices::page(conn, partner, account, big, devices::DeviceSort::Name, q, None).map(|_| ()).map_err(e)
+    })?;
+    report("devices page, name search", t);
+    let t = time(50, &mut || devices::page(conn, partner, account, big, devices::DeviceSort::LastContact, "", None).map(|_| ()).map_err(e))?;
+    report("devices page by last contact", t);
+
+    if args.reports > 0 && db::Backend::of_url(url) == db::Backend::Sqlite {
+        let ids: Vec<i64> = {
+            use portal::db::schema::devices as d;
+            d::table.filter(d::virtual_account_id.eq(big)).order(d::id).limit(1000).select(d::id).load(conn)?
+        };
+        bench_reports(url, &ids, args.reports)?;
+    }
+    Ok(())
+}
+
+/// Starts the portal on the database and sends usage reports over HTTP from
+/// four client threads; prints reports per second.
+fn bench_reports(url: &str, ids: &[i64], total: usize) -> anyhow::Result<()> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let data = tempfile_dir()?.join("data");
+    let vars: std::collections::HashMap<&str, String> = [
+        ("DATABASE_URL", url.to_string()),
+        ("DATA_DIR", data.to_string_lossy().into_owned()),
+        ("BIND", format!("127.0.0.1:{port}")),
+        ("DB_POOL_SIZE", "8".to_string()),
+        ("RUST_LOG", "warn".to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let settings = portal::config::Settings::from_lookup(|k| vars.get(k).cloned()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = portal::startup::Application::build_with_listener(settings, listener, Some(2)).await.expect("portal starts");
+            app.run_until_stopped().await.expect("portal runs");
+        })
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let threads = 4;
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (base, ids) = (base.clone(), ids.to_vec());
+            std::thread::spawn(move || -> anyhow::Result<usize> {
+                let mut ok = 0;
+                for i in (t..total).step_by(threads) {
+                    let id = ids[i % ids.len()];
+                    let body = serde_json::json!({ "licenses": 1 + (i / ids.len()) % 3 });
+                    let r = portal::device_client::post_json(&base, &format!("/api/v1/devices/{id}/usage"), Some("dev_bench_secret"), &body)?;
+                    if r.status == 200 {
+                        ok += 1;
+                    }
+                }
+                Ok(ok)
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for h in handles {
+        ok += h.join().map_err(|_| anyhow::anyhow!("client thread panicked"))??;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!("device usage reports over HTTP: {ok} of {total} accepted in {secs:.2} s = {:.0} per second", ok as f64 / secs);
     Ok(())
 }
 

@@ -241,6 +241,7 @@ diesel::table! {
         account_id -> Nullable<BigInt>,
         virtual_account_id -> Nullable<BigInt>,
         licenses_deposited_at -> Nullable<Timestamp>,
+        pak_code -> Nullable<Text>,
     }
 }
 
@@ -293,6 +294,95 @@ diesel::table! {
         in_use -> Integer,
         order_line_id -> Nullable<BigInt>,
         created_at -> Timestamp,
+        claimed_at -> Nullable<Timestamp>,
+        claimed_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    license_movements (id) {
+        id -> BigInt,
+        smart_account_id -> BigInt,
+        order_line_id -> Nullable<BigInt>,
+        license_name -> Text,
+        from_virtual_account_id -> Nullable<BigInt>,
+        to_virtual_account_id -> Nullable<BigInt>,
+        quantity -> Integer,
+        how -> Text,
+        reason -> Text,
+        actor_user_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    registration_tokens (id) {
+        id -> BigInt,
+        smart_account_id -> BigInt,
+        virtual_account_id -> BigInt,
+        description -> Text,
+        token_hash -> Text,
+        token_hint -> Text,
+        export_controlled -> Bool,
+        max_uses -> Nullable<Integer>,
+        uses -> Integer,
+        expires_at -> Timestamp,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> BigInt,
+        smart_account_id -> BigInt,
+        virtual_account_id -> BigInt,
+        token_id -> Nullable<BigInt>,
+        name -> Text,
+        name_key -> Text,
+        product_id -> BigInt,
+        license_name -> Text,
+        licenses -> Integer,
+        secret_hash -> Text,
+        registered_at -> Timestamp,
+        last_contact_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    license_consumption (id) {
+        id -> BigInt,
+        smart_account_id -> BigInt,
+        virtual_account_id -> BigInt,
+        license_name -> Text,
+        in_use -> BigInt,
+    }
+}
+
+diesel::table! {
+    license_shortages (id) {
+        id -> BigInt,
+        smart_account_id -> BigInt,
+        virtual_account_id -> BigInt,
+        license_name -> Text,
+        shortage -> Integer,
+        started_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    license_usage_daily (id) {
+        id -> BigInt,
+        smart_account_id -> BigInt,
+        virtual_account_id -> BigInt,
+        license_name -> Text,
+        day -> Date,
+        owned -> Integer,
+        in_use -> Integer,
     }
 }
 
@@ -395,6 +485,11 @@ diesel::joinable!(assignment_events -> orders (order_id));
 diesel::joinable!(cases -> orders (order_id));
 diesel::joinable!(licenses -> smart_accounts (smart_account_id));
 diesel::joinable!(licenses -> virtual_accounts (virtual_account_id));
+diesel::joinable!(registration_tokens -> virtual_accounts (virtual_account_id));
+diesel::joinable!(devices -> virtual_accounts (virtual_account_id));
+diesel::joinable!(devices -> products (product_id));
+diesel::joinable!(license_shortages -> virtual_accounts (virtual_account_id));
+diesel::joinable!(license_usage_daily -> virtual_accounts (virtual_account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     cases,
@@ -423,5 +518,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     order_lines,
     assignment_events,
-    licenses
+    licenses,
+    license_movements,
+    registration_tokens,
+    devices,
+    license_consumption,
+    license_shortages,
+    license_usage_daily
 );

@@ -107,6 +107,14 @@ pub enum Capability {
     AcceptAgreement,
     /// Licenses in this virtual account (`None`: in all of them).
     ManageLicenses(Option<i64>),
+    /// Move licenses between virtual accounts, claim PAKs into this VA
+    /// (`None`: any VA). Customer accounts only: a holding account's licenses
+    /// wait for their orders to be reassigned.
+    TransferLicenses(Option<i64>),
+    /// Registration tokens and devices (product instances) of this VA.
+    /// Customer accounts only; whether one may be made now also depends on
+    /// the account's state (see `token_refusal`).
+    ManageInstances(i64),
     /// See and reassign orders parked in a holding account.
     ReassignOrders,
     DecideAccessRequests,
@@ -134,8 +142,27 @@ pub fn allows(a: &AccountAccess, capability: Capability) -> bool {
         C::ManageLicenses(Some(va)) => {
             matches!(role, Some(R::SaAdministrator | R::SaUser)) || (matches!(role, Some(R::VaAdministrator | R::VaUser)) && covers(va))
         }
+        C::TransferLicenses(va) => a.kind == AccountKind::Customer && allows(a, C::ManageLicenses(va)),
+        C::ManageInstances(va) => a.kind == AccountKind::Customer && allows(a, C::ManageLicenses(Some(va))),
         C::ReassignOrders => matches!(role, Some(R::SaAdministrator | R::SaUser | R::VaAdministrator | R::VaUser)),
     }
+}
+
+/// Why no registration token can be made (and no device registered) in an
+/// account now, if it cannot (DOMAIN.md "Licenses"): a holding account takes
+/// none, a pending account none until activated, a customer account none
+/// before its Smart Licensing Agreement is accepted.
+pub fn token_refusal(kind: AccountKind, status: AccountStatus, agreement_accepted: bool) -> Option<&'static str> {
+    if kind == AccountKind::Holding {
+        return Some("A holding account takes no registration tokens and no devices: its licenses cannot be used until their orders are reassigned to a customer account.");
+    }
+    if status != AccountStatus::Active {
+        return Some("The account is not active yet: registration tokens can be made once it is activated.");
+    }
+    if !agreement_accepted {
+        return Some("The Smart Licensing Agreement has not been accepted yet: an administrator or approver must accept it before products can be registered.");
+    }
+    None
 }
 
 /// A capability granted on one account.
@@ -264,6 +291,31 @@ mod tests {
                 assert_eq!(allows(&a, *cap), want, "{role:?} {cap:?}");
             }
         }
+    }
+
+    #[test]
+    fn license_actions_follow_the_role_table_and_stop_at_holding_accounts() {
+        use Capability as C;
+        let admin = access(Some(Role::SaAdministrator), AccountKind::Customer, AccountStatus::Active, vec![]);
+        assert!(allows(&admin, C::TransferLicenses(None)) && allows(&admin, C::ManageInstances(5)));
+        let approver = access(Some(Role::SaApprover), AccountKind::Customer, AccountStatus::Active, vec![]);
+        assert!(!allows(&approver, C::TransferLicenses(None)) && !allows(&approver, C::ManageInstances(1)));
+        let va_user = access(Some(Role::VaUser), AccountKind::Customer, AccountStatus::Active, vec![1]);
+        assert!(allows(&va_user, C::TransferLicenses(Some(1))) && allows(&va_user, C::ManageInstances(1)));
+        assert!(!allows(&va_user, C::TransferLicenses(Some(2))) && !allows(&va_user, C::ManageInstances(2)));
+        assert!(!allows(&va_user, C::TransferLicenses(None)));
+        let holding = access(Some(Role::SaAdministrator), AccountKind::Holding, AccountStatus::Active, vec![]);
+        assert!(allows(&holding, C::ManageLicenses(None)), "a holding account shows its parked licenses");
+        assert!(!allows(&holding, C::TransferLicenses(None)) && !allows(&holding, C::ManageInstances(1)));
+    }
+
+    #[test]
+    fn tokens_are_refused_for_holding_pending_and_unaccepted_accounts() {
+        assert!(token_refusal(AccountKind::Holding, AccountStatus::Active, true).unwrap().contains("holding account"));
+        assert!(token_refusal(AccountKind::Customer, AccountStatus::Pending, false).unwrap().contains("not active"));
+        assert!(token_refusal(AccountKind::Customer, AccountStatus::PendingDomainReview, true).unwrap().contains("not active"));
+        assert!(token_refusal(AccountKind::Customer, AccountStatus::Active, false).unwrap().contains("Agreement"));
+        assert_eq!(token_refusal(AccountKind::Customer, AccountStatus::Active, true), None);
     }
 
     #[test]

@@ -14,6 +14,8 @@ use crate::web::session::PortalSession;
 
 pub const FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
+/// The only paths exempt from CSRF checks: the device interface.
+pub const DEVICE_API: &str = "/api/v1/devices/";
 
 fn bytes_to_payload(buf: web::Bytes) -> Payload {
     let (_, mut pl) = actix_http::h1::Payload::create(true);
@@ -46,7 +48,9 @@ pub async fn protect(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if safe {
+    // The device interface authenticates each request with a registration
+    // token or a device secret, never with the session cookie.
+    if safe || req.path().starts_with(DEVICE_API) {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
     let base_url = req.app_data::<web::Data<crate::startup::AppState>>().map(|s| s.settings.base_url.clone()).unwrap_or_default();

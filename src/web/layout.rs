@@ -62,7 +62,8 @@ impl Layout {
     /// `aria-current="page"` for the navigation entry of `prefix`.
     pub fn current(&self, prefix: &str) -> &'static str {
         // An account's licenses belong to the Licenses section.
-        let account_licenses = self.path.starts_with("/accounts/") && self.path.ends_with("/licenses");
+        let account_licenses =
+            self.path.starts_with("/accounts/") && (self.path.ends_with("/licenses") || self.path.contains("/licenses/"));
         let here = match prefix {
             "/licenses" if account_licenses => true,
             "/accounts" if account_licenses => false,

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod company;
 pub mod csrf;
 pub mod dev_mail;
+pub mod devices_api;
 pub mod error;
 pub mod extract;
 pub mod form;

@@ -2,7 +2,9 @@
 
 use actix_web::web;
 
-use crate::web::{account_request, accounts, assets, auth, company, dev_mail, health, home, identity, licenses, orders, profile, sa_orders};
+use crate::web::{
+    account_request, accounts, assets, auth, company, dev_mail, devices_api, health, home, identity, licenses, orders, profile, sa_orders,
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
     // Anyone
@@ -30,6 +32,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
     cfg.route("/welcome", web::get().to(identity::welcome))
         .route("/welcome/resend", web::post().to(identity::resend_confirmation))
         .route("/welcome/join", web::post().to(identity::ask_to_join));
+
+    // Devices (product instances), authenticated by registration token or device secret
+    cfg.route("/api/v1/devices/register", web::post().to(devices_api::register))
+        .route("/api/v1/devices/{id}/usage", web::post().to(devices_api::usage))
+        .route("/api/v1/devices/{id}/deregister", web::post().to(devices_api::deregister));
 
     // Signed-in users
     cfg.route("/sign-out", web::post().to(auth::sign_out))
@@ -88,6 +95,17 @@ pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
         .route("/accounts/{id}/access-requests", web::get().to(accounts::list_access_requests))
         .route("/accounts/{id}/access-requests/{request}", web::post().to(accounts::decide_access_request))
         .route("/accounts/{id}/licenses", web::get().to(licenses::account_licenses))
+        .route("/accounts/{id}/licenses/transfer", web::post().to(licenses::transfer_licenses))
+        .route("/accounts/{id}/licenses/claims", web::post().to(licenses::claim_pak_code))
+        .route("/accounts/{id}/licenses/claims/{license}", web::post().to(licenses::claim_pak))
+        .route("/accounts/{id}/licenses/va/{va}/tokens", web::get().to(licenses::list_tokens))
+        .route("/accounts/{id}/licenses/va/{va}/tokens", web::post().to(licenses::create_token))
+        .route("/accounts/{id}/licenses/tokens/{token}/revoke", web::post().to(licenses::revoke_token))
+        .route("/accounts/{id}/licenses/va/{va}/devices", web::get().to(licenses::list_devices))
+        .route("/accounts/{id}/licenses/devices/{device}/move", web::post().to(licenses::move_device))
+        .route("/accounts/{id}/licenses/devices/{device}/remove", web::post().to(licenses::remove_device))
+        .route("/accounts/{id}/licenses/custody/{line}", web::get().to(licenses::show_custody))
+        .route("/accounts/{id}/licenses/export/{which}", web::get().to(licenses::export))
         .route("/licenses", web::get().to(licenses::overview));
 
     // Operations staff

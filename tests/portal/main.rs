@@ -12,6 +12,7 @@ mod fuzz;
 mod health;
 mod html_check;
 mod identity;
+mod licenses;
 mod mail;
 mod orders;
 mod pages;

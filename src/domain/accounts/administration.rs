@@ -216,7 +216,24 @@ pub fn delete_virtual_account(conn: &mut DbConnection, actor: &Actor, account_id
                 va.name
             )));
         }
+        let held: i64 = crate::db::schema::licenses::table
+            .filter(crate::db::schema::licenses::virtual_account_id.eq(va_id))
+            .filter(crate::db::schema::licenses::quantity.gt(0))
+            .count()
+            .get_result(conn)?;
+        let devices: i64 = crate::db::schema::devices::table
+            .filter(crate::db::schema::devices::virtual_account_id.eq(va_id))
+            .filter(crate::db::schema::devices::removed_at.is_null())
+            .count()
+            .get_result(conn)?;
+        if held > 0 || devices > 0 {
+            return Err(DomainError::Conflict(format!(
+                "\"{}\" is not empty: it holds licenses or devices. Transfer the licenses and move the devices first.",
+                va.name
+            )));
+        }
         events::record(conn, account_id, None, Some(actor.user_id.0), "va_deleted", &format!("Virtual account \"{}\" deleted", va.name))?;
+        diesel::delete(crate::db::schema::licenses::table.filter(crate::db::schema::licenses::virtual_account_id.eq(va_id))).execute(conn)?;
         diesel::delete(virtual_accounts::table.find(va_id)).execute(conn)?;
         Ok(())
     })

@@ -29,6 +29,15 @@ pub const KINDS: &[(&str, &str)] = &[
     ("access_requested", "Access requested"),
     ("access_approved", "Access approved"),
     ("access_denied", "Access denied"),
+    ("licenses_transferred", "Licenses transferred"),
+    ("pak_claimed", "PAK claimed"),
+    ("token_created", "Registration token created"),
+    ("token_revoked", "Registration token revoked"),
+    ("device_registered", "Device registered"),
+    ("device_moved", "Device moved"),
+    ("device_removed", "Device removed"),
+    ("shortage_detected", "Insufficient licenses"),
+    ("shortage_resolved", "Shortage resolved"),
 ];
 
 pub fn kind_label(kind: &str) -> &'static str {

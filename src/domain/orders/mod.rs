@@ -71,6 +71,8 @@ pub struct LineRow {
     pub account_id: Option<i64>,
     pub virtual_account_id: Option<i64>,
     pub licenses_deposited_at: Option<chrono::NaiveDateTime>,
+    /// The claim code of a shipped PAK line that went to no account.
+    pub pak_code: Option<String>,
 }
 
 impl OrderRow {
@@ -143,6 +145,9 @@ pub struct LineView {
     pub deposited: bool,
     /// Licenses were deposited in the holding account, waiting there.
     pub parked_licenses: bool,
+    /// A shipped PAK line that went to no account: the code its owner types
+    /// in the license manager to claim it.
+    pub pak_code: Option<String>,
     /// Assigned by the reseller the order was handed to; the account is not shown.
     pub assigned_by_reseller: bool,
     /// For a collapsed major line: some minor line needs an account and has none.
@@ -361,6 +366,7 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult
             virtual_account: va_name(l.virtual_account_id),
             deposited: l.licenses_deposited_at.is_some() && l.account_id.is_some(),
             parked_licenses: l.licenses_deposited_at.is_some() && l.account_id.is_none(),
+            pak_code: l.pak_code.clone(),
             assigned_by_reseller: false,
             minor_needs_account: false,
             has_minors: false,

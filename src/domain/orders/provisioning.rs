@@ -33,21 +33,35 @@ pub fn deposit_due(conn: &mut DbConnection, base_url: &str) -> DomainResult<usiz
 
 fn deposit_order(conn: &mut DbConnection, order_id: i64, now: chrono::NaiveDateTime, base_url: &str) -> DomainResult<usize> {
     let order = super::load_row(conn, order_id)?;
-    let lines: Vec<(i64, Option<i64>, Option<i64>, i32, Option<String>)> = order_lines::table
+    let lines: Vec<(i64, Option<i64>, Option<i64>, i32, Option<String>, String)> = order_lines::table
         .inner_join(products::table)
         .filter(order_lines::order_id.eq(order_id))
         .filter(order_lines::licenses_deposited_at.is_null())
         .order(order_lines::line_no)
-        .select((order_lines::id, order_lines::account_id, order_lines::virtual_account_id, order_lines::quantity, products::license_name))
+        .select((
+            order_lines::id,
+            order_lines::account_id,
+            order_lines::virtual_account_id,
+            order_lines::quantity,
+            products::license_name,
+            products::category,
+        ))
         .load(conn)?;
     let mut deposited = 0;
     // (customer account, lines delivered there)
     let mut delivered: Vec<(i64, Vec<i64>)> = Vec::new();
-    for (line_id, account, va, quantity, license) in lines {
+    for (line_id, account, va, quantity, license, category) in lines {
         let claimed = diesel::update(order_lines::table.find(line_id).filter(order_lines::licenses_deposited_at.is_null()))
             .set(order_lines::licenses_deposited_at.eq(now))
             .execute(conn)?;
         if claimed == 0 {
+            continue;
+        }
+        if category == "pak" && license.is_some() && account.is_none() && order.holding_account_id.is_none() {
+            // No account to land in: the PAK gets a claim code its owner types in the license manager.
+            diesel::update(order_lines::table.find(line_id))
+                .set(order_lines::pak_code.eq(Some(crate::domain::licenses::claims::new_code())))
+                .execute(conn)?;
             continue;
         }
         let (Some(license), Some(target)) = (license, account.or(order.holding_account_id)) else { continue };
@@ -71,6 +85,8 @@ fn deposit_order(conn: &mut DbConnection, order_id: i64, now: chrono::NaiveDateT
                 licenses::in_use.eq(0),
                 licenses::order_line_id.eq(line_id),
                 licenses::created_at.eq(now),
+                // A PAK waits to be claimed into a VA (its claim certificate); smart licenses count at once.
+                licenses::claimed_at.eq((category != "pak").then_some(now)),
             ))
             .execute(conn)?;
         deposited += 1;

@@ -1,0 +1,11 @@
+DROP TABLE license_usage_daily;
+DROP TABLE license_shortages;
+DROP TABLE license_consumption;
+DROP TABLE devices;
+DROP TABLE registration_tokens;
+DROP TABLE license_movements;
+DROP INDEX order_lines_pak_code;
+ALTER TABLE order_lines DROP COLUMN pak_code;
+DROP INDEX licenses_va_name;
+ALTER TABLE licenses DROP COLUMN claimed_by;
+ALTER TABLE licenses DROP COLUMN claimed_at;
