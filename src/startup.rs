@@ -3,6 +3,7 @@
 //! listener, so tests start the very same thing on port 0.
 
 use std::net::TcpListener;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use actix_session::config::{BrowserSession, CookieContentSecurity};
@@ -28,6 +29,8 @@ pub struct AppState {
     pub settings: Settings,
     pub mail: MailTransport,
     mail_wake: Arc<Notify>,
+    /// Every SQL statement the pool's connections ran, since start-up.
+    pub statements: Arc<AtomicU64>,
 }
 
 impl AppState {
@@ -127,6 +130,7 @@ pub fn blocking_threads(pool_size: u32) -> usize {
 pub struct Application {
     port: u16,
     server: Server,
+    statements: Arc<AtomicU64>,
 }
 
 impl Application {
@@ -144,8 +148,10 @@ impl Application {
         }
         let database_url = settings.database_url.clone();
         let pool_size = settings.db_pool_size;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
         let pool = tokio::task::spawn_blocking(move || -> anyhow::Result<Pool> {
-            let pool = db::build_pool(&database_url, pool_size)?;
+            let pool = db::build_counted_pool(&database_url, pool_size, counter)?;
             db::run_migrations(&mut *pool.get()?)?;
             Ok(pool)
         })
@@ -186,7 +192,7 @@ impl Application {
             None => None,
         };
 
-        let state = web::Data::new(AppState { pool, settings: settings.clone(), mail, mail_wake });
+        let state = web::Data::new(AppState { pool, settings: settings.clone(), mail, mail_wake, statements: statements.clone() });
         let secure = settings.secure_cookies();
         let key = settings.session_key.clone();
         let mail_viewer = state.mail_viewer_enabled();
@@ -218,6 +224,7 @@ impl Application {
                 headers = headers.add(("Strict-Transport-Security", "max-age=31536000"));
             }
             App::new()
+                .wrap(from_fn(crate::web::statements::count))
                 .wrap(from_fn(crate::web::timeout::bound))
                 .wrap(from_fn(csrf::protect))
                 .wrap(sessions)
@@ -244,11 +251,17 @@ impl Application {
             None => server,
         }
         .run();
-        Ok(Application { port, server })
+        Ok(Application { port, server, statements })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The number of SQL statements the portal's pool has run since start-up
+    /// (migrations, requests and background workers alike).
+    pub fn statement_counter(&self) -> Arc<AtomicU64> {
+        self.statements.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

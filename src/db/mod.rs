@@ -4,9 +4,11 @@
 pub mod models;
 pub mod schema;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
 use diesel::prelude::*;
 use diesel::r2d2::{self, CustomizeConnection, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -112,23 +114,54 @@ impl ManageConnection for ConnectionManager {
     }
 }
 
-/// Per-connection SQLite settings: wait for the writer instead of failing, and
-/// enforce foreign keys.
-#[derive(Debug, Clone, Copy)]
-struct SqlitePragmas;
+/// Counts the SQL statements a pool's connections run: in total (shared by
+/// every connection of the pool) and on this connection, so a request can
+/// tell how many statements it ran.
+pub struct StatementCounter {
+    total: Arc<AtomicU64>,
+    here: u64,
+}
 
-impl CustomizeConnection<DbConnection, r2d2::Error> for SqlitePragmas {
+impl Instrumentation for StatementCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            self.here += 1;
+            self.total.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// How many statements have run on this connection since the pool opened it
+/// (0 for a connection from outside a pool).
+pub fn statements_on(conn: &mut DbConnection) -> u64 {
+    conn.instrumentation().downcast_ref::<StatementCounter>().map(|c| c.here).unwrap_or(0)
+}
+
+/// Per-connection settings: the statement counter, and for SQLite waiting for
+/// the writer instead of failing and enforcing foreign keys.
+#[derive(Debug, Clone)]
+struct Customizer {
+    statements: Arc<AtomicU64>,
+}
+
+impl CustomizeConnection<DbConnection, r2d2::Error> for Customizer {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
         if let DbConnection::Sqlite(c) = conn {
             c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
                 .map_err(r2d2::Error::QueryError)?;
         }
+        conn.set_instrumentation(StatementCounter { total: self.statements.clone(), here: 0 });
         Ok(())
     }
 }
 
 /// Builds the pool, failing fast (a few seconds) when the database cannot be reached.
 pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
+    build_counted_pool(url, max_size, Arc::new(AtomicU64::new(0)))
+}
+
+/// Builds the pool; every statement its connections run adds one to `statements`.
+pub fn build_counted_pool(url: &str, max_size: u32, statements: Arc<AtomicU64>) -> anyhow::Result<Pool> {
     let manager = ConnectionManager::new(url);
     let backend = manager.backend;
     if backend == Backend::Sqlite {
@@ -147,7 +180,7 @@ pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
         // each checkout is tested first, so a dead connection is replaced.
         .connection_timeout(Duration::from_secs(3))
         .test_on_check_out(true)
-        .connection_customizer(Box::new(SqlitePragmas))
+        .connection_customizer(Box::new(Customizer { statements }))
         .build(manager)
         .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
     Ok(pool)

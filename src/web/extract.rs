@@ -63,16 +63,18 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
     let (person, actor) = match session.token() {
         Some(token) => {
             let pool = state.pool.clone();
-            let (found, count) = web::block(move || -> Result<_, AppError> {
+            let (found, count, statements) = web::block(move || -> Result<_, AppError> {
                 let mut conn = pool.get()?;
+                let before = crate::db::statements_on(&mut conn);
                 let found = sessions::lookup(&mut conn, &token)?;
                 let count = match (&found, with_count) {
                     (Some((_, _, Some(a))), true) => crate::domain::orders::listing::not_assigned_count(&mut conn, a, 1000).ok(),
                     _ => None,
                 };
-                Ok((found, count))
+                Ok((found, count, crate::db::statements_on(&mut conn) - before))
             })
             .await??;
+            crate::web::statements::add(statements);
             not_assigned = count;
             match found {
                 Some((session_id, person, actor)) => (Some((session_id, person)), actor),

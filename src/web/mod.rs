@@ -22,6 +22,7 @@ pub mod profile;
 pub mod routes;
 pub mod sa_orders;
 pub mod session;
+pub mod statements;
 pub mod timeout;
 
 use actix_web::http::StatusCode;
@@ -38,12 +39,15 @@ where
     F: FnOnce(&mut crate::db::DbConnection) -> crate::domain::error::DomainResult<T> + Send + 'static,
 {
     let pool = state.pool.clone();
-    let result = actix_web::web::block(move || -> Result<crate::domain::error::DomainResult<T>, AppError> {
+    let result = actix_web::web::block(move || -> Result<(crate::domain::error::DomainResult<T>, u64), AppError> {
         let mut conn = pool.get()?;
-        Ok(f(&mut conn))
+        let before = crate::db::statements_on(&mut conn);
+        let result = f(&mut conn);
+        Ok((result, crate::db::statements_on(&mut conn) - before))
     })
     .await??;
-    Ok(result)
+    statements::add(result.1);
+    Ok(result.0)
 }
 
 /// Form fields as pairs, for forms with repeated names (checkbox lists).

@@ -142,6 +142,8 @@ pub struct TestApp {
     pub handle: actix_web::dev::ServerHandle,
     pub db: std::sync::Arc<TestDb>,
     pub data: std::sync::Arc<tempfile::TempDir>,
+    /// Every SQL statement the portal's own pool has run.
+    pub statements: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 pub struct AppOptions {
@@ -207,10 +209,11 @@ pub async fn spawn_app_with(backend: Backend, options: AppOptions) -> TestApp {
     let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings");
     let app = Application::build_with_listener(settings.clone(), listener, Some(1)).await.expect("app builds");
     let handle = app.server_handle();
+    let statements = app.statement_counter();
     tokio::spawn(app.run_until_stopped());
     let address = format!("http://127.0.0.1:{port}");
     let pool = db::build_pool(&db.url, 2).expect("test pool");
-    TestApp { address, backend, client: client(), pool, settings, data_dir, handle, db, data }
+    TestApp { address, backend, client: client(), pool, settings, data_dir, handle, db, data, statements }
 }
 
 /// A client like a browser's: a cookie jar, redirects not followed (tests look at them).
@@ -257,6 +260,7 @@ impl TestApp {
             handle: self.handle.clone(),
             db: self.db.clone(),
             data: self.data.clone(),
+            statements: self.statements.clone(),
         }
     }
 

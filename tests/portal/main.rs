@@ -18,3 +18,4 @@ mod orders;
 mod pages;
 mod sa_orders;
 mod sessions;
+mod statements;

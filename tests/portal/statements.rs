@@ -1,0 +1,185 @@
+//! SQL statements per page: each main page runs a small, fixed number of
+//! statements, for a partner and for operations, whatever the size of the
+//! data. Counted by the portal's own pool (every statement its connections
+//! run), with the background workers quiet, so the count of a request is
+//! exact and a regression fails here without timing anything.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use portal::db::schema::{account_roles, companies, products, smart_accounts, users};
+
+use crate::helpers::*;
+
+/// The pages measured, and the most statements each may run.
+struct Budget {
+    page: &'static str,
+    partner: u64,
+    operations: u64,
+}
+
+const BUDGETS: &[Budget] = &[
+    Budget { page: "home", partner: 8, operations: 3 },
+    Budget { page: "smart account orders, page 1", partner: 19, operations: 7 },
+    Budget { page: "smart account orders, next page", partner: 19, operations: 7 },
+    Budget { page: "smart account orders, fragment", partner: 10, operations: 5 },
+    Budget { page: "order page", partner: 25, operations: 16 },
+    Budget { page: "account search fragment", partner: 8, operations: 8 },
+    Budget { page: "assignment search fragment, customer", partner: 18, operations: 16 },
+    Budget { page: "assignment search fragment, holding", partner: 18, operations: 16 },
+    Budget { page: "licenses", partner: 11, operations: 6 },
+];
+
+/// Waits until no statement has run for a while (start-up, the workers' first round).
+async fn quiet(app: &TestApp) {
+    let mut last = app.statements.load(Ordering::SeqCst);
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = app.statements.load(Ordering::SeqCst);
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
+/// The statements one GET runs, and its body (the status must be 200).
+async fn measure(app: &TestApp, path: &str, htmx: bool) -> (u64, String) {
+    let before = app.statements.load(Ordering::SeqCst);
+    let mut request = app.client.get(app.url(path));
+    if htmx {
+        request = request.header("HX-Request", "true");
+    }
+    let resp = request.send().await.expect("GET");
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap();
+    let after = app.statements.load(Ordering::SeqCst);
+    assert_eq!(status, 200, "{path}");
+    (after - before, body)
+}
+
+/// `n` more accounts (half of them the reseller's, half the distributor's,
+/// half holding accounts) and `n` more Not Assigned orders of the reseller
+/// parked in its holding account. Returns that holding account.
+fn grow(app: &TestApp, n: usize) -> i64 {
+    let mut conn = app.conn();
+    let company =
+        |name: &str| -> i64 { companies::table.filter(companies::name.eq(name)).select(companies::id).first(&mut *app.conn()).unwrap() };
+    let (contoso, northwind) = (company("Contoso Resellers"), company("Northwind Distribution"));
+    let carlos: i64 = users::table.filter(users::email.eq("carlos@contoso.example")).select(users::id).first(&mut conn).unwrap();
+    let holding: i64 = account_roles::table
+        .inner_join(smart_accounts::table)
+        .filter(account_roles::user_id.eq(carlos))
+        .filter(smart_accounts::kind.eq("holding"))
+        .filter(account_roles::role.eq_any(["sa_administrator", "sa_user"]))
+        .select(smart_accounts::id)
+        .order(smart_accounts::id)
+        .first(&mut conn)
+        .unwrap();
+    let holding_key: String = smart_accounts::table.find(holding).select(smart_accounts::name_key).first(&mut conn).unwrap();
+    let product: i64 = products::table.select(products::id).order(products::id).first(&mut conn).unwrap();
+    let mut sql = String::from(
+        "INSERT INTO smart_accounts (name, name_key, domain, kind, status, owner_company_id, requested_by, approver_email, \
+         domain_edited, created_at, version) VALUES ",
+    );
+    for i in 0..n {
+        let kind = if i % 2 == 0 { "holding" } else { "customer" };
+        let owner = if i % 4 < 2 { contoso } else { northwind };
+        let sep = if i > 0 { "," } else { "" };
+        sql.push_str(&format!(
+            "{sep}('Grown {i}', 'grown {i}', 'grown{i}.example', '{kind}', 'active', {owner}, {carlos}, 'a@grown{i}.example', FALSE, \
+             '2026-11-01 00:00:00', 0)"
+        ));
+    }
+    sql.push_str(
+        "; INSERT INTO orders (company_id, created_by, name, end_customer_name, end_customer_domain, order_type, status, internal, \
+         holding_account_id, holding_virtual_account_id, sales_order_number, created_at, submitted_at, booked_at, version, sa_rank, \
+         waiting_since, assigned_at, end_customer_key, holding_name_key) VALUES ",
+    );
+    for i in 0..n {
+        let sep = if i > 0 { "," } else { "" };
+        let day = 1 + i % 20;
+        sql.push_str(&format!(
+            "{sep}({contoso}, {carlos}, 'Grown order {i}', 'Grown Customer {i}', '', 'standard', 'booked', FALSE, {holding}, NULL, \
+             'SO-9{i:05}', '2026-10-{day:02} 00:00:00', '2026-10-{day:02} 01:00:00', '2026-10-{day:02} 02:00:00', 0, 1, \
+             '2026-10-{day:02} 01:00:00', NULL, 'grown customer {i}', '{holding_key}')"
+        ));
+    }
+    sql.push_str(&format!(
+        "; INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price_cents) \
+         SELECT id, 10, {product}, 2, 100 FROM orders WHERE name LIKE 'Grown order %'"
+    ));
+    conn.batch_execute(&sql).unwrap();
+    holding
+}
+
+/// The statements of each page for `email`, every page measured twice (the counts must agree).
+async fn pages(app: &TestApp, email: &str, password: &str, order: i64) -> BTreeMap<&'static str, u64> {
+    let user = crate::helpers::TestApp { client: client(), ..app.clone_handle() };
+    assert_eq!(user.sign_in(email, password).await.status().as_u16(), 303, "sign in as {email}");
+    let (_, list) = measure(&user, "/smart-account-orders", false).await;
+    let next = scraper::Html::parse_document(&list)
+        .select(&scraper::Selector::parse("a[rel=next]").unwrap())
+        .next()
+        .and_then(|a| a.value().attr("href").map(str::to_string))
+        .unwrap_or_else(|| panic!("{email}: page 1 links to a next page"));
+    let paths: Vec<(&'static str, String, bool)> = vec![
+        ("home", "/".into(), false),
+        ("smart account orders, page 1", "/smart-account-orders".into(), false),
+        ("smart account orders, next page", next.clone(), false),
+        ("smart account orders, fragment", next, true),
+        ("order page", format!("/orders/{order}"), false),
+        ("account search fragment", "/accounts/search?q=gro".into(), true),
+        ("assignment search fragment, customer", format!("/orders/{order}/assignment?target=order&q=gro"), true),
+        ("assignment search fragment, holding", format!("/orders/{order}/assignment?target=holding&q=gro"), true),
+        ("licenses", "/licenses".into(), false),
+    ];
+    quiet(app).await;
+    let mut counts = BTreeMap::new();
+    for (name, path, htmx) in paths {
+        let (first, _) = measure(&user, &path, htmx).await;
+        let (second, _) = measure(&user, &path, htmx).await;
+        assert_eq!(first, second, "{email}, {name}: the same request runs the same statements");
+        counts.insert(name, first);
+    }
+    counts
+}
+
+/// Every page's counts at a given data size: (partner, operations).
+async fn counts_at(backend: Backend, extra: usize) -> (BTreeMap<&'static str, u64>, BTreeMap<&'static str, u64>) {
+    let app = spawn_app_with(backend, AppOptions { mail_poll_interval: "1h", ..AppOptions::default() }).await;
+    let logins = portal::demo::seed(&mut app.conn(), &app.settings.base_url).expect("demo data");
+    let password = |email: &str| logins.iter().find(|l| l.email == email).map(|l| l.password.clone()).unwrap();
+    let holding = grow(&app, extra);
+    let order: i64 = portal::db::schema::orders::table
+        .filter(portal::db::schema::orders::holding_account_id.eq(holding))
+        .filter(portal::db::schema::orders::name.eq("Grown order 0"))
+        .select(portal::db::schema::orders::id)
+        .first(&mut app.conn())
+        .unwrap();
+    quiet(&app).await;
+    let partner = pages(&app, "carlos@contoso.example", &password("carlos@contoso.example"), order).await;
+    let operations = pages(&app, "olga@ops.example", &password("olga@ops.example"), order).await;
+    app.handle.stop(false).await;
+    (partner, operations)
+}
+
+#[tokio::test]
+async fn each_page_runs_a_few_statements_whatever_the_size_of_the_data() {
+    for backend in backends() {
+        let (partner_small, ops_small) = counts_at(backend, 60).await;
+        let (partner_large, ops_large) = counts_at(backend, 240).await;
+        eprintln!("{backend:?} statements per page, partner: {partner_small:?}");
+        eprintln!("{backend:?} statements per page, operations: {ops_small:?}");
+        assert_eq!(partner_small, partner_large, "{backend:?}: a partner's pages run as many statements at 60 as at 240 more orders");
+        assert_eq!(ops_small, ops_large, "{backend:?}: operations' pages run as many statements at 60 as at 240 more orders");
+        for b in BUDGETS {
+            let (p, o) = (partner_small[b.page], ops_small[b.page]);
+            assert!(p <= b.partner, "{backend:?}: a partner's {} ran {p} statements; the budget is {}", b.page, b.partner);
+            assert!(o <= b.operations, "{backend:?}: operations' {} ran {o} statements; the budget is {}", b.page, b.operations);
+        }
+    }
+}
