@@ -105,8 +105,14 @@ impl ManageConnection for ConnectionManager {
         }
     }
 
+    /// PostgreSQL: a round trip, as the server may have closed the
+    /// connection. SQLite: an open connection to a file stays usable, so
+    /// checking out costs no statement.
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        match conn {
+            DbConnection::Postgresql(c) => c.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError),
+            DbConnection::Sqlite(_) => Ok(()),
+        }
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
