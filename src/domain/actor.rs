@@ -27,6 +27,9 @@ pub struct Actor {
     pub notify_reminders: bool,
     /// May admit, invite and deactivate people of the company.
     pub is_company_admin: bool,
+    /// What the actor holds that lets them see orders, loaded at most once
+    /// while it is remembered (see `remember_audience`) and shared by clones.
+    pub(crate) audience: Option<std::sync::Arc<std::sync::OnceLock<crate::domain::orders::visibility::Audience>>>,
 }
 
 impl Actor {
@@ -55,7 +58,16 @@ impl Actor {
             notify_orders: u.notify_orders,
             notify_reminders: u.notify_reminders,
             is_company_admin: u.is_company_admin,
+            audience: None,
         }
+    }
+
+    /// Remembers the actor's audience once loaded, for this actor and its
+    /// clones: for a request that changes nothing (a GET), so the navigation
+    /// count and the page judge by one load of the actor's roles.
+    pub fn remember_audience(mut self) -> Actor {
+        self.audience = Some(Default::default());
+        self
     }
 
     pub fn is_operations(&self) -> bool {

@@ -236,6 +236,7 @@ mod tests {
             notify_orders: true,
             notify_reminders: true,
             is_company_admin: false,
+            audience: None,
         }
     }
 

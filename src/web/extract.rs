@@ -59,6 +59,8 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
     let session = PortalSession::from_request(&req);
     // Full pages show the Not Assigned count in the navigation; htmx fragments do not.
     let with_count = !req.headers().contains_key("HX-Request");
+    // A request that changes nothing judges by one load of the actor's roles.
+    let safe = matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD);
     let mut not_assigned = None;
     let (person, actor) = match session.token() {
         Some(token) => {
@@ -66,7 +68,10 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
             let (found, count, statements) = web::block(move || -> Result<_, AppError> {
                 let mut conn = pool.get()?;
                 let before = crate::db::statements_on(&mut conn);
-                let found = sessions::lookup(&mut conn, &token)?;
+                let mut found = sessions::lookup(&mut conn, &token)?;
+                if let (Some((_, _, Some(actor))), true) = (&mut found, safe) {
+                    *actor = actor.clone().remember_audience();
+                }
                 let count = match (&found, with_count) {
                     (Some((_, _, Some(a))), true) => crate::domain::orders::listing::not_assigned_count(&mut conn, a, 1000).ok(),
                     _ => None,

@@ -14,7 +14,9 @@ use portal::db::schema::{account_roles, companies, products, smart_accounts, use
 
 use crate::helpers::*;
 
-/// The pages measured, and the most statements each may run.
+/// The pages measured, and the most statements each may run on SQLite.
+/// PostgreSQL checks each connection it hands out with one more statement
+/// (a request takes at most two: the signed-in user, then the page).
 struct Budget {
     page: &'static str,
     partner: u64,
@@ -22,15 +24,15 @@ struct Budget {
 }
 
 const BUDGETS: &[Budget] = &[
-    Budget { page: "home", partner: 8, operations: 3 },
-    Budget { page: "smart account orders, page 1", partner: 19, operations: 7 },
-    Budget { page: "smart account orders, next page", partner: 19, operations: 7 },
-    Budget { page: "smart account orders, fragment", partner: 10, operations: 5 },
-    Budget { page: "order page", partner: 25, operations: 16 },
-    Budget { page: "account search fragment", partner: 8, operations: 8 },
-    Budget { page: "assignment search fragment, customer", partner: 18, operations: 16 },
-    Budget { page: "assignment search fragment, holding", partner: 18, operations: 16 },
-    Budget { page: "licenses", partner: 11, operations: 6 },
+    Budget { page: "home", partner: 4, operations: 2 },
+    Budget { page: "smart account orders, page 1", partner: 10, operations: 5 },
+    Budget { page: "smart account orders, next page", partner: 10, operations: 5 },
+    Budget { page: "smart account orders, fragment", partner: 8, operations: 3 },
+    Budget { page: "order page", partner: 16, operations: 14 },
+    Budget { page: "account search fragment", partner: 6, operations: 6 },
+    Budget { page: "assignment search fragment, customer", partner: 16, operations: 14 },
+    Budget { page: "assignment search fragment, holding", partner: 16, operations: 14 },
+    Budget { page: "licenses", partner: 6, operations: 4 },
 ];
 
 /// Waits until no statement has run for a while (start-up, the workers' first round).
@@ -176,8 +178,9 @@ async fn each_page_runs_a_few_statements_whatever_the_size_of_the_data() {
         eprintln!("{backend:?} statements per page, operations: {ops_small:?}");
         assert_eq!(partner_small, partner_large, "{backend:?}: a partner's pages run as many statements at 60 as at 240 more orders");
         assert_eq!(ops_small, ops_large, "{backend:?}: operations' pages run as many statements at 60 as at 240 more orders");
+        let checks = if backend == Backend::Postgres { 2 } else { 0 };
         for b in BUDGETS {
-            let (p, o) = (partner_small[b.page], ops_small[b.page]);
+            let (p, o) = (partner_small[b.page].saturating_sub(checks), ops_small[b.page].saturating_sub(checks));
             assert!(p <= b.partner, "{backend:?}: a partner's {} ran {p} statements; the budget is {}", b.page, b.partner);
             assert!(o <= b.operations, "{backend:?}: operations' {} ran {o} statements; the budget is {}", b.page, b.operations);
         }

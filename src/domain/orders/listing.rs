@@ -562,15 +562,22 @@ pub fn all_rows(conn: &mut DbConnection, actor: &Actor, l: &ListQuery, cap: usiz
 /// The navigation's count of Not Assigned orders the actor sees, counted up to `cap`.
 pub fn not_assigned_count(conn: &mut DbConnection, actor: &Actor, cap: i64) -> DomainResult<i64> {
     let audience = visibility::audience(conn, actor)?;
-    let mut ids: Vec<i64> = Vec::new();
-    for source in sources(&audience) {
-        let mut q = base(&source).filter(orders::sa_rank.eq(RANK_NOT_ASSIGNED));
-        if let Source::Company(c) = source {
-            // What `in_worklist` drops below; here too, so handed-off orders do not use up the cap.
-            q = q.filter(orders::handoff_company_id.is_null().or(orders::handoff_company_id.eq(c)));
-        }
-        let batch: Vec<(i64, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>)> = q
-            .select((
+    not_assigned_count_for(conn, &audience, cap)
+}
+
+/// The count in one statement: each source reads at most `cap` orders
+/// through its own index, as its list query does, all in one `UNION ALL`;
+/// each order is then judged by `visibility::in_worklist`, once.
+pub fn not_assigned_count_for(conn: &mut DbConnection, audience: &Audience, cap: i64) -> DomainResult<i64> {
+    let parts = sources(audience)
+        .into_iter()
+        .map(|source| {
+            let mut q = base(&source).filter(orders::sa_rank.eq(RANK_NOT_ASSIGNED));
+            if let Source::Company(c) = source {
+                // What `in_worklist` drops below; here too, so handed-off orders do not use up the cap.
+                q = q.filter(orders::handoff_company_id.is_null().or(orders::handoff_company_id.eq(c)));
+            }
+            q.select((
                 orders::id,
                 orders::company_id,
                 orders::holding_account_id,
@@ -579,15 +586,50 @@ pub fn not_assigned_count(conn: &mut DbConnection, actor: &Actor, cap: i64) -> D
                 orders::handoff_company_id,
             ))
             .limit(cap)
-            .load(conn)?;
-        ids.extend(batch.into_iter().filter_map(|(id, company_id, holding, holding_va, associated, handoff_company)| {
+        })
+        .collect();
+    let rows: Vec<(i64, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>)> = UnionAll { parts }.load(conn)?;
+    let mut ids: Vec<i64> = rows
+        .into_iter()
+        .filter_map(|(id, company_id, holding, holding_va, associated, handoff_company)| {
             let access = OrderAccess { company_id, holding, holding_va, associated, handoff_company, lines: Vec::new() };
-            visibility::in_worklist(&audience, &access).then_some(id)
-        }));
-    }
+            visibility::in_worklist(audience, &access).then_some(id)
+        })
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     Ok(ids.len().min(cap as usize) as i64)
+}
+
+/// The rows of several queries of the same columns in one statement, each
+/// query kept whole (its ORDER BY and LIMIT) as a subquery.
+struct UnionAll<Q> {
+    parts: Vec<Q>,
+}
+
+impl<Q> diesel::query_builder::QueryId for UnionAll<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for UnionAll<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q> RunQueryDsl<DbConnection> for UnionAll<Q> {}
+
+impl<Q: diesel::query_builder::QueryFragment<MultiBackend>> diesel::query_builder::QueryFragment<MultiBackend> for UnionAll<Q> {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        for (i, part) in self.parts.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(" UNION ALL ");
+            }
+            out.push_sql("SELECT * FROM (");
+            part.walk_ast(out.reborrow())?;
+            out.push_sql(&format!(") AS s{i}"));
+        }
+        Ok(())
+    }
 }
 
 /// Holding accounts that appear in the actor's list, for the filter.

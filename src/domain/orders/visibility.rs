@@ -140,8 +140,24 @@ pub fn mails_the_placer(o: &OrderAccess) -> bool {
     !handed_off_by(o.company_id, o)
 }
 
-/// Loads what the actor holds: one query for roles, one for the VAs they cover.
+/// What the actor holds: remembered on the actor if it was loaded before
+/// (`Actor::remember_audience`), else loaded.
 pub fn audience(conn: &mut DbConnection, actor: &Actor) -> QueryResult<Audience> {
+    match &actor.audience {
+        Some(cell) => {
+            if let Some(a) = cell.get() {
+                return Ok(a.clone());
+            }
+            let a = load_audience(conn, actor)?;
+            let _ = cell.set(a.clone());
+            Ok(a)
+        }
+        None => load_audience(conn, actor),
+    }
+}
+
+/// Loads what the actor holds: one query for roles, one for the VAs they cover.
+fn load_audience(conn: &mut DbConnection, actor: &Actor) -> QueryResult<Audience> {
     let mut a = Audience { operations: actor.is_operations(), company_id: actor.company_id.0, ..Default::default() };
     if a.operations {
         return Ok(a);
