@@ -25,13 +25,13 @@ struct Budget {
 
 const BUDGETS: &[Budget] = &[
     Budget { page: "home", partner: 4, operations: 2 },
-    Budget { page: "smart account orders, page 1", partner: 10, operations: 5 },
-    Budget { page: "smart account orders, next page", partner: 10, operations: 5 },
+    Budget { page: "smart account orders, page 1", partner: 11, operations: 5 },
+    Budget { page: "smart account orders, next page", partner: 11, operations: 5 },
     Budget { page: "smart account orders, fragment", partner: 8, operations: 3 },
-    Budget { page: "order page", partner: 16, operations: 14 },
+    Budget { page: "order page", partner: 14, operations: 12 },
     Budget { page: "account search fragment", partner: 6, operations: 6 },
-    Budget { page: "assignment search fragment, customer", partner: 16, operations: 14 },
-    Budget { page: "assignment search fragment, holding", partner: 16, operations: 14 },
+    Budget { page: "assignment search fragment, customer", partner: 15, operations: 13 },
+    Budget { page: "assignment search fragment, holding", partner: 15, operations: 13 },
     Budget { page: "licenses", partner: 6, operations: 4 },
 ];
 

@@ -146,8 +146,11 @@ type CaseRow = (i64, i64, String, i64, Option<i64>, String, String, String, Stri
 fn views(conn: &mut DbConnection, rows: Vec<CaseRow>) -> DomainResult<Vec<CaseView>> {
     let ids_of = |line_ids: &str| -> Vec<i64> { line_ids.split(',').filter_map(|l| l.parse().ok()).collect() };
     let all_ids: Vec<i64> = rows.iter().flat_map(|r| ids_of(&r.5)).collect();
-    let numbers: Vec<(i64, i32)> =
-        order_lines::table.filter(order_lines::id.eq_any(&all_ids)).select((order_lines::id, order_lines::line_no)).load(conn)?;
+    let numbers: Vec<(i64, i32)> = if all_ids.is_empty() {
+        Vec::new()
+    } else {
+        order_lines::table.filter(order_lines::id.eq_any(&all_ids)).select((order_lines::id, order_lines::line_no)).load(conn)?
+    };
     let mut labels: std::collections::HashMap<(i64, Option<i64>), String> = std::collections::HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for (id, order_id, reason, account, va, line_ids, status, resolution, opened_by, created_at) in rows {

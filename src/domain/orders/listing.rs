@@ -632,25 +632,38 @@ impl<Q: diesel::query_builder::QueryFragment<MultiBackend>> diesel::query_builde
     }
 }
 
-/// Holding accounts that appear in the actor's list, for the filter.
+/// Holding accounts that appear in the actor's list, for the filter (the
+/// first 200 by name): the company's own, read in name order from an index
+/// and stopping at 200, and those the actor's roles reach.
 pub fn holding_choices(conn: &mut DbConnection, actor: &Actor) -> DomainResult<Vec<(i64, String)>> {
+    use crate::db::schema::virtual_accounts;
+    const SHOWN: usize = 200;
     let audience = visibility::audience(conn, actor)?;
-    let mut q = smart_accounts::table
-        .filter(smart_accounts::kind.eq(crate::domain::roles::AccountKind::Holding.as_str()))
-        .into_boxed::<MultiBackend>();
+    let holding = crate::domain::roles::AccountKind::Holding.as_str();
+    let mut q = smart_accounts::table.filter(smart_accounts::kind.eq(holding)).into_boxed::<MultiBackend>();
     if !audience.operations {
-        let vas = crate::db::schema::virtual_accounts::table
-            .filter(crate::db::schema::virtual_accounts::id.eq_any(audience.holding_vas.clone()))
-            .select(crate::db::schema::virtual_accounts::smart_account_id);
-        q = q.filter(
-            smart_accounts::owner_company_id
-                .assume_not_null()
-                .eq(audience.company_id)
-                .or(smart_accounts::id.eq_any(audience.holding_wide.clone()))
-                .or(smart_accounts::id.eq_any(vas)),
-        );
+        q = q.filter(smart_accounts::owner_company_id.assume_not_null().eq(audience.company_id));
     }
-    Ok(q.order((smart_accounts::name_key, smart_accounts::id)).limit(200).select((smart_accounts::id, smart_accounts::name)).load(conn)?)
+    let mut rows: Vec<(i64, String, String)> = q
+        .order((smart_accounts::name_key, smart_accounts::id))
+        .limit(SHOWN as i64)
+        .select((smart_accounts::id, smart_accounts::name, smart_accounts::name_key))
+        .load(conn)?;
+    if !audience.operations && (!audience.holding_wide.is_empty() || !audience.holding_vas.is_empty()) {
+        let vas = virtual_accounts::table
+            .filter(virtual_accounts::id.eq_any(audience.holding_vas.clone()))
+            .select(virtual_accounts::smart_account_id);
+        let reached: Vec<(i64, String, String)> = smart_accounts::table
+            .filter(smart_accounts::kind.eq(holding))
+            .filter(smart_accounts::id.eq_any(audience.holding_wide.clone()).or(smart_accounts::id.eq_any(vas)))
+            .select((smart_accounts::id, smart_accounts::name, smart_accounts::name_key))
+            .load(conn)?;
+        rows.extend(reached);
+        rows.sort_by(|a, b| (&a.2, a.0).cmp(&(&b.2, b.0)));
+        rows.dedup_by_key(|r| r.0);
+        rows.truncate(SHOWN);
+    }
+    Ok(rows.into_iter().map(|(id, name, _)| (id, name)).collect())
 }
 
 #[cfg(test)]

@@ -342,10 +342,14 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult
         .chain(order.default_virtual_account_id)
         .chain(order.holding_virtual_account_id)
         .collect();
-    let vas: Vec<(i64, String)> = virtual_accounts::table
-        .filter(virtual_accounts::id.eq_any(&va_ids))
-        .select((virtual_accounts::id, virtual_accounts::name))
-        .load(conn)?;
+    let vas: Vec<(i64, String)> = if va_ids.is_empty() {
+        Vec::new()
+    } else {
+        virtual_accounts::table
+            .filter(virtual_accounts::id.eq_any(&va_ids))
+            .select((virtual_accounts::id, virtual_accounts::name))
+            .load(conn)?
+    };
     let find = |id: Option<i64>| id.and_then(|id| accounts.iter().find(|a| a.id == id).cloned());
     let va_name = |id: Option<i64>| id.and_then(|id| vas.iter().find(|v| v.0 == id).map(|v| v.1.clone()));
     let mut lines: Vec<LineView> = rows

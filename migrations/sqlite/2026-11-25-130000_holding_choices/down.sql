@@ -1,0 +1,1 @@
+DROP INDEX smart_accounts_owner_kind_name;
