@@ -372,11 +372,16 @@ pub struct AssignmentPage {
     pub error: Option<String>,
 }
 
+/// The order as the search fragment needs it (its id and version).
+pub struct OrderRef {
+    pub order: crate::domain::orders::OrderRow,
+}
+
 #[derive(Template)]
 #[template(path = "orders/_account_results.html")]
 pub struct AccountResultsFragment {
     pub layout: Layout,
-    pub view: OrderView,
+    pub view: OrderRef,
     pub target: String,
     pub kind: String,
     pub lines: Vec<i64>,
@@ -437,6 +442,23 @@ pub async fn assignment_form(
     let lines = fields_i64(&pairs, "lines");
     let q = field(&pairs, "q").to_string();
     let (actor, q2) = (user.actor.clone(), q.clone());
+    if req.headers().contains_key("HX-Request") {
+        // The results only: the order's id and version, not its lines.
+        let ((order, editable), results) = run(&state, move |conn| {
+            let access = orders::assignment_access(conn, &actor, id)?;
+            let results = if access.1 { assignment::search(conn, &actor, kind, &q2)? } else { Vec::new() };
+            Ok((access, results))
+        })
+        .await??;
+        if !editable {
+            return Ok(see_other(&format!("/orders/{id}")));
+        }
+        let kind = kind.as_str().to_string();
+        let view = OrderRef { order };
+        let mut resp = render(StatusCode::OK, &AccountResultsFragment { layout: user.layout, view, target, kind, lines, q, results })?;
+        resp.headers_mut().insert(actix_web::http::header::VARY, actix_web::http::header::HeaderValue::from_static("HX-Request"));
+        return Ok(resp);
+    }
     let (view, results) = run(&state, move |conn| {
         let view = orders::load(conn, &actor, id)?;
         let results = assignment::search(conn, &actor, kind, &q2)?;
@@ -448,11 +470,6 @@ pub async fn assignment_form(
         return Ok(see_other(&format!("/orders/{id}")));
     }
     let kind = kind.as_str().to_string();
-    if req.headers().contains_key("HX-Request") {
-        let mut resp = render(StatusCode::OK, &AccountResultsFragment { layout: user.layout, view, target, kind, lines, q, results })?;
-        resp.headers_mut().insert(actix_web::http::header::VARY, actix_web::http::header::HeaderValue::from_static("HX-Request"));
-        return Ok(resp);
-    }
     render(StatusCode::OK, &AssignmentPage { layout: user.layout, view, target, kind, lines, q, results, error: None })
 }
 

@@ -30,8 +30,8 @@ const BUDGETS: &[Budget] = &[
     Budget { page: "smart account orders, fragment", partner: 8, operations: 3 },
     Budget { page: "order page", partner: 14, operations: 12 },
     Budget { page: "account search fragment", partner: 6, operations: 6 },
-    Budget { page: "assignment search fragment, customer", partner: 15, operations: 13 },
-    Budget { page: "assignment search fragment, holding", partner: 15, operations: 13 },
+    Budget { page: "assignment search fragment, customer", partner: 11, operations: 9 },
+    Budget { page: "assignment search fragment, holding", partner: 11, operations: 9 },
     Budget { page: "licenses", partner: 6, operations: 4 },
 ];
 

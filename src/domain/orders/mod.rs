@@ -313,6 +313,21 @@ pub(crate) fn load_row(conn: &mut DbConnection, id: i64) -> DomainResult<OrderRo
     orders::table.find(id).select(OrderRow::as_select()).first(conn).optional()?.ok_or(DomainError::NotFound)
 }
 
+/// An order the actor may see (404 otherwise), without its lines' details,
+/// and whether the actor may change its assignments now: what
+/// `OrderView::assignments_editable` says, judged by the same rules.
+pub fn assignment_access(conn: &mut DbConnection, actor: &Actor, id: i64) -> DomainResult<(OrderRow, bool)> {
+    let order = load_row(conn, id)?;
+    let (audience, access, sight) = sight_of(conn, actor, &order)?;
+    if !sight.any() {
+        return Err(DomainError::NotFound);
+    }
+    let editable = may_change(actor, &audience, &order, access.lines)
+        && sight == visibility::Sight::Whole
+        && rules::assignment_open(order.status()).is_ok();
+    Ok((order, editable))
+}
+
 /// Loads an order the actor may see (404 otherwise), with its lines and assignments.
 pub fn load(conn: &mut DbConnection, actor: &Actor, id: i64) -> DomainResult<OrderView> {
     let order = load_row(conn, id)?;
