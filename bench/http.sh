@@ -11,7 +11,7 @@
 #
 # Knobs: BACKEND (sqlite|postgres), ACCOUNTS, ORDERS, AS (partner|ops), DEEP (pages walked for the
 # deep page, 20), Q (search text, "ac"), THREADS (2), CONNS (16), WARMUP (2s), DURATION (5s), PORT (8190),
-# WORKDIR (${TMPDIR:-/tmp}/portal-http-bench), PG_ADMIN (postgres://postgres@127.0.0.1:5432).
+# WORKDIR (${TMPDIR:-/tmp}/portal-http-bench), PG_ADMIN (postgres://postgres@127.0.0.1:5432), BIN_DIR (target/release).
 # For the ratios against the minimal server on the same stack, see ../shared/bench (portal.sh).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,8 +29,9 @@ PORT=${PORT:-8190}
 WORKDIR=${WORKDIR:-${TMPDIR:-/tmp}/portal-http-bench}
 PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432}
 URL=http://127.0.0.1:$PORT
-PORTAL=$ROOT/target/release/smart-account-portal
-BENCH=$ROOT/target/release/bench
+BIN_DIR=$(cd "${BIN_DIR:-$ROOT/target/release}" && pwd)
+PORTAL=$BIN_DIR/smart-account-portal
+BENCH=$BIN_DIR/bench
 case $AS in partner) EMAIL=bench@partner.example ;; ops) EMAIL=bench@ops.example ;; *) echo "AS=partner|ops" >&2; exit 1 ;; esac
 for b in "$PORTAL" "$BENCH"; do [[ -x $b ]] || { echo "missing $b: cargo build --release --bins" >&2; exit 1; }; done
 command -v wrk >/dev/null || { echo "needs wrk: apt-get install -y wrk" >&2; exit 1; }
@@ -80,7 +81,7 @@ for ((i = 1; i < DEEP; i++)); do
   [[ -n $deep ]] || { echo "no next link after page $i" >&2; exit 1; }
 done
 order=
-for id in $(get "$URL/smart-account-orders?sa=not_assigned" | grep -o 'href="/orders/[0-9]*/assignment' | grep -o '[0-9]\+' | awk '!s[$0]++' | head -20); do
+for id in $( (get "$URL/smart-account-orders?sa=not_assigned"; get "$URL/smart-account-orders") | grep -o 'href="/orders/[0-9]*/assignment' | grep -o '[0-9]\+' | awk '!s[$0]++' | head -20); do
   if [[ $(get -o /dev/null -w '%{http_code}' -H 'HX-Request: true' "$URL/orders/$id/assignment?target=order&q=$Q") == 200 ]]; then
     order=$id
     break
