@@ -25,9 +25,9 @@ struct Budget {
 
 const BUDGETS: &[Budget] = &[
     Budget { page: "home", partner: 4, operations: 2 },
-    Budget { page: "smart account orders, page 1", partner: 11, operations: 5 },
-    Budget { page: "smart account orders, next page", partner: 11, operations: 5 },
-    Budget { page: "smart account orders, fragment", partner: 8, operations: 3 },
+    Budget { page: "smart account orders, page 1", partner: 8, operations: 5 },
+    Budget { page: "smart account orders, next page", partner: 8, operations: 5 },
+    Budget { page: "smart account orders, fragment", partner: 5, operations: 3 },
     Budget { page: "order page", partner: 14, operations: 12 },
     Budget { page: "account search fragment", partner: 6, operations: 6 },
     Budget { page: "assignment search fragment, customer", partner: 11, operations: 9 },

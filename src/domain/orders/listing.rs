@@ -480,17 +480,21 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
     let desc = if forward { l.desc } else { !l.desc };
     let mut rows: Vec<OrderRow> = Vec::new();
     let seek = cursor.is_some() && l.sort.seeks_rank();
-    for source in sources(audience) {
-        let mut q = filtered(&source, l, seek);
-        if let Some(c) = cursor {
-            if let Some(f) = beyond(c, forward) {
-                q = q.filter(f);
+    // Each source's page is its own indexed query; all of them go in one statement.
+    let parts = sources(audience)
+        .iter()
+        .map(|source| {
+            let mut q = filtered(source, l, seek);
+            if let Some(c) = cursor {
+                if let Some(f) = beyond(c, forward) {
+                    q = q.filter(f);
+                }
             }
-        }
-        let mut batch: Vec<OrderRow> =
-            q.order(sql::<BigInt>(&order_by(l.sort, desc))).limit(l.limit + 1).select(OrderRow::as_select()).load(conn)?;
-        rows.append(&mut batch);
-    }
+            q.order(sql::<BigInt>(&order_by(l.sort, desc))).limit(l.limit + 1).select(OrderRow::as_select())
+        })
+        .collect();
+    let mut batch: Vec<OrderRow> = UnionAll { parts }.load(conn)?;
+    rows.append(&mut batch);
     // What `seek` left to the row-value comparison: only listed rows, of the chosen status.
     rows.retain(|o| (!l.needs_account || o.sa_rank > RANK_NONE) && l.rank.is_none_or(|r| o.sa_rank == r));
     rows.sort_by_key(|o| l.sort.key(o));
