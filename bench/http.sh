@@ -12,6 +12,7 @@
 # Knobs: BACKEND (sqlite|postgres), ACCOUNTS, ORDERS, AS (partner|ops), DEEP (pages walked for the
 # deep page, 20), Q (search text, "ac"), THREADS (2), CONNS (16), WARMUP (2s), DURATION (5s), PORT (8190),
 # WORKDIR (${TMPDIR:-/tmp}/portal-http-bench), PG_ADMIN (postgres://postgres@127.0.0.1:5432), BIN_DIR (target/release).
+# The bench users sign in with their password: two-step sign-in is optional for operations here.
 # For the ratios against the minimal server on the same stack, see ../shared/bench (portal.sh).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,7 +55,7 @@ fi
 
 DATA=$WORKDIR/data-$TAG
 mkdir -p "$DATA"
-(cd "$DATA" && exec env DATABASE_URL="$DB" DATA_DIR="$DATA" BIND=127.0.0.1:$PORT REMINDER_DAYS=off RUST_LOG=warn \
+(cd "$DATA" && exec env DATABASE_URL="$DB" DATA_DIR="$DATA" BIND=127.0.0.1:$PORT REMINDER_DAYS=off TWO_STEP_FOR_OPERATIONS=optional RUST_LOG=${PORTAL_RUST_LOG:-warn} \
   "$PORTAL" serve >"$WORKDIR/portal-$TAG.log" 2>&1) &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
