@@ -25,14 +25,14 @@ struct Budget {
 
 const BUDGETS: &[Budget] = &[
     Budget { page: "home", partner: 4, operations: 2 },
-    Budget { page: "smart account orders, page 1", partner: 8, operations: 5 },
-    Budget { page: "smart account orders, next page", partner: 8, operations: 5 },
-    Budget { page: "smart account orders, fragment", partner: 5, operations: 3 },
+    Budget { page: "smart account orders, page 1", partner: 9, operations: 6 },
+    Budget { page: "smart account orders, next page", partner: 9, operations: 6 },
+    Budget { page: "smart account orders, fragment", partner: 6, operations: 4 },
     Budget { page: "order page", partner: 14, operations: 12 },
     Budget { page: "account search fragment", partner: 6, operations: 6 },
     Budget { page: "assignment search fragment, customer", partner: 11, operations: 9 },
     Budget { page: "assignment search fragment, holding", partner: 11, operations: 9 },
-    Budget { page: "licenses", partner: 6, operations: 4 },
+    Budget { page: "licenses", partner: 25, operations: 4 },
 ];
 
 /// Waits until no statement has run for a while (start-up, the workers' first round).
