@@ -292,7 +292,15 @@ fn ship_licenses(
     Ok(())
 }
 
-fn token(conn: &mut DbConnection, actor: &Actor, account: i64, va: i64, description: &str, days: i64, max_uses: &str) -> anyhow::Result<String> {
+fn token(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    account: i64,
+    va: i64,
+    description: &str,
+    days: i64,
+    max_uses: &str,
+) -> anyhow::Result<String> {
     let input = licenses::tokens::TokenInput {
         description: description.into(),
         expires_days: days.to_string(),
@@ -357,14 +365,27 @@ fn seed_licenses(conn: &mut DbConnection, people: &[Actor], base_url: &str) -> a
             .first(conn)?
     };
     let fab = ("Fabrikam Networks", "fabrikam.example");
-    ship_licenses(conn, &fatima, &olga, "Managed service capacity, region to be decided", fabrikam, None, "SL-DNA-ADV-3Y", 30, fab, base_url)?;
+    ship_licenses(
+        conn,
+        &fatima,
+        &olga,
+        "Managed service capacity, region to be decided",
+        fabrikam,
+        None,
+        "SL-DNA-ADV-3Y",
+        30,
+        fab,
+        base_url,
+    )?;
     let _ = default_va;
     let (emea, americas, apac) = (va_id(conn, fabrikam, "EMEA")?, va_id(conn, fabrikam, "Americas")?, va_id(conn, fabrikam, "APAC")?);
     ship_licenses(conn, &fatima, &olga, "APAC managed service capacity", fabrikam, Some(apac), "SL-DNA-ADV-3Y", 20, fab, base_url)?;
     let t_emea = token(conn, &fatima, fabrikam, emea, "EMEA managed customers", 180, "")?;
     let t_americas = token(conn, &fatima, fabrikam, americas, "Americas managed customers", 180, "")?;
     let t_apac = token(conn, &fatima, fabrikam, apac, "APAC managed customers", 180, "")?;
-    for (name, n) in [("northwind-traders-hq-01", 8), ("northwind-traders-branch-02", 4), ("tailspin-toys-dc-01", 12), ("wingtip-toys-lab-02", 6)] {
+    for (name, n) in
+        [("northwind-traders-hq-01", 8), ("northwind-traders-branch-02", 4), ("tailspin-toys-dc-01", 12), ("wingtip-toys-lab-02", 6)]
+    {
         device(conn, &t_emea, name, "SL-DNA-ADV-3Y", n, base_url)?;
     }
     for (name, n) in [("contoso-pharma-boston-01", 6), ("litware-retail-store-114", 4)] {

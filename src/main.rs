@@ -168,7 +168,10 @@ async fn main() -> anyhow::Result<()> {
             }
             match (app_mail_viewer(&settings), settings.smtp_url.is_some()) {
                 (true, _) => println!("Mail goes to files; read it at {}/dev/mail", settings.base_url),
-                (false, false) => println!("Mail goes to files in {} (the mail viewer is off: not a loopback address; MAIL_VIEWER=on turns it on)", settings.mail_dir().display()),
+                (false, false) => println!(
+                    "Mail goes to files in {} (the mail viewer is off: not a loopback address; MAIL_VIEWER=on turns it on)",
+                    settings.mail_dir().display()
+                ),
                 (false, true) => {}
             }
             app.run_until_stopped().await?;

@@ -231,12 +231,15 @@ impl Application {
                 .wrap(headers)
                 .wrap(TracingLogger::<crate::telemetry::PortalRootSpan>::new())
                 .app_data(state.clone())
-                .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(|_, _| {
-                    crate::web::error::AppError::BadRequest(crate::web::form::UNREADABLE.into()).into()
-                }))
-                .app_data(web::QueryConfig::default().error_handler(|_, _| {
-                    crate::web::error::AppError::BadRequest(crate::web::form::UNREADABLE.into()).into()
-                }))
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(64 * 1024)
+                        .error_handler(|_, _| crate::web::error::AppError::BadRequest(crate::web::form::UNREADABLE.into()).into()),
+                )
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|_, _| crate::web::error::AppError::BadRequest(crate::web::form::UNREADABLE.into()).into()),
+                )
                 .app_data(web::PathConfig::default().error_handler(|_, _| crate::web::error::AppError::NotFound.into()))
                 .configure(|cfg| routes::configure(cfg, mail_viewer))
                 .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(crate::web::error::AppError::NotFound) }))

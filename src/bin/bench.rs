@@ -199,8 +199,15 @@ fn bench_licenses(pool: &db::Pool, url: &str, partner: &Actor, args: &Args) -> a
     let conn = &mut *conn;
     portal::domain::catalogue::seed(conn)?;
     let start = Instant::now();
-    let account = request::create_active(conn, &users::console_permit(), partner, "Bench Devices Inc.", "bench-devices.example", AccountKind::Customer)
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let account = request::create_active(
+        conn,
+        &users::console_permit(),
+        partner,
+        "Bench Devices Inc.",
+        "bench-devices.example",
+        AccountKind::Customer,
+    )
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     admin::accept_agreement(conn, partner, account).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut vas = Vec::new();
     for i in 0..10 {
@@ -223,7 +230,11 @@ fn bench_licenses(pool: &db::Pool, url: &str, partner: &Actor, args: &Args) -> a
                 .iter()
                 .map(|i| {
                     let name = if i % 4 == 0 { "DNA Advantage".to_string() } else { format!("Product {:02}", i % 40) };
-                    format!("({account}, {}, '{name}', {}, 0, '2026-11-23 00:00:00', '2026-11-23 00:00:00')", vas[i % vas.len()], 10 + i % 90)
+                    format!(
+                        "({account}, {}, '{name}', {}, 0, '2026-11-23 00:00:00', '2026-11-23 00:00:00')",
+                        vas[i % vas.len()],
+                        10 + i % 90
+                    )
                 })
                 .collect();
             conn.batch_execute(&format!(
@@ -307,7 +318,8 @@ fn bench_licenses(pool: &db::Pool, url: &str, partner: &Actor, args: &Args) -> a
         devices::page(conn, partner, account, big, devices::DeviceSort::Name, q, None).map(|_| ()).map_err(e)
     })?;
     report("devices page, name search", t);
-    let t = time(50, &mut || devices::page(conn, partner, account, big, devices::DeviceSort::LastContact, "", None).map(|_| ()).map_err(e))?;
+    let t =
+        time(50, &mut || devices::page(conn, partner, account, big, devices::DeviceSort::LastContact, "", None).map(|_| ()).map_err(e))?;
     report("devices page by last contact", t);
 
     if args.reports > 0 && db::Backend::of_url(url) == db::Backend::Sqlite {
@@ -359,7 +371,8 @@ fn bench_reports(url: &str, ids: &[i64], total: usize) -> anyhow::Result<()> {
                 for i in (t..total).step_by(threads) {
                     let id = ids[i % ids.len()];
                     let body = serde_json::json!({ "licenses": 1 + (i / ids.len()) % 3 });
-                    let r = portal::device_client::post_json(&base, &format!("/api/v1/devices/{id}/usage"), Some("dev_bench_secret"), &body)?;
+                    let r =
+                        portal::device_client::post_json(&base, &format!("/api/v1/devices/{id}/usage"), Some("dev_bench_secret"), &body)?;
                     if r.status == 200 {
                         ok += 1;
                     }

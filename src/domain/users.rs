@@ -52,9 +52,9 @@ pub fn authenticate(conn: &mut DbConnection, email: &str, password: &str, client
     let found: Option<User> = users::table.filter(users::email.eq(&email)).select(User::as_select()).first(conn).optional()?;
     let ok = credentials::verify_password(password, found.as_ref().map(|u| u.password_hash.as_str()));
     match (ok, found) {
-        (true, Some(user)) if user.deactivated_at.is_some() => Err(DomainError::Conflict(
-            "This account has been deactivated by your company's administrator.".into(),
-        )),
+        (true, Some(user)) if user.deactivated_at.is_some() => {
+            Err(DomainError::Conflict("This account has been deactivated by your company's administrator.".into()))
+        }
         (true, Some(user)) => {
             diesel::delete(sign_in_failures::table.filter(sign_in_failures::email.eq(&email))).execute(conn)?;
             Ok(user)

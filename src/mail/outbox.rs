@@ -95,11 +95,9 @@ pub fn renew(
     let lease = Duration::from_std(lease).unwrap_or(Duration::seconds(30));
     // Strictly later than the old token, so a token is never reused.
     let until = (crate::db::now() + lease).max(token + Duration::microseconds(1));
-    let n = diesel::update(
-        outbox::table.find(id).filter(outbox::claimed_until.eq(token)).filter(outbox::sent_at.is_null()),
-    )
-    .set(outbox::claimed_until.eq(until))
-    .execute(conn)?;
+    let n = diesel::update(outbox::table.find(id).filter(outbox::claimed_until.eq(token)).filter(outbox::sent_at.is_null()))
+        .set(outbox::claimed_until.eq(until))
+        .execute(conn)?;
     Ok((n == 1).then_some(until))
 }
 

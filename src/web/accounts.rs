@@ -100,7 +100,11 @@ pub struct SearchQuery {
     pub q: String,
 }
 
-pub async fn list_accounts(state: web::Data<AppState>, user: SignedIn, query: crate::web::form::Query<SearchQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list_accounts(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    query: crate::web::form::Query<SearchQuery>,
+) -> Result<HttpResponse, AppError> {
     let actor = user.actor.clone();
     let q = query.into_inner().q;
     let q2 = q.clone();

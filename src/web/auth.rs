@@ -53,12 +53,7 @@ pub async fn sign_in_form(viewer: Viewer, query: crate::web::form::Query<NextQue
 
 /// After the password (or an invitation, or a reset): a session at once, or
 /// first the two-step code, or for operations without one, enrolment.
-pub(crate) async fn complete_sign_in(
-    req: &HttpRequest,
-    state: &AppState,
-    user: User,
-    next: &str,
-) -> Result<HttpResponse, AppError> {
+pub(crate) async fn complete_sign_in(req: &HttpRequest, state: &AppState, user: User, next: &str) -> Result<HttpResponse, AppError> {
     let session = PortalSession::from_request(req);
     if user.totp_enabled_at.is_some() {
         session.set_pending(user.id, next).map_err(AppError::internal)?;
@@ -310,8 +305,7 @@ pub(crate) async fn enrol_page(
     let s = secret.clone();
     let qr_svg = run(state, move |conn| {
         use diesel::prelude::*;
-        let email: String =
-            crate::db::schema::users::table.find(user_id).select(crate::db::schema::users::email).first(conn)?;
+        let email: String = crate::db::schema::users::table.find(user_id).select(crate::db::schema::users::email).first(conn)?;
         two_step::qr_svg(&s, &email)
     })
     .await??;
@@ -344,12 +338,8 @@ pub async fn enrol(
             })
             .await??;
             let mut response = start_session(&req, &state, user, &next).await?;
-            let continue_to = response
-                .headers()
-                .get(actix_web::http::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("/")
-                .to_string();
+            let continue_to =
+                response.headers().get(actix_web::http::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("/").to_string();
             let page = RecoveryCodesPage { layout: viewer.layout, codes, continue_to };
             let body = page.render().map_err(AppError::internal)?;
             // Same cookies, but show the codes before going on.

@@ -28,7 +28,13 @@ pub struct CompanyPage {
     pub errors: FieldErrors,
 }
 
-async fn page(state: &AppState, user: SignedIn, invite: InvitationInput, errors: FieldErrors, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn page(
+    state: &AppState,
+    user: SignedIn,
+    invite: InvitationInput,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let actor = user.actor.clone();
     let overview = run(state, move |conn| membership::overview(conn, &actor)).await??;
     let roles = INVITABLE_ROLES.iter().map(|r| (r.as_str(), r.label())).collect();
@@ -131,7 +137,8 @@ pub async fn decide_request(
     let ip = client_address(&req, state.settings.trust_forwarded_for);
     run(&state, move |conn| membership::decide_request(conn, &permit, &actor, id, approve, &ip, &base)).await??;
     state.wake_mail_worker();
-    session.flash("success", if approve { "Approved: they are a member now, and we have told them." } else { "Denied: we have told them." });
+    session
+        .flash("success", if approve { "Approved: they are a member now, and we have told them." } else { "Denied: we have told them." });
     Ok(see_other("/company"))
 }
 
@@ -155,16 +162,22 @@ pub async fn member_action(
     let actor = user.actor.clone();
     let ip = client_address(&req, state.settings.trust_forwarded_for);
     let outcome = match action.as_str() {
-        "deactivate" => run(&state, move |conn| membership::deactivate(conn, &permit, &actor, id, &ip)).await?.map(|_| "Deactivated: every session of theirs has ended."),
+        "deactivate" => run(&state, move |conn| membership::deactivate(conn, &permit, &actor, id, &ip))
+            .await?
+            .map(|_| "Deactivated: every session of theirs has ended."),
         "admin" => {
             let admin = match form.admin.as_str() {
                 "yes" => true,
                 "no" => false,
                 _ => return Err(AppError::BadRequest("Choose whether they are a company administrator.".into())),
             };
-            run(&state, move |conn| membership::set_company_admin(conn, &permit, &actor, id, admin, &ip))
-                .await?
-                .map(|_| if admin { "They are a company administrator now." } else { "They are no longer a company administrator." })
+            run(&state, move |conn| membership::set_company_admin(conn, &permit, &actor, id, admin, &ip)).await?.map(|_| {
+                if admin {
+                    "They are a company administrator now."
+                } else {
+                    "They are no longer a company administrator."
+                }
+            })
         }
         _ => return Err(AppError::NotFound),
     };

@@ -36,8 +36,7 @@ pub const UNREADABLE: &str = "Some fields of the form could not be read. Go back
 /// Parses `body` (a url-encoded form or query string), the first value of each field winning.
 pub fn parse_first<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     let mut seen = HashSet::new();
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(body).into_owned().filter(|(k, _)| seen.insert(k.clone())).collect();
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().filter(|(k, _)| seen.insert(k.clone())).collect();
     let encoded = serde_urlencoded::to_string(&pairs).map_err(|_| AppError::BadRequest(UNREADABLE.into()))?;
     serde_urlencoded::from_str(&encoded).map_err(|e| {
         tracing::info!(error = %e, "form not readable");

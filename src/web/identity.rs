@@ -54,7 +54,11 @@ pub async fn welcome(state: web::Data<AppState>, who: SignedInPerson) -> Result<
     render(StatusCode::OK, &WelcomePage { layout: who.layout, email: person.email, confirmed: person.confirmed, state: join })
 }
 
-pub async fn resend_confirmation(state: web::Data<AppState>, who: SignedInPerson, session: PortalSession) -> Result<HttpResponse, AppError> {
+pub async fn resend_confirmation(
+    state: web::Data<AppState>,
+    who: SignedInPerson,
+    session: PortalSession,
+) -> Result<HttpResponse, AppError> {
     let (id, base) = (who.person.user_id, state.settings.base_url.clone());
     match run(&state, move |conn| membership::resend_confirmation(conn, id, &base)).await? {
         Ok(()) => {
@@ -103,12 +107,20 @@ pub struct LinkPage {
     pub retry: Option<(&'static str, &'static str)>,
 }
 
-fn link_problem(layout: Layout, title: &'static str, problem: LinkProblem, retry: Option<(&'static str, &'static str)>) -> Result<HttpResponse, AppError> {
+fn link_problem(
+    layout: Layout,
+    title: &'static str,
+    problem: LinkProblem,
+    retry: Option<(&'static str, &'static str)>,
+) -> Result<HttpResponse, AppError> {
     let status = match problem {
         LinkProblem::Unknown => StatusCode::NOT_FOUND,
         LinkProblem::Used | LinkProblem::Expired => StatusCode::GONE,
     };
-    render(status, &LinkPage { layout, title, action: String::new(), button: "", text: String::new(), problem: Some(problem.message()), retry })
+    render(
+        status,
+        &LinkPage { layout, title, action: String::new(), button: "", text: String::new(), problem: Some(problem.message()), retry },
+    )
 }
 
 /// The link in "Confirm your email" shows a button: a mail scanner that
@@ -181,7 +193,12 @@ pub struct EmailForm {
 }
 
 /// The same answer whether or not the address is known.
-pub async fn forgot(req: HttpRequest, state: web::Data<AppState>, viewer: Viewer, form: crate::web::form::Form<EmailForm>) -> Result<HttpResponse, AppError> {
+pub async fn forgot(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    form: crate::web::form::Form<EmailForm>,
+) -> Result<HttpResponse, AppError> {
     let email = form.into_inner().email;
     let (e, base) = (email.clone(), state.settings.base_url.clone());
     let ip = client_address(&req, state.settings.trust_forwarded_for);
@@ -202,7 +219,10 @@ pub async fn reset_form(state: web::Data<AppState>, viewer: Viewer, path: web::P
     let token = path.into_inner();
     let t = token.clone();
     match run(&state, move |conn| passwords::check_reset(conn, &t)).await?? {
-        Ok(()) => render(StatusCode::OK, &ResetPage { layout: viewer.layout, action: format!("/password/reset/{token}"), errors: FieldErrors::new() }),
+        Ok(()) => render(
+            StatusCode::OK,
+            &ResetPage { layout: viewer.layout, action: format!("/password/reset/{token}"), errors: FieldErrors::new() },
+        ),
         Err(p) => link_problem(viewer.layout, "Choose a new password", p, Some(("/password/forgot", "Ask for a new link"))),
     }
 }

@@ -98,12 +98,7 @@ fn parse_va(raw: Option<&str>) -> Result<Option<i64>, AppError> {
     }
 }
 
-async fn account_page(
-    state: &AppState,
-    user: &SignedIn,
-    id: i64,
-    va: Option<i64>,
-) -> Result<(LicensesView, Vec<Chart>), AppError> {
+async fn account_page(state: &AppState, user: &SignedIn, id: i64, va: Option<i64>) -> Result<(LicensesView, Vec<Chart>), AppError> {
     let actor = user.actor.clone();
     Ok(run(state, move |conn| {
         let view = licenses::view(conn, &actor, id, va)?;
@@ -151,10 +146,7 @@ pub async fn transfer_licenses(
     match run(&state, move |conn| transfer::transfer(conn, &actor, id, &input2, &base)).await? {
         Ok(done) => {
             state.wake_mail_worker();
-            session.flash(
-                "success",
-                format!("{} × {} transferred from {} to {}.", done.quantity, done.license_name, done.from, done.to),
-            );
+            session.flash("success", format!("{} × {} transferred from {} to {}.", done.quantity, done.license_name, done.from, done.to));
             let to = match tab {
                 Some(v) => format!("/accounts/{id}/licenses?va={v}"),
                 None => format!("/accounts/{id}/licenses"),
@@ -247,12 +239,7 @@ impl TokensPage {
     }
 }
 
-async fn tokens_page(
-    state: &AppState,
-    user: &SignedIn,
-    id: i64,
-    va: i64,
-) -> Result<(LicensesView, VaTab, Vec<TokenRow>), AppError> {
+async fn tokens_page(state: &AppState, user: &SignedIn, id: i64, va: i64) -> Result<(LicensesView, VaTab, Vec<TokenRow>), AppError> {
     let actor = user.actor.clone();
     Ok(run(state, move |conn| {
         let view = licenses::view(conn, &actor, id, Some(va))?;

@@ -93,12 +93,20 @@ async fn new_page(
     )
 }
 
-pub async fn new_order_form(state: web::Data<AppState>, user: SignedIn, query: crate::web::form::Query<NewQuery>) -> Result<HttpResponse, AppError> {
+pub async fn new_order_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    query: crate::web::form::Query<NewQuery>,
+) -> Result<HttpResponse, AppError> {
     let input = NewOrderInput { order_type: "standard".into(), quote: query.into_inner().quote, ..Default::default() };
     new_page(&state, user, input, FieldErrors::new(), StatusCode::OK).await
 }
 
-pub async fn create_order(state: web::Data<AppState>, user: SignedIn, form: crate::web::form::Form<NewOrderInput>) -> Result<HttpResponse, AppError> {
+pub async fn create_order(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    form: crate::web::form::Form<NewOrderInput>,
+) -> Result<HttpResponse, AppError> {
     let input = form.into_inner();
     let (actor, i) = (user.actor.clone(), input.clone());
     match run(&state, move |conn| orders::create(conn, &actor, &i)).await? {

@@ -6,15 +6,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::domain::users::{self, Preferences};
-use crate::domain::{policy, DomainError, FieldErrors};
-use crate::startup::AppState;
-use crate::web::error::AppError;
 use crate::domain::identity::passwords::{self, ChangeInput};
 use crate::domain::identity::security::SecurityEvent;
 use crate::domain::identity::sessions::{self, SignIn};
 use crate::domain::identity::two_step;
+use crate::domain::users::{self, Preferences};
+use crate::domain::{policy, DomainError, FieldErrors};
+use crate::startup::AppState;
 use crate::web::auth::{enrol_page, RecoveryCodesPage};
+use crate::web::error::AppError;
 use crate::web::extract::{client_address, SignedIn};
 use crate::web::layout::Layout;
 use crate::web::session::PortalSession;
@@ -115,7 +115,12 @@ pub async fn change_password(
 }
 
 /// Ends every session of the person, this one included.
-pub async fn sign_out_everywhere(req: HttpRequest, state: web::Data<AppState>, user: SignedIn, session: PortalSession) -> Result<HttpResponse, AppError> {
+pub async fn sign_out_everywhere(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: SignedIn,
+    session: PortalSession,
+) -> Result<HttpResponse, AppError> {
     let (id, company) = (user.actor.user_id.0, user.actor.company_id.0);
     let ip = client_address(&req, state.settings.trust_forwarded_for);
     run(&state, move |conn| {

@@ -489,7 +489,8 @@ pub async fn reassign(state: web::Data<AppState>, user: SignedIn, body: web::Byt
     let selection = Selection::from_pairs(&pairs);
     let kind = kind_of(&pairs);
     let mut errors = FieldErrors::new();
-    let account = errors.check("account_id", crate::domain::values::parse_id(field(&pairs, "account_id"), "Choose an account from the list."));
+    let account =
+        errors.check("account_id", crate::domain::values::parse_id(field(&pairs, "account_id"), "Choose an account from the list."));
     let va = errors.check(
         "virtual_account_id",
         crate::domain::values::parse_optional_id(field(&pairs, "virtual_account_id"), "Choose a virtual account from the list."),

@@ -40,7 +40,8 @@ async fn registering_a_new_domain_waits_for_the_confirmed_address_then_makes_a_c
         let kind: String =
             companies::table.filter(companies::name.eq("Analytical Engines")).select(companies::kind).first(&mut conn).unwrap();
         assert_eq!(kind, "customer");
-        let admin: bool = users::table.filter(users::email.eq("ada@analytical.example")).select(users::is_company_admin).first(&mut conn).unwrap();
+        let admin: bool =
+            users::table.filter(users::email.eq("ada@analytical.example")).select(users::is_company_admin).first(&mut conn).unwrap();
         assert!(admin, "the first member is the company administrator");
         let welcome: Vec<(String, String)> = outbox::table
             .filter(outbox::recipient.eq("ada@analytical.example"))

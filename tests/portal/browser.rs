@@ -129,10 +129,8 @@ impl Browser {
                         .unwrap()
                         .convert()
                         .unwrap();
-                    problems.push(format!(
-                        "{width}px: the page is {scroll}px wide (wider than the {inner}px screen): {}",
-                        culprits.join(", ")
-                    ));
+                    problems
+                        .push(format!("{width}px: the page is {scroll}px wide (wider than the {inner}px screen): {}", culprits.join(", ")));
                 }
             }
             self.driver.screenshot(&dir.join(file)).await.unwrap();
@@ -183,7 +181,13 @@ impl Browser {
             .map(|v| {
                 let nodes: Vec<String> =
                     v["nodes"].as_array().into_iter().flatten().take(5).map(|n| n.as_str().unwrap_or_default().to_string()).collect();
-                format!("{} ({}): {} — {}", v["id"].as_str().unwrap_or_default(), v["impact"].as_str().unwrap_or_default(), v["help"].as_str().unwrap_or_default(), nodes.join(", "))
+                format!(
+                    "{} ({}): {} — {}",
+                    v["id"].as_str().unwrap_or_default(),
+                    v["impact"].as_str().unwrap_or_default(),
+                    v["help"].as_str().unwrap_or_default(),
+                    nodes.join(", ")
+                )
             })
             .collect()
     }
@@ -437,8 +441,13 @@ async fn the_pages_fit_a_phone_screen() {
     b.shot("phone-home").await;
     for (path, name) in [("/company", "phone-company"), ("/profile", "phone-profile")] {
         b.driver.goto(app.url(path)).await.unwrap();
-        let overflow: bool =
-            b.driver.execute("return document.documentElement.scrollWidth > window.innerWidth + 1;", vec![]).await.unwrap().convert().unwrap();
+        let overflow: bool = b
+            .driver
+            .execute("return document.documentElement.scrollWidth > window.innerWidth + 1;", vec![])
+            .await
+            .unwrap()
+            .convert()
+            .unwrap();
         assert!(!overflow, "no sideways scrolling on a phone: {path}");
         b.shot(name).await;
     }
@@ -934,10 +943,22 @@ async fn every_kind_of_page_is_accessible_and_fits_a_phone() {
             .pages
             .iter()
             .filter(|p| {
-                let kind: String = p.split('?').next().unwrap_or_default().split('/').map(|s| {
-                    let id = !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) || s.len() >= 16 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-                    if id { "{id}" } else { s }
-                }).collect::<Vec<_>>().join("/");
+                let kind: String = p
+                    .split('?')
+                    .next()
+                    .unwrap_or_default()
+                    .split('/')
+                    .map(|s| {
+                        let id = !s.is_empty() && s.chars().all(|c| c.is_ascii_digit())
+                            || s.len() >= 16 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+                        if id {
+                            "{id}"
+                        } else {
+                            s
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/");
                 kinds.insert(kind)
             })
             .cloned()

@@ -119,9 +119,7 @@ async fn hostile_and_random_input_never_breaks_a_page_or_writes_half() {
     for backend in all {
         let app = spawn_app(backend).await;
         let Shop { world, northwind_holding } = shop(&app);
-        let uid = |email: &str| -> i64 {
-            users::table.filter(users::email.eq(email)).select(users::id).first(&mut *app.conn()).unwrap()
-        };
+        let uid = |email: &str| -> i64 { users::table.filter(users::email.eq(email)).select(users::id).first(&mut *app.conn()).unwrap() };
         let carlos_actor = portal::domain::Actor::load(&mut app.conn(), uid("carlos@contoso.example")).unwrap().unwrap();
         let nora_actor = portal::domain::Actor::load(&mut app.conn(), uid("nora@northwind.example")).unwrap().unwrap();
         let new_order = |who: &portal::domain::Actor, name: &str| {
@@ -170,7 +168,12 @@ async fn hostile_and_random_input_never_breaks_a_page_or_writes_half() {
             // Query parameters of the main pages.
             t(0, false, "/smart-account-orders", sa_query),
             t(2, false, "/smart-account-orders/export.csv", sa_query),
-            t(0, false, "/smart-account-orders/reassign", &[("orders", &format!("{order}:{v}")), ("seen", "0"), ("all", ""), ("kind", "customer"), ("q", "metal")]),
+            t(
+                0,
+                false,
+                "/smart-account-orders/reassign",
+                &[("orders", &format!("{order}:{v}")), ("seen", "0"), ("all", ""), ("kind", "customer"), ("q", "metal")],
+            ),
             t(1, false, "/accounts", &[("q", "metal")]),
             t(1, false, "/accounts/search", &[("q", "metal")]),
             t(1, false, "/accounts/similar", &[("name", "Metal"), ("domain", "metalworks.example")]),
@@ -179,24 +182,79 @@ async fn hostile_and_random_input_never_breaks_a_page_or_writes_half() {
             t(1, false, &format!("/accounts/{mw}/virtual-accounts"), &[("edit", &prod_s)]),
             t(0, false, &format!("/orders/{order}"), &[("collapsed", "1,2")]),
             t(0, false, &format!("/orders/{order}/history"), &[("line", "1")]),
-            t(0, false, &format!("/orders/{order}/assignment"), &[("target", "order"), ("kind", "customer"), ("lines", "1"), ("q", "metal")]),
+            t(
+                0,
+                false,
+                &format!("/orders/{order}/assignment"),
+                &[("target", "order"), ("kind", "customer"), ("lines", "1"), ("q", "metal")],
+            ),
             t(0, false, "/orders/new", &[("quote", "yes")]),
             t(ANON, false, "/sign-in", &[("next", "/orders")]),
             t(ANON, false, "/register", &[("next", "/orders")]),
             // Forms.
             t(ANON, true, "/sign-in", &[("email", "nobody@fuzz.example"), ("password", "wrong password"), ("next", "/")]),
-            t(ANON, true, "/register", &[("name", "Fuzz Person"), ("email", "fuzz@fuzz.example"), ("password", "short"), ("company_name", "Fuzz Ltd"), ("next", "/")]),
+            t(
+                ANON,
+                true,
+                "/register",
+                &[
+                    ("name", "Fuzz Person"),
+                    ("email", "fuzz@fuzz.example"),
+                    ("password", "short"),
+                    ("company_name", "Fuzz Ltd"),
+                    ("next", "/"),
+                ],
+            ),
             t(1, true, "/profile", &[("name", "Maya Stein"), ("notify_orders", "on"), ("notify_reminders", "on")]),
-            t(0, true, "/orders", &[("name", ""), ("end_customer_name", "Fuzz"), ("end_customer_domain", "fuzz.example"), ("order_type", "standard"), ("quote", ""), ("for_company_id", "")]),
+            t(
+                0,
+                true,
+                "/orders",
+                &[
+                    ("name", ""),
+                    ("end_customer_name", "Fuzz"),
+                    ("end_customer_domain", "fuzz.example"),
+                    ("order_type", "standard"),
+                    ("quote", ""),
+                    ("for_company_id", ""),
+                ],
+            ),
             t(0, true, &format!("/orders/{order}/lines"), &[("version", &v), ("product_id", "1"), ("quantity", "0")]),
-            t(0, true, &format!("/orders/{order}/assignment"), &[("version", &v), ("target", "holding"), ("lines", ""), ("account_id", "0"), ("virtual_account_id", ""), ("remove", "")]),
+            t(
+                0,
+                true,
+                &format!("/orders/{order}/assignment"),
+                &[("version", &v), ("target", "holding"), ("lines", ""), ("account_id", "0"), ("virtual_account_id", ""), ("remove", "")],
+            ),
             t(0, true, &format!("/orders/{order}/cases"), &[("lines", "1"), ("account", &mw_s), ("virtual_account", ""), ("reason", "")]),
-            t(0, true, "/smart-account-orders/reassign", &[("orders", &format!("{order}:{v}")), ("seen", "0"), ("all", ""), ("kind", "customer"), ("account_id", "0"), ("virtual_account_id", "")]),
+            t(
+                0,
+                true,
+                "/smart-account-orders/reassign",
+                &[
+                    ("orders", &format!("{order}:{v}")),
+                    ("seen", "0"),
+                    ("all", ""),
+                    ("kind", "customer"),
+                    ("account_id", "0"),
+                    ("virtual_account_id", ""),
+                ],
+            ),
             t(1, true, &format!("/accounts/{mw}"), &[("version", "-5"), ("name", "Metalworks Inc.")]),
             t(1, true, &format!("/accounts/{nh}/access"), &[("message", "")]),
             t(1, true, &format!("/accounts/{mw}/virtual-accounts"), &[("name", ""), ("description", "Fuzz"), ("visibility", "public")]),
-            t(1, true, &format!("/accounts/{mw}/virtual-accounts/{prod}"), &[("name", ""), ("description", "Fuzz"), ("visibility", "public")]),
-            t(1, true, &format!("/accounts/{mw}/users"), &[("email", ""), ("role", "sa_user"), ("virtual_accounts", &prod_s), ("acknowledged", ""), ("partner", "")]),
+            t(
+                1,
+                true,
+                &format!("/accounts/{mw}/virtual-accounts/{prod}"),
+                &[("name", ""), ("description", "Fuzz"), ("visibility", "public")],
+            ),
+            t(
+                1,
+                true,
+                &format!("/accounts/{mw}/users"),
+                &[("email", ""), ("role", "sa_user"), ("virtual_accounts", &prod_s), ("acknowledged", ""), ("partner", "")],
+            ),
             t(
                 0,
                 true,
@@ -336,12 +394,21 @@ async fn hostile_and_random_input_never_breaks_a_page_or_writes_half() {
             let rows: Vec<T> = diesel::sql_query(format!("SELECT {column} AS t FROM {table}")).load(&mut *app.conn()).unwrap();
             for r in rows {
                 if r.t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-                    findings.push(Finding { what: format!("{table}.{column} = {}", preview(&r.t)), status: 0, problem: "control character stored" });
+                    findings.push(Finding {
+                        what: format!("{table}.{column} = {}", preview(&r.t)),
+                        status: 0,
+                        problem: "control character stored",
+                    });
                 }
             }
         }
         eprintln!("fuzz {backend:?}: {total} requests in {:.1} s", started.elapsed().as_secs_f64());
-        assert!(findings.is_empty(), "{backend:?}: {} findings:\n{}", findings.len(), findings.iter().map(|f| format!("{} {} {}", f.problem, f.status, f.what)).collect::<Vec<_>>().join("\n"));
+        assert!(
+            findings.is_empty(),
+            "{backend:?}: {} findings:\n{}",
+            findings.len(),
+            findings.iter().map(|f| format!("{} {} {}", f.problem, f.status, f.what)).collect::<Vec<_>>().join("\n")
+        );
     }
 }
 
@@ -361,8 +428,16 @@ async fn forms_answer_bad_input_with_their_page_and_keep_what_was_typed() {
             (&maya, "/profile".into(), vec![("name", "Maya Stein"), ("name", "Other")]),
             (&carlos, "/orders".into(), vec![("name", "A"), ("name", "B"), ("end_customer_name", "C"), ("order_type", "standard")]),
             (&maya, format!("/accounts/{}", world.metalworks), vec![("version", "0"), ("version", "1"), ("name", "Metalworks Inc.")]),
-            (&maya, format!("/accounts/{}/virtual-accounts", world.metalworks), vec![("name", "X"), ("name", "Y"), ("visibility", "public")]),
-            (&maya, format!("/accounts/{}/virtual-accounts/{}", world.metalworks, world.production), vec![("name", "X"), ("name", "Y"), ("visibility", "public")]),
+            (
+                &maya,
+                format!("/accounts/{}/virtual-accounts", world.metalworks),
+                vec![("name", "X"), ("name", "Y"), ("visibility", "public")],
+            ),
+            (
+                &maya,
+                format!("/accounts/{}/virtual-accounts/{}", world.metalworks, world.production),
+                vec![("name", "X"), ("name", "Y"), ("visibility", "public")],
+            ),
             (&carlos, "/accounts/new".into(), vec![("step", "1"), ("step", "2"), ("kind", "customer")]),
             (&carlos, "/accounts/new".into(), vec![("step", ""), ("kind", "customer")]),
         ];
@@ -401,7 +476,11 @@ async fn forms_answer_bad_input_with_their_page_and_keep_what_was_typed() {
         let version = input_value(&page, "version").unwrap();
         for typed in ["", "12x", "-4", "100000"] {
             let resp = carlos
-                .post_form(&format!("/orders/{order}"), &format!("/orders/{order}/lines"), &[("version", &version), ("product_id", "1"), ("quantity", typed)])
+                .post_form(
+                    &format!("/orders/{order}"),
+                    &format!("/orders/{order}/lines"),
+                    &[("version", &version), ("product_id", "1"), ("quantity", typed)],
+                )
                 .await;
             assert_eq!(resp.status().as_u16(), 400, "{backend:?} quantity {typed:?}");
             let html = resp.text().await.unwrap();
@@ -420,16 +499,19 @@ async fn forms_answer_bad_input_with_their_page_and_keep_what_was_typed() {
             .post_form(
                 &format!("/orders/{order}"),
                 &format!("/orders/{order}/assignment"),
-                &[("version", &version), ("target", "order"), ("account_id", &world.metalworks.to_string()), ("virtual_account_id", "<script>")],
+                &[
+                    ("version", &version),
+                    ("target", "order"),
+                    ("account_id", &world.metalworks.to_string()),
+                    ("virtual_account_id", "<script>"),
+                ],
             )
             .await;
         assert_eq!(resp.status().as_u16(), 400, "{backend:?}");
         assert!(resp.text().await.unwrap().contains("Choose a virtual account from the list."));
 
         // A role for virtual account `<script>` is refused, not given for no virtual account.
-        let roles = |app: &TestApp| -> i64 {
-            portal::db::schema::account_roles::table.count().get_result(&mut *app.conn()).unwrap()
-        };
+        let roles = |app: &TestApp| -> i64 { portal::db::schema::account_roles::table.count().get_result(&mut *app.conn()).unwrap() };
         let before = roles(&app);
         let resp = maya
             .post_form(

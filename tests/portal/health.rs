@@ -139,7 +139,13 @@ async fn a_frozen_database_gets_503_within_bounds_and_the_portal_recovers() {
         },
     )
     .await;
-    app.create_user("ada@analytical.example", "Ada Lovelace", PASSWORD, "Analytical Engines", portal::domain::company::CompanyKind::Customer);
+    app.create_user(
+        "ada@analytical.example",
+        "Ada Lovelace",
+        PASSWORD,
+        "Analytical Engines",
+        portal::domain::company::CompanyKind::Customer,
+    );
     assert_eq!(app.sign_in("ada@analytical.example", PASSWORD).await.status().as_u16(), 303);
     assert_eq!(app.get("/healthz").await.status().as_u16(), 200);
     assert_eq!(app.get("/profile").await.status().as_u16(), 200);
@@ -197,7 +203,13 @@ async fn a_frozen_database_gets_503_within_bounds_and_the_portal_recovers() {
 async fn sign_in_registration_and_profile_answer_503_when_the_database_is_gone() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        app.create_user("ada@analytical.example", "Ada Lovelace", PASSWORD, "Analytical Engines", portal::domain::company::CompanyKind::Customer);
+        app.create_user(
+            "ada@analytical.example",
+            "Ada Lovelace",
+            PASSWORD,
+            "Analytical Engines",
+            portal::domain::company::CompanyKind::Customer,
+        );
         let stranger = TestApp { client: client(), ..app.clone_handle() };
         let sign_in_token = csrf_from(&stranger.get_text("/sign-in").await);
         let register_token = csrf_from(&stranger.get_text("/register").await);

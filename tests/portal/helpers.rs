@@ -403,11 +403,7 @@ pub fn record_html(source: &str, html: &str) {
 /// Records an HTML response's body for the checker and hands back an
 /// equivalent response (status, headers, body) for the test to read.
 pub async fn keep_html(source: &str, resp: reqwest::Response) -> reqwest::Response {
-    let is_html = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
+    let is_html = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
     if !is_html {
         return resp;
     }

@@ -22,9 +22,9 @@ fn required() -> bool {
 /// `REQUIRE_BROWSER=1` (or `REQUIRE_VNU=1`), which fails instead.
 /// The jar: `VNU_JAR`, else where `.ci/run` installs it (`target/tools`).
 pub fn vnu() -> Option<(PathBuf, PathBuf)> {
-    let jar = std::env::var_os("VNU_JAR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/tools/node_modules/vnu-jar/build/dist/vnu.jar")
-    });
+    let jar = std::env::var_os("VNU_JAR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/tools/node_modules/vnu-jar/build/dist/vnu.jar"));
     let java = Command::new("java").arg("-version").output().ok().filter(|o| o.status.success()).map(|_| PathBuf::from("java"));
     match (java, jar.exists()) {
         (Some(java), true) => Some((java, jar)),
@@ -266,7 +266,15 @@ async fn pages_are_valid_html() {
     let dir = tempfile::tempdir().unwrap();
 
     // A visitor: sign-in, registration (and its errors), an unknown page.
-    let mut visitor = Crawl { pages: Vec::new(), app: &app, client: client(), dir: dir.path(), seen: HashSet::new(), per_path: BTreeMap::new(), fetched: 0 };
+    let mut visitor = Crawl {
+        pages: Vec::new(),
+        app: &app,
+        client: client(),
+        dir: dir.path(),
+        seen: HashSet::new(),
+        per_path: BTreeMap::new(),
+        fetched: 0,
+    };
     for path in ["/sign-in", "/register", "/no/such/page", "/orders/999999"] {
         visitor.fetch(path, false).await;
     }
@@ -286,7 +294,8 @@ async fn pages_are_valid_html() {
         let client = client();
         let signed = TestApp { client: client.clone(), ..app.clone_handle() };
         assert_eq!(signed.sign_in(&login.email, &login.password).await.status().as_u16(), 303, "{}", login.email);
-        let mut crawl = Crawl { pages: Vec::new(), app: &app, client, dir: dir.path(), seen: HashSet::new(), per_path: BTreeMap::new(), fetched: 0 };
+        let mut crawl =
+            Crawl { pages: Vec::new(), app: &app, client, dir: dir.path(), seen: HashSet::new(), per_path: BTreeMap::new(), fetched: 0 };
         crawl.run("/", 250).await;
         crawl.fetch("/no/such/page", false).await;
         crawl.fetch("/smart-account-orders?from=yesterday", false).await;

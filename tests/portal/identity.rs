@@ -157,7 +157,10 @@ async fn confirmation_links_are_single_use_expire_and_unknown_ones_are_refused()
         assert!(!person(&app, "ada@analytical.example").2);
 
         // A fresh link works once.
-        diesel::update(user_tokens::table).set(user_tokens::created_at.eq(chrono::Utc::now().naive_utc() - chrono::Duration::hours(2))).execute(&mut *app.conn()).unwrap();
+        diesel::update(user_tokens::table)
+            .set(user_tokens::created_at.eq(chrono::Utc::now().naive_utc() - chrono::Duration::hours(2)))
+            .execute(&mut *app.conn())
+            .unwrap();
         ada.post_form("/welcome", "/welcome/resend", &[]).await;
         let second = app.mailed_link("ada@analytical.example", "confirm_email");
         assert_ne!(first, second);
@@ -220,7 +223,11 @@ async fn an_invitation_confirms_and_joins_at_once_and_works_only_once() {
         // A withdrawn invitation and an expired one open nothing.
         maya.post_form("/company", "/company/invitations", &[("email", "otto@metalworks.example")]).await;
         let otto_link = app.mailed_link("otto@metalworks.example", "invitation");
-        let id: i64 = invitations::table.filter(invitations::email.eq("otto@metalworks.example")).select(invitations::id).first(&mut *app.conn()).unwrap();
+        let id: i64 = invitations::table
+            .filter(invitations::email.eq("otto@metalworks.example"))
+            .select(invitations::id)
+            .first(&mut *app.conn())
+            .unwrap();
         maya.post_form("/company", &format!("/company/invitations/{id}/withdraw"), &[]).await;
         assert_eq!(stranger.get(&otto_link).await.status().as_u16(), 404);
         maya.post_form("/company", &format!("/company/invitations/{id}/resend"), &[]).await; // withdrawn: not reopened
@@ -286,7 +293,8 @@ async fn a_copied_session_cookie_dies_at_sign_out_with_either_session_store() {
             app.post_form("/profile", "/sign-out", &[]).await;
             let after = with_cookie(&app, &copied, "/profile").await;
             assert_eq!(after.status().as_u16(), 303, "{backend:?} redis={}", redis.is_some());
-            let ended: i64 = user_sessions::table.filter(user_sessions::ended_at.is_not_null()).count().get_result(&mut *app.conn()).unwrap();
+            let ended: i64 =
+                user_sessions::table.filter(user_sessions::ended_at.is_not_null()).count().get_result(&mut *app.conn()).unwrap();
             assert_eq!(ended, 1);
         }
     }
@@ -346,10 +354,14 @@ async fn changing_the_password_needs_the_current_one_and_ends_the_other_sessions
         app.create_user("carlos@contoso.example", "Carlos Ortega", PASSWORD, "Contoso Resellers", CompanyKind::Reseller);
         let here = signed_in(&app, "carlos@contoso.example").await;
         let laptop = signed_in(&app, "carlos@contoso.example").await;
-        let wrong = here.post_form("/profile", "/profile/password", &[("current_password", "not it at all"), ("new_password", "a new phrase of words")]).await;
+        let wrong = here
+            .post_form("/profile", "/profile/password", &[("current_password", "not it at all"), ("new_password", "a new phrase of words")])
+            .await;
         assert_eq!(wrong.status().as_u16(), 400);
         assert_eq!(texts(&wrong.text().await.unwrap(), "#current_password-error"), vec!["That is not your current password."]);
-        let ok = here.post_form("/profile", "/profile/password", &[("current_password", PASSWORD), ("new_password", "a new phrase of words")]).await;
+        let ok = here
+            .post_form("/profile", "/profile/password", &[("current_password", PASSWORD), ("new_password", "a new phrase of words")])
+            .await;
         assert_eq!(location(&ok), "/profile", "{backend:?}");
         assert_eq!(here.get("/profile").await.status().as_u16(), 200, "this session stays");
         assert_eq!(laptop.get("/profile").await.status().as_u16(), 303, "the other ends");
@@ -441,7 +453,10 @@ async fn sign_in_never_leads_to_another_site() {
             .await
             .unwrap();
         let loc = location(&resp);
-        assert!(loc.starts_with('/') && !loc.starts_with("//") && !loc.contains('\\') && !loc.chars().any(char::is_whitespace), "{next:?} → {loc:?}");
+        assert!(
+            loc.starts_with('/') && !loc.starts_with("//") && !loc.contains('\\') && !loc.chars().any(char::is_whitespace),
+            "{next:?} → {loc:?}"
+        );
         assert_eq!(loc, "/", "{next:?}");
         // The sign-in page given the same `next` in its query renders a safe hidden field.
         let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("next", next).finish();

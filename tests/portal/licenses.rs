@@ -77,8 +77,13 @@ async fn api(app: &TestApp, path: &str, secret: Option<&str>, body: serde_json::
 }
 
 async fn register(app: &TestApp, token: &str, name: &str, licenses: i64) -> (u16, serde_json::Value) {
-    api(app, "/api/v1/devices/register", None, serde_json::json!({"token": token, "name": name, "product": "SL-WLC-AP", "licenses": licenses}))
-        .await
+    api(
+        app,
+        "/api/v1/devices/register",
+        None,
+        serde_json::json!({"token": token, "name": name, "product": "SL-WLC-AP", "licenses": licenses}),
+    )
+    .await
 }
 
 fn device_count(app: &TestApp) -> i64 {
@@ -119,7 +124,10 @@ async fn metalworks_transfers_production_s_unused_licenses_and_processing_s_aler
         let page = maya.get_text(&format!("/accounts/{}/licenses", w.metalworks)).await;
         let alerts = texts(&page, "#alerts li");
         assert_eq!(alerts.len(), 1, "{page}");
-        assert!(alerts[0].contains("Insufficient licenses") && alerts[0].contains("Processing") && alerts[0].contains("20 short"), "{alerts:?}");
+        assert!(
+            alerts[0].contains("Insufficient licenses") && alerts[0].contains("Processing") && alerts[0].contains("20 short"),
+            "{alerts:?}"
+        );
         let rows = texts(&page, ".license-table tbody tr");
         assert!(rows[0].contains(AP), "{rows:?}");
         let processing = maya.get_text(&format!("/accounts/{}/licenses?va={}", w.metalworks, w.processing)).await;
@@ -131,21 +139,30 @@ async fn metalworks_transfers_production_s_unused_licenses_and_processing_s_aler
         let action = format!("/accounts/{}/licenses/transfer", w.metalworks);
         let (from, to) = (w.production.to_string(), w.processing.to_string());
         let resp = maya
-            .post_form(&path, &action, &[("license", AP), ("from", &from), ("to", &to), ("quantity", "21"), ("reason", "Processing needs them")])
+            .post_form(
+                &path,
+                &action,
+                &[("license", AP), ("from", &from), ("to", &to), ("quantity", "21"), ("reason", "Processing needs them")],
+            )
             .await;
         assert_eq!(resp.status().as_u16(), 400);
         let html = resp.text().await.unwrap();
         assert_eq!(texts(&html, "#quantity-error"), vec!["Only 20 available to transfer."]);
         assert_eq!(input_value(&html, "reason").as_deref(), Some("Processing needs them"));
         assert_eq!(input_value(&html, "quantity").as_deref(), Some("21"));
-        let resp = maya.post_form(&path, &action, &[("license", AP), ("from", &from), ("to", &from), ("quantity", "1"), ("reason", "")]).await;
+        let resp =
+            maya.post_form(&path, &action, &[("license", AP), ("from", &from), ("to", &from), ("quantity", "1"), ("reason", "")]).await;
         let html = resp.text().await.unwrap();
         assert!(!texts(&html, "#to-error").is_empty() && !texts(&html, "#reason-error").is_empty());
         let moved: i64 = license_movements::table.count().get_result(&mut *app.conn()).unwrap();
         assert_eq!(moved, 0, "nothing moved");
 
         let resp = maya
-            .post_form(&path, &action, &[("license", AP), ("from", &from), ("to", &to), ("quantity", "20"), ("reason", "Processing needs them")])
+            .post_form(
+                &path,
+                &action,
+                &[("license", AP), ("from", &from), ("to", &to), ("quantity", "20"), ("reason", "Processing needs them")],
+            )
             .await;
         assert_eq!(resp.status().as_u16(), 303, "{backend:?}");
         let page = maya.get_text(&path).await;
@@ -157,7 +174,8 @@ async fn metalworks_transfers_production_s_unused_licenses_and_processing_s_aler
         assert_eq!(logged.len(), 2);
         assert!(logged[0].contains("20 × Wireless AP transferred to Processing: Processing needs them"), "{logged:?}");
         assert_eq!(events_of(&app, w.metalworks, "shortage_resolved").len(), 1);
-        let open: i64 = license_shortages::table.filter(license_shortages::resolved_at.is_null()).count().get_result(&mut *app.conn()).unwrap();
+        let open: i64 =
+            license_shortages::table.filter(license_shortages::resolved_at.is_null()).count().get_result(&mut *app.conn()).unwrap();
         assert_eq!(open, 0);
         // The overview lists the account, without alerts now.
         let overview = maya.get_text("/licenses").await;
@@ -176,7 +194,8 @@ async fn a_transfer_is_whole_or_nothing_and_splits_batches_oldest_first() {
         // More than the batches hold: the first batch is emptied, then the move fails, and all of it rolls back.
         let r = portal::db::transaction(&mut conn, |c| transfer::move_batches(c, w.metalworks, w.production, w.processing, AP, 12, "x", 1));
         assert!(matches!(r, Err(portal::domain::DomainError::Conflict(_))), "{backend:?}");
-        let q: Vec<i32> = licenses::table.filter(licenses::id.eq_any([a, b])).order(licenses::id).select(licenses::quantity).load(&mut conn).unwrap();
+        let q: Vec<i32> =
+            licenses::table.filter(licenses::id.eq_any([a, b])).order(licenses::id).select(licenses::quantity).load(&mut conn).unwrap();
         assert_eq!(q, vec![5, 5]);
         let n: i64 = licenses::table.filter(licenses::virtual_account_id.eq(w.processing)).count().get_result(&mut conn).unwrap();
         assert_eq!(n, 0);
@@ -191,13 +210,21 @@ async fn a_transfer_is_whole_or_nothing_and_splits_batches_oldest_first() {
         };
         let done = transfer::transfer(&mut conn, &maya, w.metalworks, &input, "http://x").unwrap();
         assert_eq!(done.quantity, 7);
-        let q: Vec<i32> = licenses::table.filter(licenses::id.eq_any([a, b])).order(licenses::id).select(licenses::quantity).load(&mut conn).unwrap();
+        let q: Vec<i32> =
+            licenses::table.filter(licenses::id.eq_any([a, b])).order(licenses::id).select(licenses::quantity).load(&mut conn).unwrap();
         assert_eq!(q, vec![0, 3]);
-        let moved: Vec<i32> = license_movements::table.order(license_movements::id).select(license_movements::quantity).load(&mut conn).unwrap();
+        let moved: Vec<i32> =
+            license_movements::table.order(license_movements::id).select(license_movements::quantity).load(&mut conn).unwrap();
         assert_eq!(moved, vec![5, 2]);
         // Bounds: not more than available, not nothing.
         for (qty, want) in [("4", "Only 3 available"), ("0", "at least one"), ("x", "whole number")] {
-            let e = transfer::transfer(&mut conn, &maya, w.metalworks, &transfer::TransferInput { quantity: qty.into(), ..input.clone() }, "http://x");
+            let e = transfer::transfer(
+                &mut conn,
+                &maya,
+                w.metalworks,
+                &transfer::TransferInput { quantity: qty.into(), ..input.clone() },
+                "http://x",
+            );
             match e {
                 Err(portal::domain::DomainError::Invalid(f)) => assert!(f.get("quantity").unwrap().contains(want), "{qty}: {f:?}"),
                 other => panic!("{qty}: {other:?}"),
@@ -237,21 +264,38 @@ async fn tokens_are_refused_for_holding_and_pending_accounts_and_before_the_agre
         assert!(resp.text().await.unwrap().contains("A holding account takes no registration tokens"));
 
         // A pending account.
-        diesel::update(smart_accounts::table.find(w.metalworks)).set(smart_accounts::status.eq("pending")).execute(&mut *app.conn()).unwrap();
+        diesel::update(smart_accounts::table.find(w.metalworks))
+            .set(smart_accounts::status.eq("pending"))
+            .execute(&mut *app.conn())
+            .unwrap();
         let resp = maya.post_form(&tokens, &tokens, &[("description", "Plant"), ("expires_days", "30")]).await;
         assert!(resp.text().await.unwrap().contains("not active yet"));
-        diesel::update(smart_accounts::table.find(w.metalworks)).set(smart_accounts::status.eq("active")).execute(&mut *app.conn()).unwrap();
+        diesel::update(smart_accounts::table.find(w.metalworks))
+            .set(smart_accounts::status.eq("active"))
+            .execute(&mut *app.conn())
+            .unwrap();
         let n: i64 = registration_tokens::table.count().get_result(&mut *app.conn()).unwrap();
         assert_eq!(n, 0);
 
         // Accepted: the token is made, shown once, stored hashed; bad settings come back beside their fields.
-        portal::domain::accounts::administration::accept_agreement(&mut app.conn(), &actor(&app, "maya@metalworks.example"), w.metalworks).unwrap();
+        portal::domain::accounts::administration::accept_agreement(&mut app.conn(), &actor(&app, "maya@metalworks.example"), w.metalworks)
+            .unwrap();
         let resp = maya.post_form(&tokens, &tokens, &[("description", ""), ("expires_days", "400"), ("max_uses", "0")]).await;
         assert_eq!(resp.status().as_u16(), 400);
         let html = resp.text().await.unwrap();
-        assert!(!texts(&html, "#description-error").is_empty() && !texts(&html, "#expires_days-error").is_empty() && !texts(&html, "#max_uses-error").is_empty());
+        assert!(
+            !texts(&html, "#description-error").is_empty()
+                && !texts(&html, "#expires_days-error").is_empty()
+                && !texts(&html, "#max_uses-error").is_empty()
+        );
         assert_eq!(input_value(&html, "expires_days").as_deref(), Some("400"));
-        let resp = maya.post_form(&tokens, &tokens, &[("description", "Furnace hall"), ("expires_days", "3"), ("max_uses", "1"), ("export_controlled", "yes")]).await;
+        let resp = maya
+            .post_form(
+                &tokens,
+                &tokens,
+                &[("description", "Furnace hall"), ("expires_days", "3"), ("max_uses", "1"), ("export_controlled", "yes")],
+            )
+            .await;
         assert_eq!(resp.status().as_u16(), 200);
         let html = resp.text().await.unwrap();
         let value = input_value(&html, "new-token").or_else(|| {
@@ -304,7 +348,12 @@ async fn the_device_interface_refuses_bad_input_clearly_and_writes_nothing() {
         }
         assert_eq!(register(&app, &once, "one", 1).await.0, 201);
         let before = device_count(&app);
-        for (tok, code) in [("srt_nope", "unknown-token"), (expired.as_str(), "expired-token"), (revoked.as_str(), "revoked-token"), (once.as_str(), "used-up-token")] {
+        for (tok, code) in [
+            ("srt_nope", "unknown-token"),
+            (expired.as_str(), "expired-token"),
+            (revoked.as_str(), "revoked-token"),
+            (once.as_str(), "used-up-token"),
+        ] {
             let (status, body) = register(&app, tok, "dev", 1).await;
             assert_eq!(status, 403, "{backend:?} {code}");
             assert_eq!(body["type"], format!("/api/v1/problems/{code}"), "{body}");
@@ -315,10 +364,21 @@ async fn the_device_interface_refuses_bad_input_clearly_and_writes_nothing() {
             assert_eq!(status, 422, "{n}");
             assert!(body["detail"].as_str().unwrap().contains("licenses"), "{body}");
         }
-        let (status, _) =
-            api(&app, "/api/v1/devices/register", None, serde_json::json!({"token": good, "name": "x", "product": "HW-SW-48P", "licenses": 1})).await;
+        let (status, _) = api(
+            &app,
+            "/api/v1/devices/register",
+            None,
+            serde_json::json!({"token": good, "name": "x", "product": "HW-SW-48P", "licenses": 1}),
+        )
+        .await;
         assert_eq!(status, 422, "hardware is not a licensed product");
-        let (status, _) = api(&app, "/api/v1/devices/register", None, serde_json::json!({"token": good, "name": "", "product": "SL-WLC-AP", "licenses": 1})).await;
+        let (status, _) = api(
+            &app,
+            "/api/v1/devices/register",
+            None,
+            serde_json::json!({"token": good, "name": "", "product": "SL-WLC-AP", "licenses": 1}),
+        )
+        .await;
         assert_eq!(status, 422);
         let (status, body) = api(&app, "/api/v1/devices/register", None, serde_json::json!({"token": good, "licenses": "lots"})).await;
         assert_eq!(status, 400, "{body}");
@@ -384,16 +444,33 @@ async fn devices_are_listed_by_name_moved_with_their_consumption_and_removed() {
         assert_eq!(texts(&page, "tbody th[scope=row]"), vec!["acme-1", "Acme-2"]);
         // Keyset pages.
         let mut conn = app.conn();
-        let p1 = portal::domain::licenses::devices::page_of(&mut conn, w.processing, portal::domain::licenses::devices::DeviceSort::Name, "", None, 2).unwrap();
+        let p1 = portal::domain::licenses::devices::page_of(
+            &mut conn,
+            w.processing,
+            portal::domain::licenses::devices::DeviceSort::Name,
+            "",
+            None,
+            2,
+        )
+        .unwrap();
         assert_eq!(p1.rows.len(), 2);
-        let p2 = portal::domain::licenses::devices::page_of(&mut conn, w.processing, portal::domain::licenses::devices::DeviceSort::Name, "", p1.next.as_deref(), 2)
-            .unwrap();
+        let p2 = portal::domain::licenses::devices::page_of(
+            &mut conn,
+            w.processing,
+            portal::domain::licenses::devices::DeviceSort::Name,
+            "",
+            p1.next.as_deref(),
+            2,
+        )
+        .unwrap();
         assert_eq!(p2.rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["contoso-b"]);
         assert!(p2.next.is_none());
         drop(conn);
 
         let id: i64 = devices::table.filter(devices::name.eq("acme-1")).select(devices::id).first(&mut *app.conn()).unwrap();
-        let resp = maya.post_form(&list, &format!("/accounts/{}/licenses/devices/{id}/move", w.metalworks), &[("to", &w.production.to_string())]).await;
+        let resp = maya
+            .post_form(&list, &format!("/accounts/{}/licenses/devices/{id}/move", w.metalworks), &[("to", &w.production.to_string())])
+            .await;
         assert_eq!(resp.status().as_u16(), 303);
         let production = maya.get_text(&format!("/accounts/{}/licenses?va={}", w.metalworks, w.production)).await;
         assert!(texts(&production, ".license-table td.num").join(" ").starts_with("10 4 6 0"), "{backend:?}: consumption moved");
@@ -428,7 +505,12 @@ async fn devices_are_listed_by_name_moved_with_their_consumption_and_removed() {
             assert_eq!(kept, live.unwrap_or(0), "{backend:?} VA {va}");
         }
         // A VA that holds licenses or devices is not deleted.
-        let r = portal::domain::accounts::administration::delete_virtual_account(&mut conn, &actor(&app, "maya@metalworks.example"), w.metalworks, w.processing);
+        let r = portal::domain::accounts::administration::delete_virtual_account(
+            &mut conn,
+            &actor(&app, "maya@metalworks.example"),
+            w.metalworks,
+            w.processing,
+        );
         assert!(matches!(r, Err(portal::domain::DomainError::Conflict(_))), "{r:?}");
     }
 }
@@ -448,7 +530,13 @@ async fn roles_hold_approvers_take_no_license_action_va_roles_stay_in_their_vas_
         let m = w.metalworks;
         let (prod, proc) = (w.production.to_string(), w.processing.to_string());
         let transfer = |from: &str, to: &str| {
-            vec![("license", AP.to_string()), ("from", from.to_string()), ("to", to.to_string()), ("quantity", "1".to_string()), ("reason", "r".to_string())]
+            vec![
+                ("license", AP.to_string()),
+                ("from", from.to_string()),
+                ("to", to.to_string()),
+                ("quantity", "1".to_string()),
+                ("reason", "r".to_string()),
+            ]
         };
 
         // The approver: no license page, no action.
@@ -491,14 +579,19 @@ async fn roles_hold_approvers_take_no_license_action_va_roles_stay_in_their_vas_
         ] {
             assert_eq!(eve.get(&path).await.status().as_u16(), 404, "{path}");
         }
-        assert_eq!(eve.post_form("/licenses", &format!("/accounts/{m}/licenses/tokens/{prod_token}/revoke"), &[]).await.status().as_u16(), 404);
+        assert_eq!(
+            eve.post_form("/licenses", &format!("/accounts/{m}/licenses/tokens/{prod_token}/revoke"), &[]).await.status().as_u16(),
+            404
+        );
         let resp = eve.post_form("/licenses", &format!("/accounts/{m}/licenses/transfer"), &f).await;
         assert_eq!(resp.status().as_u16(), 404);
         // Carlos administers Contoso's holding account: a Metalworks token id there is unknown.
         let carlos = as_user(&app, "carlos@contoso.example").await;
-        let resp = carlos.post_form("/licenses", &format!("/accounts/{}/licenses/tokens/{prod_token}/revoke", w.contoso_holding), &[]).await;
+        let resp =
+            carlos.post_form("/licenses", &format!("/accounts/{}/licenses/tokens/{prod_token}/revoke", w.contoso_holding), &[]).await;
         assert_eq!(resp.status().as_u16(), 404);
-        let resp = carlos.post_form("/licenses", &format!("/accounts/{}/licenses/devices/{proc_device}/remove", w.contoso_holding), &[]).await;
+        let resp =
+            carlos.post_form("/licenses", &format!("/accounts/{}/licenses/devices/{proc_device}/remove", w.contoso_holding), &[]).await;
         assert_eq!(resp.status().as_u16(), 404);
 
         // Maya revokes Production's token; the state shows.
@@ -522,12 +615,16 @@ async fn paks_are_claimed_into_a_va_usage_is_charted_and_custody_is_shown() {
         let t = token(&app, w.metalworks, w.production, "");
         assert_eq!(register(&app, &t, "press-1", 25).await.0, 201);
         let pak = give(&app, w.metalworks, w.production, "Voice 25 (PAK)", 1);
-        diesel::update(licenses::table.find(pak)).set(licenses::claimed_at.eq(None::<chrono::NaiveDateTime>)).execute(&mut *app.conn()).unwrap();
+        diesel::update(licenses::table.find(pak))
+            .set(licenses::claimed_at.eq(None::<chrono::NaiveDateTime>))
+            .execute(&mut *app.conn())
+            .unwrap();
         let maya = as_user(&app, "maya@metalworks.example").await;
         let path = format!("/accounts/{}/licenses", w.metalworks);
         let page = maya.get_text(&path).await;
         assert!(texts(&page, "#claim-certificates-section tbody th").contains(&"Voice 25 (PAK)".to_string()), "{backend:?}");
-        let resp = maya.post_form(&path, &format!("/accounts/{}/licenses/claims/{pak}", w.metalworks), &[("va", &w.processing.to_string())]).await;
+        let resp =
+            maya.post_form(&path, &format!("/accounts/{}/licenses/claims/{pak}", w.metalworks), &[("va", &w.processing.to_string())]).await;
         assert_eq!(resp.status().as_u16(), 303);
         let page = maya.get_text(&format!("{path}?va={}", w.processing)).await;
         assert!(page.contains("Voice 25 (PAK)") && page.contains("<td>PAK</td>"), "{page}");
@@ -537,7 +634,16 @@ async fn paks_are_claimed_into_a_va_usage_is_charted_and_custody_is_shown() {
         let mut conn = app.conn();
         let today = portal::db::now().date();
         for d in 1..=5 {
-            portal::domain::licenses::usage::write(&mut conn, w.metalworks, w.production, AP, today - chrono::Duration::days(d), 40, 10 + d as i32).unwrap();
+            portal::domain::licenses::usage::write(
+                &mut conn,
+                w.metalworks,
+                w.production,
+                AP,
+                today - chrono::Duration::days(d),
+                40,
+                10 + d as i32,
+            )
+            .unwrap();
         }
         portal::domain::licenses::usage::record_day(&mut conn, today).unwrap();
         portal::domain::licenses::usage::record_day(&mut conn, today).unwrap();
@@ -558,25 +664,63 @@ async fn the_device_subcommand_registers_reports_and_deregisters_over_http() {
     let t = token(&app, w.metalworks, w.processing, "");
     let bin = env!("CARGO_BIN_EXE_smart-account-portal");
     let run = |args: Vec<String>| async move {
-        tokio::task::spawn_blocking(move || std::process::Command::new(bin).args(args).env_remove("DATABASE_URL").output().unwrap()).await.unwrap()
+        tokio::task::spawn_blocking(move || std::process::Command::new(bin).args(args).env_remove("DATABASE_URL").output().unwrap())
+            .await
+            .unwrap()
     };
     let out = run(vec![
-        "device".into(), "register".into(), "--url".into(), app.address.clone(), "--token".into(), t.clone(),
-        "--name".into(), "acme-edge-01".into(), "--product".into(), "SL-WLC-AP".into(), "--licenses".into(), "3".into(),
+        "device".into(),
+        "register".into(),
+        "--url".into(),
+        app.address.clone(),
+        "--token".into(),
+        t.clone(),
+        "--name".into(),
+        "acme-edge-01".into(),
+        "--product".into(),
+        "SL-WLC-AP".into(),
+        "--licenses".into(),
+        "3".into(),
     ])
     .await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let reg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let (id, secret) = (reg["instance_id"].as_i64().unwrap().to_string(), reg["secret"].as_str().unwrap().to_string());
     assert_eq!(reg["virtual_account"], "Processing");
-    let out = run(vec!["device".into(), "report".into(), "--url".into(), app.address.clone(), "--id".into(), id.clone(), "--secret".into(), secret.clone(), "--licenses".into(), "12".into()]).await;
+    let out = run(vec![
+        "device".into(),
+        "report".into(),
+        "--url".into(),
+        app.address.clone(),
+        "--id".into(),
+        id.clone(),
+        "--secret".into(),
+        secret.clone(),
+        "--licenses".into(),
+        "12".into(),
+    ])
+    .await;
     assert!(out.status.success());
     let receipt: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(receipt["insufficient"], true);
-    let out = run(vec!["device".into(), "report".into(), "--url".into(), app.address.clone(), "--id".into(), id.clone(), "--secret".into(), "wrong".into(), "--licenses".into(), "1".into()]).await;
+    let out = run(vec![
+        "device".into(),
+        "report".into(),
+        "--url".into(),
+        app.address.clone(),
+        "--id".into(),
+        id.clone(),
+        "--secret".into(),
+        "wrong".into(),
+        "--licenses".into(),
+        "1".into(),
+    ])
+    .await;
     assert!(!out.status.success(), "a refused report fails the command");
     assert!(String::from_utf8_lossy(&out.stdout).contains("wrong-secret"));
-    let out = run(vec!["device".into(), "deregister".into(), "--url".into(), app.address.clone(), "--id".into(), id, "--secret".into(), secret]).await;
+    let out =
+        run(vec!["device".into(), "deregister".into(), "--url".into(), app.address.clone(), "--id".into(), id, "--secret".into(), secret])
+            .await;
     assert!(out.status.success());
     assert_eq!(devices::table.filter(devices::removed_at.is_null()).count().get_result::<i64>(&mut *app.conn()).unwrap(), 0);
 }
@@ -593,10 +737,17 @@ async fn the_demo_story_tells_the_license_manager_s_story() {
         let password = |email: &str| logins.iter().find(|l| l.email == email).unwrap().password.clone();
         let maya = TestApp { client: client(), ..app.clone_handle() };
         assert_eq!(maya.sign_in("maya@metalworks.example", &password("maya@metalworks.example")).await.status().as_u16(), 303);
-        let m: i64 = smart_accounts::table.filter(smart_accounts::domain.eq("metalworks.example")).select(smart_accounts::id).first(&mut *app.conn()).unwrap();
+        let m: i64 = smart_accounts::table
+            .filter(smart_accounts::domain.eq("metalworks.example"))
+            .select(smart_accounts::id)
+            .first(&mut *app.conn())
+            .unwrap();
         let page = maya.get_text(&format!("/accounts/{m}/licenses")).await;
         let alerts = texts(&page, "#alerts li");
-        assert!(alerts.iter().any(|a| a.contains("Insufficient licenses") && a.contains("Processing") && a.contains("20 short")), "{backend:?}: {alerts:?}");
+        assert!(
+            alerts.iter().any(|a| a.contains("Insufficient licenses") && a.contains("Processing") && a.contains("20 short")),
+            "{backend:?}: {alerts:?}"
+        );
         assert!(alerts.iter().any(|a| a.contains("Token expiring")), "{alerts:?}");
         let va = |name: &str| -> i64 {
             portal::db::schema::virtual_accounts::table
@@ -619,7 +770,11 @@ async fn the_demo_story_tells_the_license_manager_s_story() {
 
         let fatima = TestApp { client: client(), ..app.clone_handle() };
         fatima.sign_in("fatima@fabrikam.example", &password("fatima@fabrikam.example")).await;
-        let f: i64 = smart_accounts::table.filter(smart_accounts::domain.eq("fabrikam.example")).select(smart_accounts::id).first(&mut *app.conn()).unwrap();
+        let f: i64 = smart_accounts::table
+            .filter(smart_accounts::domain.eq("fabrikam.example"))
+            .select(smart_accounts::id)
+            .first(&mut *app.conn())
+            .unwrap();
         let page = fatima.get_text(&format!("/accounts/{f}/licenses")).await;
         assert!(texts(&page, "#claim-certificates-section tbody th").contains(&"Router Security (PAK)".to_string()), "a claimable PAK");
         let alerts = texts(&page, "#alerts li");
@@ -646,7 +801,13 @@ async fn the_demo_story_tells_the_license_manager_s_story() {
             .post_form(
                 &path,
                 &format!("{path}/transfer"),
-                &[("license", "DNA Advantage"), ("from", &default.to_string()), ("to", &fva("Americas").to_string()), ("quantity", "10"), ("reason", "Litware and Contoso Pharma are Americas customers")],
+                &[
+                    ("license", "DNA Advantage"),
+                    ("from", &default.to_string()),
+                    ("to", &fva("Americas").to_string()),
+                    ("quantity", "10"),
+                    ("reason", "Litware and Contoso Pharma are Americas customers"),
+                ],
             )
             .await;
         assert_eq!(resp.status().as_u16(), 303, "{backend:?}");
@@ -707,7 +868,10 @@ async fn a_pak_from_an_unassigned_order_is_claimed_by_typing_its_code_and_its_cu
         assert_eq!(input_value(&html, "code").as_deref(), Some("PAK-NOPE-NOPE-NOPE"));
         // The approver may not claim.
         let priya = as_user(&app, "priya@metalworks.example").await;
-        assert_eq!(priya.post_form("/licenses", &action, &[("code", &code), ("claim_va", &w.production.to_string())]).await.status().as_u16(), 403);
+        assert_eq!(
+            priya.post_form("/licenses", &action, &[("code", &code), ("claim_va", &w.production.to_string())]).await.status().as_u16(),
+            403
+        );
         let typed = code.to_lowercase();
         let resp = maya.post_form(&path, &action, &[("code", &typed), ("claim_va", &w.production.to_string())]).await;
         assert_eq!(resp.status().as_u16(), 303, "{backend:?}");
@@ -726,8 +890,13 @@ async fn a_pak_from_an_unassigned_order_is_claimed_by_typing_its_code_and_its_cu
         };
         transfer::transfer(&mut app.conn(), &actor(&app, "maya@metalworks.example"), w.metalworks, &input, "http://x").unwrap();
         let t = token(&app, w.metalworks, w.processing, "");
-        let (status, _) =
-            api(&app, "/api/v1/devices/register", None, serde_json::json!({"token": t, "name": "phone-gw-1", "product": "PAK-VOICE-25", "licenses": 1})).await;
+        let (status, _) = api(
+            &app,
+            "/api/v1/devices/register",
+            None,
+            serde_json::json!({"token": t, "name": "phone-gw-1", "product": "PAK-VOICE-25", "licenses": 1}),
+        )
+        .await;
         assert_eq!(status, 201);
         let custody = maya.get_text(&format!("{path}/custody/{line}")).await;
         let steps = texts(&custody, "tbody tr").join(" | ");
@@ -781,14 +950,30 @@ async fn the_metalworks_story_in_the_browser() {
         b.click_and_wait("main form button.primary").await;
         let value = b.driver.find(By::Css("#new-token")).await.unwrap().value().await.unwrap().unwrap();
         assert!(value.starts_with("srt_"));
-        assert!(b.driver.find(By::Css(".copy-button")).await.unwrap().is_displayed().await.unwrap(), "the copy button shows with JavaScript");
+        assert!(
+            b.driver.find(By::Css(".copy-button")).await.unwrap().is_displayed().await.unwrap(),
+            "the copy button shows with JavaScript"
+        );
         b.shot(&format!("{tag}-05-token")).await;
 
         let bin = env!("CARGO_BIN_EXE_smart-account-portal");
         let url = app.address.clone();
         let out = tokio::task::spawn_blocking(move || {
             std::process::Command::new(bin)
-                .args(["device", "register", "--url", &url, "--token", &value, "--name", "furnace-3", "--product", "SL-WLC-AP", "--licenses", "2"])
+                .args([
+                    "device",
+                    "register",
+                    "--url",
+                    &url,
+                    "--token",
+                    &value,
+                    "--name",
+                    "furnace-3",
+                    "--product",
+                    "SL-WLC-AP",
+                    "--licenses",
+                    "2",
+                ])
                 .output()
                 .unwrap()
         })
@@ -804,8 +989,13 @@ async fn the_metalworks_story_in_the_browser() {
         b.shot(&format!("{tag}-07-chart")).await;
         b.driver.set_window_rect(0, 0, 390, 844).await.unwrap();
         b.driver.goto(app.url(&format!("/accounts/{}/licenses", w.metalworks))).await.unwrap();
-        let overflow: bool =
-            b.driver.execute("return document.documentElement.scrollWidth > window.innerWidth + 1;", vec![]).await.unwrap().convert().unwrap();
+        let overflow: bool = b
+            .driver
+            .execute("return document.documentElement.scrollWidth > window.innerWidth + 1;", vec![])
+            .await
+            .unwrap()
+            .convert()
+            .unwrap();
         assert!(!overflow, "no sideways scrolling on a phone: tables scroll in their own region");
         b.shot(&format!("{tag}-08-phone")).await;
         b.quit().await;

@@ -370,7 +370,13 @@ async fn bulk_reassignment_moves_every_eligible_order_and_names_the_refused() {
             .post_form(
                 "/smart-account-orders",
                 "/smart-account-orders/reassign",
-                &[("all", "yes"), ("seen", &seen_now(&app)), ("q", "bulkco"), ("kind", "customer"), ("account_id", &northwind_holding.to_string())],
+                &[
+                    ("all", "yes"),
+                    ("seen", &seen_now(&app)),
+                    ("q", "bulkco"),
+                    ("kind", "customer"),
+                    ("account_id", &northwind_holding.to_string()),
+                ],
             )
             .await;
         assert_eq!(resp.status().as_u16(), 400, "Northwind's holding account is not Contoso's to assign");
@@ -380,7 +386,13 @@ async fn bulk_reassignment_moves_every_eligible_order_and_names_the_refused() {
             .post_form(
                 "/smart-account-orders",
                 "/smart-account-orders/reassign",
-                &[("all", "yes"), ("seen", &seen_now(&app)), ("q", "bulkco"), ("kind", "customer"), ("account_id", &world.metalworks.to_string())],
+                &[
+                    ("all", "yes"),
+                    ("seen", &seen_now(&app)),
+                    ("q", "bulkco"),
+                    ("kind", "customer"),
+                    ("account_id", &world.metalworks.to_string()),
+                ],
             )
             .await;
         assert_eq!(texts(&resp.text().await.unwrap(), "#summary-heading"), vec!["2 moved, 0 refused".to_string()]);

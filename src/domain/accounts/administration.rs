@@ -233,7 +233,8 @@ pub fn delete_virtual_account(conn: &mut DbConnection, actor: &Actor, account_id
             )));
         }
         events::record(conn, account_id, None, Some(actor.user_id.0), "va_deleted", &format!("Virtual account \"{}\" deleted", va.name))?;
-        diesel::delete(crate::db::schema::licenses::table.filter(crate::db::schema::licenses::virtual_account_id.eq(va_id))).execute(conn)?;
+        diesel::delete(crate::db::schema::licenses::table.filter(crate::db::schema::licenses::virtual_account_id.eq(va_id)))
+            .execute(conn)?;
         diesel::delete(virtual_accounts::table.find(va_id)).execute(conn)?;
         Ok(())
     })

@@ -135,13 +135,10 @@ pub fn consume(conn: &mut DbConnection, token: &str, purpose: Purpose) -> Domain
         Err(p) => return Ok(Err(p)),
     };
     let now = crate::db::now();
-    let taken = diesel::update(
-        user_tokens::table
-            .filter(user_tokens::token_hash.eq(hash_token(token)))
-            .filter(user_tokens::used_at.is_null()),
-    )
-    .set(user_tokens::used_at.eq(now))
-    .execute(conn)?;
+    let taken =
+        diesel::update(user_tokens::table.filter(user_tokens::token_hash.eq(hash_token(token))).filter(user_tokens::used_at.is_null()))
+            .set(user_tokens::used_at.eq(now))
+            .execute(conn)?;
     if taken != 1 {
         return Ok(Err(LinkProblem::Used));
     }

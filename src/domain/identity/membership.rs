@@ -36,7 +36,8 @@ pub struct RegistrationInput {
 }
 
 /// The refusal for an operations domain, wherever it comes up.
-pub const OPERATIONS_REFUSAL: &str = "Operations staff accounts are not made by registering. Ask an operations company administrator for an invitation.";
+pub const OPERATIONS_REFUSAL: &str =
+    "Operations staff accounts are not made by registering. Ask an operations company administrator for an invitation.";
 
 /// Registers a person: nothing but a name, an address to confirm and a
 /// password. The "Confirm your email" link goes out through the outbox.
@@ -45,11 +46,8 @@ pub fn register(conn: &mut DbConnection, input: &RegistrationInput, ip: &str, ba
     let name = errors.check("name", PersonName::parse(&input.name));
     let email = errors.check("email", EmailAddress::parse(&input.email));
     let password = errors.check("password", passwords::parse_new(&input.password, &[&input.email, &input.name]));
-    let company_name = if input.company_name.trim().is_empty() {
-        None
-    } else {
-        errors.check("company_name", CompanyName::parse(&input.company_name))
-    };
+    let company_name =
+        if input.company_name.trim().is_empty() { None } else { errors.check("company_name", CompanyName::parse(&input.company_name)) };
     let (Some(name), Some(email), Some(password)) = (name, email, password) else { return Err(errors.into()) };
     if !errors.is_empty() {
         return Err(errors.into());
@@ -164,7 +162,12 @@ pub enum Confirmed {
 /// Follows a "Confirm your email" link: single use, 24 hours. A domain that
 /// no company owns makes a customer company with the person as its first
 /// member and company administrator.
-pub fn confirm_email(conn: &mut DbConnection, token: &str, ip: &str, base_url: &str) -> DomainResult<Result<(i64, Confirmed), LinkProblem>> {
+pub fn confirm_email(
+    conn: &mut DbConnection,
+    token: &str,
+    ip: &str,
+    base_url: &str,
+) -> DomainResult<Result<(i64, Confirmed), LinkProblem>> {
     crate::db::transaction(conn, |conn| {
         let user_id = match links::consume(conn, token, Purpose::ConfirmEmail)? {
             Ok(id) => id,
@@ -209,7 +212,14 @@ pub fn confirm_email(conn: &mut DbConnection, token: &str, ip: &str, base_url: &
                 join(conn, &user, c.id, true)?;
                 security::record(
                     conn,
-                    Record { user_id: Some(user.id), company_id: Some(c.id), actor_user_id: Some(user.id), kind: "company_created", detail: &c.name, ip },
+                    Record {
+                        user_id: Some(user.id),
+                        company_id: Some(c.id),
+                        actor_user_id: Some(user.id),
+                        kind: "company_created",
+                        detail: &c.name,
+                        ip,
+                    },
                 )?;
                 if let Some(actor) = Actor::load(conn, user.id)? {
                     mail::enqueue(conn, &Email::welcome(&actor, base_url))?;
@@ -264,9 +274,16 @@ fn join(conn: &mut DbConnection, user: &User, company_id: i64, admin: bool) -> D
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JoinState {
     /// A company owns the domain; the person has not asked yet.
-    CanAsk { company: String },
-    Waiting { company: String, since: NaiveDateTime },
-    Denied { company: String },
+    CanAsk {
+        company: String,
+    },
+    Waiting {
+        company: String,
+        since: NaiveDateTime,
+    },
+    Denied {
+        company: String,
+    },
     /// The domain belongs to operations: never joined by asking.
     Operations,
     /// No company owns the domain (it was removed since registering): make one.
@@ -337,7 +354,14 @@ pub fn ask_to_join(conn: &mut DbConnection, user_id: i64, ip: &str, base_url: &s
             .execute(conn)?;
         security::record(
             conn,
-            Record { user_id: Some(user_id), company_id: Some(c.id), actor_user_id: Some(user_id), kind: "membership_requested", detail: &c.name, ip },
+            Record {
+                user_id: Some(user_id),
+                company_id: Some(c.id),
+                actor_user_id: Some(user_id),
+                kind: "membership_requested",
+                detail: &c.name,
+                ip,
+            },
         )?;
         let url = format!("{base_url}/company");
         for (_, to, name) in admins_of(conn, c.id)? {
@@ -401,14 +425,29 @@ pub fn decide_request(
         let kind = if approve { "membership_approved" } else { "membership_denied" };
         record_by_admin(conn, actor, &user, kind, ip)?;
         let (subject, text) = if approve {
-            (format!("You are a member of {}", actor.company_name), format!("{} approved your request: you are now a member of {}.", actor.name, actor.company_name))
+            (
+                format!("You are a member of {}", actor.company_name),
+                format!("{} approved your request: you are now a member of {}.", actor.name, actor.company_name),
+            )
         } else {
-            (format!("Your request to join {}", actor.company_name), format!("{} did not approve your request to join {}. If you think this is a mistake, contact them directly.", actor.name, actor.company_name))
+            (
+                format!("Your request to join {}", actor.company_name),
+                format!(
+                    "{} did not approve your request to join {}. If you think this is a mistake, contact them directly.",
+                    actor.name, actor.company_name
+                ),
+            )
         };
         let url = format!("{base_url}/");
         mail::enqueue(
             conn,
-            &Email::notice(&user.email, subject, kind, &[format!("Hello {},", user.name), text], approve.then_some(("Open the portal", url.as_str()))),
+            &Email::notice(
+                &user.email,
+                subject,
+                kind,
+                &[format!("Hello {},", user.name), text],
+                approve.then_some(("Open the portal", url.as_str())),
+            ),
         )?;
         Ok(())
     })
@@ -480,8 +519,11 @@ pub fn invite(
                 return Err(FieldErrors::single("smart_account_id", "Choose one of the listed smart accounts.").into());
             }
         }
-        let existing: Option<(Option<i64>, Option<NaiveDateTime>)> =
-            users::table.filter(users::email.eq(email.as_str())).select((users::company_id, users::deactivated_at)).first(conn).optional()?;
+        let existing: Option<(Option<i64>, Option<NaiveDateTime>)> = users::table
+            .filter(users::email.eq(email.as_str()))
+            .select((users::company_id, users::deactivated_at))
+            .first(conn)
+            .optional()?;
         if let Some((Some(company), _)) = existing {
             let msg = if company == actor.company_id.0 {
                 format!("{email} is a member of {} already.", actor.company_name)
@@ -515,7 +557,14 @@ pub fn invite(
             .execute(conn)?;
         security::record(
             conn,
-            Record { user_id: None, company_id: Some(actor.company_id.0), actor_user_id: Some(actor.user_id.0), kind: "invited", detail: email.as_str(), ip },
+            Record {
+                user_id: None,
+                company_id: Some(actor.company_id.0),
+                actor_user_id: Some(actor.user_id.0),
+                kind: "invited",
+                detail: email.as_str(),
+                ip,
+            },
         )?;
         send_invitation(conn, actor, email.as_str(), &token, base_url)?;
         Ok(())
@@ -541,7 +590,11 @@ fn send_invitation(conn: &mut DbConnection, actor: &Actor, to: &str, token: &str
     Ok(())
 }
 
-fn own_invitation(conn: &mut DbConnection, actor: &Actor, invitation_id: i64) -> DomainResult<(String, Option<NaiveDateTime>, Option<NaiveDateTime>)> {
+fn own_invitation(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    invitation_id: i64,
+) -> DomainResult<(String, Option<NaiveDateTime>, Option<NaiveDateTime>)> {
     invitations::table
         .filter(invitations::id.eq(invitation_id))
         .filter(invitations::company_id.eq(actor.company_id.0))
@@ -552,7 +605,13 @@ fn own_invitation(conn: &mut DbConnection, actor: &Actor, invitation_id: i64) ->
 }
 
 /// Sends a pending invitation again with a new link and a new 7 days.
-pub fn resend_invitation(conn: &mut DbConnection, permit: &Permit<AdministerMembers>, actor: &Actor, invitation_id: i64, base_url: &str) -> DomainResult<()> {
+pub fn resend_invitation(
+    conn: &mut DbConnection,
+    permit: &Permit<AdministerMembers>,
+    actor: &Actor,
+    invitation_id: i64,
+    base_url: &str,
+) -> DomainResult<()> {
     let _ = permit;
     crate::db::transaction(conn, |conn| {
         let (email, accepted, withdrawn) = own_invitation(conn, actor, invitation_id)?;
@@ -569,7 +628,13 @@ pub fn resend_invitation(conn: &mut DbConnection, permit: &Permit<AdministerMemb
     })
 }
 
-pub fn withdraw_invitation(conn: &mut DbConnection, permit: &Permit<AdministerMembers>, actor: &Actor, invitation_id: i64, ip: &str) -> DomainResult<()> {
+pub fn withdraw_invitation(
+    conn: &mut DbConnection,
+    permit: &Permit<AdministerMembers>,
+    actor: &Actor,
+    invitation_id: i64,
+    ip: &str,
+) -> DomainResult<()> {
     let _ = permit;
     crate::db::transaction(conn, |conn| {
         let (email, accepted, withdrawn) = own_invitation(conn, actor, invitation_id)?;
@@ -577,10 +642,19 @@ pub fn withdraw_invitation(conn: &mut DbConnection, permit: &Permit<AdministerMe
             return Err(DomainError::Conflict("This invitation was accepted already.".into()));
         }
         if withdrawn.is_none() {
-            diesel::update(invitations::table.find(invitation_id)).set(invitations::withdrawn_at.eq(Some(crate::db::now()))).execute(conn)?;
+            diesel::update(invitations::table.find(invitation_id))
+                .set(invitations::withdrawn_at.eq(Some(crate::db::now())))
+                .execute(conn)?;
             security::record(
                 conn,
-                Record { user_id: None, company_id: Some(actor.company_id.0), actor_user_id: Some(actor.user_id.0), kind: "invitation_withdrawn", detail: &email, ip },
+                Record {
+                    user_id: None,
+                    company_id: Some(actor.company_id.0),
+                    actor_user_id: Some(actor.user_id.0),
+                    kind: "invitation_withdrawn",
+                    detail: &email,
+                    ip,
+                },
             )?;
         }
         Ok(())
@@ -597,7 +671,10 @@ pub struct InvitationView {
     pub existing_user: bool,
 }
 
-fn open_invitation(conn: &mut DbConnection, token: &str) -> DomainResult<Result<(i64, i64, String, i64, Option<i64>, Option<String>), LinkProblem>> {
+fn open_invitation(
+    conn: &mut DbConnection,
+    token: &str,
+) -> DomainResult<Result<(i64, i64, String, i64, Option<i64>, Option<String>), LinkProblem>> {
     type Row = (i64, i64, String, i64, Option<i64>, Option<String>, NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>);
     let row: Option<Row> = invitations::table
         .filter(invitations::token_hash.eq(links::hash_token(token)))
@@ -686,7 +763,9 @@ pub fn accept_invitation(
                 if u.company_id.is_some() {
                     return Err(DomainError::Conflict("You are a member of a company already.".into()));
                 }
-                diesel::update(users::table.find(u.id)).set(users::email_confirmed_at.eq(Some(u.email_confirmed_at.unwrap_or(now)))).execute(conn)?;
+                diesel::update(users::table.find(u.id))
+                    .set(users::email_confirmed_at.eq(Some(u.email_confirmed_at.unwrap_or(now))))
+                    .execute(conn)?;
                 users::table.find(u.id).select(User::as_select()).first(conn)?
             }
             (None, Some((name, hash))) => {
@@ -698,7 +777,14 @@ pub fn accept_invitation(
         join(conn, &user, company_id, false)?;
         security::record(
             conn,
-            Record { user_id: Some(user.id), company_id: Some(company_id), actor_user_id: Some(user.id), kind: "invitation_accepted", detail: &user.email, ip },
+            Record {
+                user_id: Some(user.id),
+                company_id: Some(company_id),
+                actor_user_id: Some(user.id),
+                kind: "invitation_accepted",
+                detail: &user.email,
+                ip,
+            },
         )?;
         if let (Some(account_id), Some(role)) = (account, role) {
             // The inviter grants the role now, with their rights as they stand now.
@@ -765,7 +851,15 @@ pub fn overview(conn: &mut DbConnection, actor: &Actor) -> DomainResult<CompanyO
     let rows: Vec<(i64, String, String, Option<NaiveDateTime>, bool, Option<NaiveDateTime>, Option<NaiveDateTime>)> = users::table
         .filter(users::company_id.eq(actor.company_id.0))
         .order((users::deactivated_at.is_not_null(), users::name, users::id))
-        .select((users::id, users::name, users::email, users::last_sign_in_at, users::is_company_admin, users::deactivated_at, users::totp_enabled_at))
+        .select((
+            users::id,
+            users::name,
+            users::email,
+            users::last_sign_in_at,
+            users::is_company_admin,
+            users::deactivated_at,
+            users::totp_enabled_at,
+        ))
         .load(conn)?;
     let admin = policy::may_administer_members(actor).is_ok();
     let members = rows
@@ -873,7 +967,14 @@ fn record_by_admin(conn: &mut DbConnection, actor: &Actor, user: &User, kind: &s
     let detail = format!("{} by {}", user.email, actor.name);
     security::record(
         conn,
-        Record { user_id: Some(user.id), company_id: Some(actor.company_id.0), actor_user_id: Some(actor.user_id.0), kind, detail: &detail, ip },
+        Record {
+            user_id: Some(user.id),
+            company_id: Some(actor.company_id.0),
+            actor_user_id: Some(actor.user_id.0),
+            kind,
+            detail: &detail,
+            ip,
+        },
     )
 }
 

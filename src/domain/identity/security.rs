@@ -80,13 +80,7 @@ pub fn own(conn: &mut DbConnection, user_id: i64, company_id: Option<i64>, kind:
 fn load(conn: &mut DbConnection, filter: Filter, limit: i64) -> QueryResult<Vec<SecurityEvent>> {
     let mut q = security_events::table
         .left_join(users::table.on(users::id.nullable().eq(security_events::user_id)))
-        .select((
-            security_events::created_at,
-            security_events::kind,
-            security_events::detail,
-            security_events::ip,
-            users::email.nullable(),
-        ))
+        .select((security_events::created_at, security_events::kind, security_events::detail, security_events::ip, users::email.nullable()))
         .order(security_events::id.desc())
         .limit(limit)
         .into_boxed();

@@ -50,7 +50,11 @@ pub fn start(conn: &mut DbConnection, user: &User, client: &Client, base_url: &s
                     "new_sign_in",
                     &[
                         format!("Hello {},", user.name),
-                        format!("Someone signed in to your account from {label} at {} UTC (address {}).", now.format("%Y-%m-%d %H:%M"), client.ip),
+                        format!(
+                            "Someone signed in to your account from {label} at {} UTC (address {}).",
+                            now.format("%Y-%m-%d %H:%M"),
+                            client.ip
+                        ),
                         "If this was you, there is nothing to do. If not, reset your password at once: that ends every session.".into(),
                     ],
                     Some(("Reset your password", &reset)),

@@ -88,11 +88,8 @@ fn throttle_key(user_id: i64) -> String {
 fn check_throttle(conn: &mut DbConnection, user_id: i64) -> DomainResult<()> {
     let since = crate::db::now() - Duration::minutes(WINDOW_MINUTES);
     let key = throttle_key(user_id);
-    let failures: i64 = sign_in_failures::table
-        .filter(sign_in_failures::email.eq(&key))
-        .filter(sign_in_failures::at.gt(since))
-        .count()
-        .get_result(conn)?;
+    let failures: i64 =
+        sign_in_failures::table.filter(sign_in_failures::email.eq(&key)).filter(sign_in_failures::at.gt(since)).count().get_result(conn)?;
     if failures >= MAX_FAILURES {
         let oldest: Option<chrono::NaiveDateTime> = sign_in_failures::table
             .filter(sign_in_failures::email.eq(&key))
@@ -168,11 +165,7 @@ pub fn regenerate_recovery_codes(conn: &mut DbConnection, user_id: i64, password
 }
 
 pub fn unused_recovery_codes(conn: &mut DbConnection, user_id: i64) -> QueryResult<i64> {
-    recovery_codes::table
-        .filter(recovery_codes::user_id.eq(user_id))
-        .filter(recovery_codes::used_at.is_null())
-        .count()
-        .get_result(conn)
+    recovery_codes::table.filter(recovery_codes::user_id.eq(user_id)).filter(recovery_codes::used_at.is_null()).count().get_result(conn)
 }
 
 /// The second step of signing in: a code from the app (each step once) or
@@ -193,9 +186,7 @@ pub fn verify(conn: &mut DbConnection, user_id: i64, code: &str, ip: &str) -> Do
     if let Some(step) = matching_step(&secret, code, unix_now()) {
         // Each step is accepted once: a code seen on the wire cannot be replayed.
         let taken = diesel::update(
-            users::table
-                .filter(users::id.eq(user_id))
-                .filter(users::totp_last_step.is_null().or(users::totp_last_step.lt(step as i64))),
+            users::table.filter(users::id.eq(user_id)).filter(users::totp_last_step.is_null().or(users::totp_last_step.lt(step as i64))),
         )
         .set(users::totp_last_step.eq(Some(step as i64)))
         .execute(conn)?;

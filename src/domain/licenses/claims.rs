@@ -36,7 +36,14 @@ pub fn claimable(conn: &mut DbConnection, account: i64) -> DomainResult<Vec<Clai
 }
 
 /// Claims a delivered PAK batch into a VA the actor manages licenses in.
-pub fn claim(conn: &mut DbConnection, actor: &Actor, account_id: i64, license_id: i64, va_raw: &str, base_url: &str) -> DomainResult<String> {
+pub fn claim(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    account_id: i64,
+    license_id: i64,
+    va_raw: &str,
+    base_url: &str,
+) -> DomainResult<String> {
     crate::db::transaction(conn, |conn| {
         let ctx = accounts::load(conn, actor, account_id)?;
         let vas = super::visible_vas(conn, &ctx)?;
@@ -56,7 +63,11 @@ pub fn claim(conn: &mut DbConnection, actor: &Actor, account_id: i64, license_id
         };
         let now = crate::db::now();
         let n = diesel::update(licenses::table.find(license_id).filter(licenses::claimed_at.is_null()))
-            .set((licenses::claimed_at.eq(Some(now)), licenses::claimed_by.eq(Some(actor.user_id.0)), licenses::virtual_account_id.eq(to.id)))
+            .set((
+                licenses::claimed_at.eq(Some(now)),
+                licenses::claimed_by.eq(Some(actor.user_id.0)),
+                licenses::virtual_account_id.eq(to.id),
+            ))
             .execute(conn)?;
         if n != 1 {
             return Err(DomainError::Conflict("Someone claimed these licenses meanwhile.".into()));
@@ -75,7 +86,14 @@ pub fn claim(conn: &mut DbConnection, actor: &Actor, account_id: i64, license_id
                 license_movements::created_at.eq(now),
             ))
             .execute(conn)?;
-        events::record(conn, account_id, Some(to.id), Some(actor.user_id.0), "pak_claimed", &format!("{quantity} × {name} claimed into {}", to.name))?;
+        events::record(
+            conn,
+            account_id,
+            Some(to.id),
+            Some(actor.user_id.0),
+            "pak_claimed",
+            &format!("{quantity} × {name} claimed into {}", to.name),
+        )?;
         super::shortages::reconcile(conn, account_id, to.id, &name, Some(actor.user_id.0), base_url)?;
         Ok(format!("{quantity} × {name} claimed into {}.", to.name))
     })
@@ -170,7 +188,14 @@ pub fn claim_code(
                 license_movements::created_at.eq(now),
             ))
             .execute(conn)?;
-        events::record(conn, account_id, Some(to.id), Some(actor.user_id.0), "pak_claimed", &format!("{quantity} × {name} claimed into {} with code {code}", to.name))?;
+        events::record(
+            conn,
+            account_id,
+            Some(to.id),
+            Some(actor.user_id.0),
+            "pak_claimed",
+            &format!("{quantity} × {name} claimed into {} with code {code}", to.name),
+        )?;
         super::shortages::reconcile(conn, account_id, to.id, &name, Some(actor.user_id.0), base_url)?;
         Ok(format!("{quantity} × {name} claimed into {}.", to.name))
     })

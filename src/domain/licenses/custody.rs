@@ -90,7 +90,9 @@ pub fn of_line(conn: &mut DbConnection, actor: &Actor, account_id: i64, line_id:
         .filter(virtual_accounts::smart_account_id.eq(account_id))
         .select((virtual_accounts::id, virtual_accounts::name))
         .load(conn)?;
-    let name = |id: Option<i64>| id.and_then(|i| names.iter().find(|n| n.0 == i)).map(|n| n.1.clone()).unwrap_or_else(|| "a deleted virtual account".into());
+    let name = |id: Option<i64>| {
+        id.and_then(|i| names.iter().find(|n| n.0 == i)).map(|n| n.1.clone()).unwrap_or_else(|| "a deleted virtual account".into())
+    };
     for (at, q, from, to, how, reason, who) in moves {
         let what = if how == "claim" {
             format!("{q} claimed into {}", name(to))

@@ -225,7 +225,14 @@ fn authenticate(conn: &mut DbConnection, id: i64, secret: &str) -> Result<(i64, 
     let row: Option<(i64, i64, String, String, i32, String)> = devices::table
         .filter(devices::id.eq(id))
         .filter(devices::removed_at.is_null())
-        .select((devices::smart_account_id, devices::virtual_account_id, devices::name, devices::license_name, devices::licenses, devices::secret_hash))
+        .select((
+            devices::smart_account_id,
+            devices::virtual_account_id,
+            devices::name,
+            devices::license_name,
+            devices::licenses,
+            devices::secret_hash,
+        ))
         .first(conn)
         .optional()?;
     let Some((account, va, name, license, licenses, hash)) = row else { return Err(DeviceRefusal::UnknownDevice) };
@@ -246,9 +253,10 @@ pub fn report(conn: &mut DbConnection, id: i64, secret: &str, licenses: i64, bas
         // device makes the update miss, and the figure is read again.
         for _ in 0..5 {
             let (account, va, _name, license, before) = authenticate(conn, id, secret)?;
-            let updated = diesel::update(devices::table.find(id).filter(devices::licenses.eq(before)).filter(devices::removed_at.is_null()))
-                .set((devices::licenses.eq(n), devices::last_contact_at.eq(crate::db::now())))
-                .execute(conn)?;
+            let updated =
+                diesel::update(devices::table.find(id).filter(devices::licenses.eq(before)).filter(devices::removed_at.is_null()))
+                    .set((devices::licenses.eq(n), devices::last_contact_at.eq(crate::db::now())))
+                    .execute(conn)?;
             if updated == 0 {
                 continue;
             }
@@ -274,7 +282,14 @@ pub fn deregister(conn: &mut DbConnection, id: i64, secret: &str, base_url: &str
             return Err(DeviceRefusal::Internal("the device changed meanwhile; try again".into()));
         }
         shortages::consume(conn, account, va, &license, -i64::from(licenses))?;
-        events::record(conn, account, Some(va), None, "device_removed", &format!("Device \"{name}\" deregistered itself, freeing {licenses} × {license}"))?;
+        events::record(
+            conn,
+            account,
+            Some(va),
+            None,
+            "device_removed",
+            &format!("Device \"{name}\" deregistered itself, freeing {licenses} × {license}"),
+        )?;
         shortages::reconcile(conn, account, va, &license, None, base_url)?;
         Ok(())
     })
@@ -459,9 +474,10 @@ pub fn move_to(conn: &mut DbConnection, actor: &Actor, account_id: i64, id: i64,
         if to.id == from {
             return Err(DomainError::Invalid(FieldErrors::single("to", "The device is in that virtual account already.")));
         }
-        let moved = diesel::update(devices::table.find(id).filter(devices::licenses.eq(licenses)).filter(devices::virtual_account_id.eq(from)))
-            .set(devices::virtual_account_id.eq(to.id))
-            .execute(conn)?;
+        let moved =
+            diesel::update(devices::table.find(id).filter(devices::licenses.eq(licenses)).filter(devices::virtual_account_id.eq(from)))
+                .set(devices::virtual_account_id.eq(to.id))
+                .execute(conn)?;
         if moved == 0 {
             return Err(DomainError::Conflict("The device reported or moved meanwhile; nothing was changed. Try again.".into()));
         }

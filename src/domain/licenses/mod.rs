@@ -230,13 +230,8 @@ pub struct Alert {
 /// know the account, 403 if their role covers no licenses).
 pub fn visible_vas(conn: &mut DbConnection, ctx: &AccountInContext) -> DomainResult<Vec<VaTab>> {
     let all_vas = policy::allows(&ctx.access, Capability::ManageLicenses(None));
-    let covered: Vec<i64> = ctx
-        .access
-        .virtual_accounts
-        .iter()
-        .copied()
-        .filter(|v| policy::allows(&ctx.access, Capability::ManageLicenses(Some(*v))))
-        .collect();
+    let covered: Vec<i64> =
+        ctx.access.virtual_accounts.iter().copied().filter(|v| policy::allows(&ctx.access, Capability::ManageLicenses(Some(*v)))).collect();
     if !all_vas && covered.is_empty() {
         policy::account_permit(&ctx.access, Capability::ManageLicenses(None))?;
     }
@@ -353,7 +348,10 @@ impl LicensesView {
         self.vas.iter().any(|v| v.can_transfer)
     }
     pub fn selected_name(&self) -> String {
-        self.selected.and_then(|s| self.vas.iter().find(|v| v.id == s)).map(|v| v.name.clone()).unwrap_or_else(|| "All virtual accounts".into())
+        self.selected
+            .and_then(|s| self.vas.iter().find(|v| v.id == s))
+            .map(|v| v.name.clone())
+            .unwrap_or_else(|| "All virtual accounts".into())
     }
     pub fn total_shortage(&self) -> i64 {
         self.figures.iter().map(|f| f.shortage).sum()
@@ -383,8 +381,7 @@ pub fn view(conn: &mut DbConnection, actor: &Actor, account_id: i64, va: Option<
         per_va.iter().filter(|r| movable.contains(&r.va_id) && r.figures.owned > 0).map(|r| r.figures.license_name.clone()).collect();
     products.sort();
     products.dedup();
-    let token_refusal =
-        policy::token_refusal(ctx.account.kind, ctx.account.status, ctx.account.agreement_accepted());
+    let token_refusal = policy::token_refusal(ctx.account.kind, ctx.account.status, ctx.account.agreement_accepted());
     Ok(LicensesView {
         claimable: if vas.iter().any(|v| v.can_transfer) { claimable } else { Vec::new() },
         ctx,

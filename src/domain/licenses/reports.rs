@@ -27,7 +27,8 @@ pub fn report(conn: &mut DbConnection, actor: &Actor, account_id: i64, which: &s
     let mut w = csv::Writer::from_writer(Vec::new());
     match which {
         "licenses" => {
-            w.write_record(["virtual_account", "product", "kind", "owned", "in_use", "available", "shortage", "orders"]).map_err(csv_err)?;
+            w.write_record(["virtual_account", "product", "kind", "owned", "in_use", "available", "shortage", "orders"])
+                .map_err(csv_err)?;
             for r in super::figures(conn, account_id, &ids)? {
                 let f = &r.figures;
                 let orders: Vec<String> = f.orders.iter().map(|o| o.1.clone()).collect();

@@ -98,9 +98,7 @@ pub(crate) fn reconcile(
         (None, false) => Ok(ShortageChange::None),
         (Some((id, was)), true) => {
             if i64::from(was) != shortage {
-                diesel::update(license_shortages::table.find(id))
-                    .set(license_shortages::shortage.eq(shortage as i32))
-                    .execute(conn)?;
+                diesel::update(license_shortages::table.find(id)).set(license_shortages::shortage.eq(shortage as i32)).execute(conn)?;
             }
             Ok(ShortageChange::Updated { shortage })
         }

@@ -267,7 +267,14 @@ pub fn revoke(conn: &mut DbConnection, actor: &Actor, account_id: i64, token_id:
         diesel::update(registration_tokens::table.find(token_id))
             .set((registration_tokens::revoked_at.eq(crate::db::now()), registration_tokens::revoked_by.eq(Some(actor.user_id.0))))
             .execute(conn)?;
-        events::record(conn, account_id, Some(va), Some(actor.user_id.0), "token_revoked", &format!("Registration token \"{description}\" revoked"))?;
+        events::record(
+            conn,
+            account_id,
+            Some(va),
+            Some(actor.user_id.0),
+            "token_revoked",
+            &format!("Registration token \"{description}\" revoked"),
+        )?;
         Ok((va, description))
     })
 }
@@ -292,7 +299,12 @@ mod tests {
 
     #[test]
     fn token_settings_are_checked_field_by_field() {
-        let ok = TokenInput { description: "Plant 2".into(), expires_days: "365".into(), max_uses: "".into(), export_controlled: Some("yes".into()) };
+        let ok = TokenInput {
+            description: "Plant 2".into(),
+            expires_days: "365".into(),
+            max_uses: "".into(),
+            export_controlled: Some("yes".into()),
+        };
         assert_eq!(parse(&ok).unwrap(), TokenSpec { description: "Plant 2".into(), days: 365, max_uses: None, export_controlled: true });
         let bad = TokenInput { description: " ".into(), expires_days: "366".into(), max_uses: "0".into(), export_controlled: None };
         let e = parse(&bad).unwrap_err();

@@ -51,7 +51,13 @@ pub fn parse_quantity(input: &str, available: i64) -> Result<i64, String> {
 
 /// Moves `quantity` licenses of a product from one VA to another. Errors name
 /// the field; nothing is written unless all of it moves.
-pub fn transfer(conn: &mut DbConnection, actor: &Actor, account_id: i64, input: &TransferInput, base_url: &str) -> DomainResult<Transferred> {
+pub fn transfer(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    account_id: i64,
+    input: &TransferInput,
+    base_url: &str,
+) -> DomainResult<Transferred> {
     crate::db::transaction(conn, |conn| {
         let ctx = accounts::load(conn, actor, account_id)?;
         let vas = super::visible_vas(conn, &ctx)?;
@@ -139,9 +145,8 @@ pub fn move_batches(
         }
         let take = left.min(i64::from(q)) as i32;
         // Conditional on the quantity read: a concurrent change makes this fail, and all of it roll back.
-        let n = diesel::update(licenses::table.find(id).filter(licenses::quantity.eq(q)))
-            .set(licenses::quantity.eq(q - take))
-            .execute(conn)?;
+        let n =
+            diesel::update(licenses::table.find(id).filter(licenses::quantity.eq(q))).set(licenses::quantity.eq(q - take)).execute(conn)?;
         if n != 1 {
             return Err(DomainError::Conflict("The licenses changed meanwhile; nothing was transferred. Try again.".into()));
         }

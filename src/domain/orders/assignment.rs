@@ -722,13 +722,7 @@ fn tally(summary: &mut BulkSummary, id: i64, result: DomainResult<usize>) -> Dom
 /// by the same rules as one at a time (visibility, `check_line_assignment`,
 /// `listing_state`) and written in its own transaction with a handful of
 /// statements, its version checked as any edit's.
-fn bulk_to_customer(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    seen: &[(i64, Seen)],
-    t: &Target,
-    base_url: &str,
-) -> DomainResult<BulkSummary> {
+fn bulk_to_customer(conn: &mut DbConnection, actor: &Actor, seen: &[(i64, Seen)], t: &Target, base_url: &str) -> DomainResult<BulkSummary> {
     let ids: Vec<i64> = seen.iter().map(|(id, _)| *id).collect();
     let seen: std::collections::HashMap<i64, Seen> = seen.iter().copied().collect();
     use crate::domain::orders::visibility;
