@@ -31,6 +31,8 @@ pub struct AppState {
     mail_wake: Arc<Notify>,
     /// Every SQL statement the pool's connections ran, since start-up.
     pub statements: Arc<AtomicU64>,
+    /// `/healthz`'s last answer.
+    pub health: crate::web::health::HealthCheck,
 }
 
 impl AppState {
@@ -192,7 +194,14 @@ impl Application {
             None => None,
         };
 
-        let state = web::Data::new(AppState { pool, settings: settings.clone(), mail, mail_wake, statements: statements.clone() });
+        let state = web::Data::new(AppState {
+            pool,
+            settings: settings.clone(),
+            mail,
+            mail_wake,
+            statements: statements.clone(),
+            health: Default::default(),
+        });
         let secure = settings.secure_cookies();
         let key = settings.session_key.clone();
         let mail_viewer = state.mail_viewer_enabled();

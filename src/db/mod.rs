@@ -226,11 +226,11 @@ pub fn check_health(pool: &Pool, url: &str) -> anyhow::Result<()> {
     match manager.backend {
         Backend::Postgres => {
             let mut conn = pool.get_timeout(Duration::from_millis(1500))?;
-            conn.batch_execute("SELECT count(*) FROM companies")?;
+            conn.batch_execute("SELECT 1 FROM companies LIMIT 1")?;
         }
         Backend::Sqlite => {
             let mut conn = diesel::SqliteConnection::establish(&format!("file:{}?mode=rw", manager.url))?;
-            conn.batch_execute("PRAGMA busy_timeout = 2000; SELECT count(*) FROM companies")?;
+            conn.batch_execute("PRAGMA busy_timeout = 2000; SELECT 1 FROM companies LIMIT 1")?;
         }
     }
     Ok(())

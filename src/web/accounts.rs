@@ -82,6 +82,9 @@ async fn load_ctx(state: &AppState, user: &SignedIn, id: i64) -> Result<AccountI
 pub struct AccountsPage {
     pub layout: Layout,
     pub accounts: Vec<AccountSummary>,
+    /// The query of the next page's link, if there is one; `paged`: this is not the first page.
+    pub next: Option<String>,
+    pub paged: bool,
     pub q: String,
     pub results: Vec<FoundAccount>,
 }
@@ -98,6 +101,9 @@ pub struct SearchResultsFragment {
 pub struct SearchQuery {
     #[serde(default)]
     pub q: String,
+    /// Where the page of "your smart accounts" starts.
+    #[serde(default)]
+    pub after: String,
 }
 
 pub async fn list_accounts(
@@ -106,10 +112,16 @@ pub async fn list_accounts(
     query: crate::web::form::Query<SearchQuery>,
 ) -> Result<HttpResponse, AppError> {
     let actor = user.actor.clone();
-    let q = query.into_inner().q;
+    let SearchQuery { q, after } = query.into_inner();
+    let after = accounts::AccountCursor::decode(&after);
+    let paged = after.is_some();
     let q2 = q.clone();
-    let (list, results) = run(&state, move |conn| Ok((accounts::list_for(conn, &actor)?, admin::search(conn, &actor, &q2)?))).await??;
-    render(StatusCode::OK, &AccountsPage { layout: user.layout, accounts: list, q, results })
+    let (list, results) = run(&state, move |conn| {
+        Ok((accounts::list_for(conn, &actor, after.as_ref(), accounts::ACCOUNTS_PAGE, None)?, admin::search(conn, &actor, &q2)?))
+    })
+    .await??;
+    let next = list.next.as_ref().map(|c| format!("after={}", crate::web::url_encode(&c.encode())));
+    render(StatusCode::OK, &AccountsPage { layout: user.layout, accounts: list.rows, next, paged, q, results })
 }
 
 /// The live search of the access-request box: the result list only (htmx),

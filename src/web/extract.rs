@@ -73,7 +73,9 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
                     *actor = actor.clone().remember_audience();
                 }
                 let count = match (&found, with_count) {
-                    (Some((_, _, Some(a))), true) => crate::domain::orders::listing::not_assigned_count(&mut conn, a, 1000).ok(),
+                    (Some((_, _, Some(a))), true) => {
+                        crate::domain::orders::listing::not_assigned_count(&mut conn, a, crate::domain::orders::listing::NAV_COUNT_CAP).ok()
+                    }
                     _ => None,
                 };
                 Ok((found, count, crate::db::statements_on(&mut conn) - before))

@@ -34,12 +34,28 @@ fn fmt_time(t: &chrono::NaiveDateTime) -> String {
 pub struct OverviewPage {
     pub layout: Layout,
     pub accounts: Vec<AccountTotals>,
+    /// The query of the next page's link, if there is one.
+    pub next: Option<String>,
+    pub paged: bool,
 }
 
-pub async fn overview(state: web::Data<AppState>, user: SignedIn) -> Result<HttpResponse, AppError> {
+#[derive(Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    pub after: String,
+}
+
+pub async fn overview(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    query: crate::web::form::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
     let actor = user.actor.clone();
-    let accounts = run(&state, move |conn| licenses::overview(conn, &actor)).await??;
-    render(StatusCode::OK, &OverviewPage { layout: user.layout, accounts })
+    let after = crate::domain::accounts::AccountCursor::decode(&query.into_inner().after);
+    let paged = after.is_some();
+    let (accounts, next) = run(&state, move |conn| licenses::overview(conn, &actor, after.as_ref())).await??;
+    let next = next.map(|c| format!("after={}", crate::web::url_encode(&c.encode())));
+    render(StatusCode::OK, &OverviewPage { layout: user.layout, accounts, next, paged })
 }
 
 // ---------------------------------------------------------------- one account

@@ -127,3 +127,8 @@ mod tests {
         assert_eq!(safe_next(None), "/");
     }
 }
+
+/// `s` as one query-string value.
+pub fn url_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

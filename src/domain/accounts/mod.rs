@@ -156,27 +156,91 @@ pub struct AccountSummary {
     pub role: Option<Role>,
 }
 
-/// Accounts the actor holds a role in, and those they requested; operations see all.
-pub fn list_for(conn: &mut DbConnection, actor: &Actor) -> DomainResult<Vec<AccountSummary>> {
-    let with_role: Vec<(SmartAccountRow, String)> = smart_accounts::table
+/// Where a page of "your smart accounts" starts: after this name key and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountCursor {
+    pub name_key: String,
+    pub id: i64,
+}
+
+impl AccountCursor {
+    pub fn encode(&self) -> String {
+        format!("{}:{}", self.id, self.name_key)
+    }
+    pub fn decode(s: &str) -> Option<AccountCursor> {
+        let (id, name_key) = s.split_once(':')?;
+        Some(AccountCursor { id: id.parse().ok()?, name_key: name_key.to_string() })
+    }
+}
+
+/// A page of the accounts an actor holds a role in or requested.
+#[derive(Debug, Clone, Default)]
+pub struct AccountList {
+    pub rows: Vec<AccountSummary>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<AccountCursor>,
+}
+
+/// How many accounts a page of "your smart accounts" shows.
+pub const ACCOUNTS_PAGE: i64 = 50;
+
+/// Accounts the actor holds a role in, and those they requested, in name
+/// order, `limit` after `after`: two index ranges that stop at a page, so
+/// someone who requested a hundred thousand accounts gets a page as fast as
+/// someone with one. Roles: all of them, or only these.
+pub fn list_for(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    after: Option<&AccountCursor>,
+    limit: i64,
+    roles: Option<&[Role]>,
+) -> DomainResult<AccountList> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Bool, Text};
+    let beyond = |c: &AccountCursor| {
+        sql::<Bool>("(smart_accounts.name_key, smart_accounts.id) > (")
+            .bind::<Text, _>(c.name_key.clone())
+            .sql(", ")
+            .bind::<BigInt, _>(c.id)
+            .sql(")")
+    };
+    let mut with_role = smart_accounts::table
         .inner_join(account_roles::table)
         .filter(account_roles::user_id.eq(actor.user_id.0))
         .select((SmartAccountRow::as_select(), account_roles::role))
-        .order(smart_accounts::name)
-        .load(conn)?;
-    let requested: Vec<SmartAccountRow> = smart_accounts::table
-        .filter(smart_accounts::requested_by.eq(actor.user_id.0))
-        .select(SmartAccountRow::as_select())
-        .order(smart_accounts::name)
-        .load(conn)?;
-    let mut out: Vec<AccountSummary> = with_role.into_iter().map(|(r, role)| summary(r, Role::parse(&role))).collect();
-    for r in requested {
-        if !out.iter().any(|a| a.id == r.id) {
-            out.push(summary(r, None));
+        .order((smart_accounts::name_key, smart_accounts::id))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(c) = after {
+        with_role = with_role.filter(beyond(c));
+    }
+    if let Some(roles) = roles {
+        with_role = with_role.filter(account_roles::role.eq_any(roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()));
+    }
+    let with_role: Vec<(SmartAccountRow, String)> = with_role.load(conn)?;
+    let mut out: Vec<(String, AccountSummary)> =
+        with_role.into_iter().map(|(r, role)| (r.name_key.clone(), summary(r, Role::parse(&role)))).collect();
+    if roles.is_none() {
+        let mut requested = smart_accounts::table
+            .filter(smart_accounts::requested_by.eq(actor.user_id.0))
+            .select(SmartAccountRow::as_select())
+            .order((smart_accounts::name_key, smart_accounts::id))
+            .limit(limit + 1)
+            .into_boxed();
+        if let Some(c) = after {
+            requested = requested.filter(beyond(c));
+        }
+        for r in requested.load::<SmartAccountRow>(conn)? {
+            if !out.iter().any(|(_, a)| a.id == r.id) {
+                out.push((r.name_key.clone(), summary(r, None)));
+            }
         }
     }
-    out.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
-    Ok(out)
+    out.sort_by(|a, b| (&a.0, a.1.id).cmp(&(&b.0, b.1.id)));
+    let more = out.len() as i64 > limit;
+    out.truncate(limit.max(0) as usize);
+    let next = if more { out.last().map(|(key, a)| AccountCursor { name_key: key.clone(), id: a.id }) } else { None };
+    Ok(AccountList { rows: out.into_iter().map(|(_, a)| a).collect(), next })
 }
 
 fn summary(r: SmartAccountRow, role: Option<Role>) -> AccountSummary {

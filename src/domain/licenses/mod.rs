@@ -405,19 +405,30 @@ pub struct AccountTotals {
     pub alerts: Vec<Alert>,
 }
 
-/// The accounts whose licenses the actor works with.
-pub fn accounts(conn: &mut DbConnection, actor: &Actor) -> DomainResult<Vec<AccountSummary>> {
-    Ok(accounts::list_for(conn, actor)?
-        .into_iter()
-        .filter(|a| a.role.is_some_and(|r| !matches!(r, crate::domain::roles::Role::SaApprover)))
-        .collect())
+/// The roles that work with licenses (every role but SA Approver).
+const LICENSE_ROLES: [crate::domain::roles::Role; 4] = {
+    use crate::domain::roles::Role::*;
+    [SaAdministrator, SaUser, VaAdministrator, VaUser]
+};
+
+/// How many accounts a page of the overview shows.
+pub const OVERVIEW_PAGE: i64 = 20;
+
+/// A page of the accounts whose licenses the actor works with, in name order.
+pub fn accounts(conn: &mut DbConnection, actor: &Actor, after: Option<&accounts::AccountCursor>) -> DomainResult<accounts::AccountList> {
+    accounts::list_for(conn, actor, after, OVERVIEW_PAGE, Some(&LICENSE_ROLES))
 }
 
-/// Every account the actor reaches with its totals and alerts, those needing
-/// attention first.
-pub fn overview(conn: &mut DbConnection, actor: &Actor) -> DomainResult<Vec<AccountTotals>> {
+/// A page of the accounts the actor reaches with their totals and alerts,
+/// those needing attention first.
+pub fn overview(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    after: Option<&accounts::AccountCursor>,
+) -> DomainResult<(Vec<AccountTotals>, Option<accounts::AccountCursor>)> {
     let mut out = Vec::new();
-    for account in accounts(conn, actor)? {
+    let page = accounts(conn, actor, after)?;
+    for account in page.rows {
         let ctx = accounts::load(conn, actor, account.id)?;
         let vas = match visible_vas(conn, &ctx) {
             Ok(v) => v,
@@ -438,7 +449,7 @@ pub fn overview(conn: &mut DbConnection, actor: &Actor) -> DomainResult<Vec<Acco
         });
     }
     out.sort_by_key(|t| (t.alerts.is_empty(), t.account.name.to_lowercase()));
-    Ok(out)
+    Ok((out, page.next))
 }
 
 /// Loads the account and checks the actor may see the licenses of `va` in it

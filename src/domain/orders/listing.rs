@@ -351,6 +351,14 @@ fn sources(a: &Audience) -> Vec<Source> {
     s
 }
 
+/// The sources an order in the worklist can come from (operations: all;
+/// the company's own orders; the holding side), as
+/// `visibility::worklist_reach` says: the orders of the other sources are
+/// never in the worklist, so the count does not read them.
+fn worklist_sources(a: &Audience) -> Vec<Source> {
+    sources(a).into_iter().filter(|s| matches!(s, Source::All | Source::Company(_) | Source::Holding(_) | Source::HoldingVa(_))).collect()
+}
+
 type Boxed<'a> = orders::BoxedQuery<'a, MultiBackend>;
 
 fn base(source: &Source) -> Boxed<'static> {
@@ -478,32 +486,64 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
     };
     // Read backwards for a previous page, then turn it around.
     let desc = if forward { l.desc } else { !l.desc };
-    let mut rows: Vec<OrderRow> = Vec::new();
     let seek = cursor.is_some() && l.sort.seeks_rank();
     // Each source's page is its own indexed query; all of them go in one statement.
-    let parts = sources(audience)
-        .iter()
-        .map(|source| {
-            let mut q = filtered(source, l, seek);
+    let source_pages = || {
+        sources(audience).into_iter().map(move |source| {
+            let mut q = filtered(&source, l, seek);
             if let Some(c) = cursor {
                 if let Some(f) = beyond(c, forward) {
                     q = q.filter(f);
                 }
             }
-            q.order(sql::<BigInt>(&order_by(l.sort, desc))).limit(l.limit + 1).select(OrderRow::as_select())
+            q.order(sql::<BigInt>(&order_by(l.sort, desc))).limit(l.limit + 1)
         })
-        .collect();
-    let mut batch: Vec<OrderRow> = UnionAll { parts }.load(conn)?;
-    rows.append(&mut batch);
+    };
     // What `seek` left to the row-value comparison: only listed rows, of the chosen status.
-    rows.retain(|o| (!l.needs_account || o.sa_rank > RANK_NONE) && l.rank.is_none_or(|r| o.sa_rank == r));
-    rows.sort_by_key(|o| l.sort.key(o));
-    rows.dedup_by_key(|o| o.id);
-    if desc {
-        rows.reverse();
-    }
-    let more = rows.len() as i64 > l.limit;
-    rows.truncate(l.limit as usize);
+    let wanted = |rank: i32| (!l.needs_account || rank > RANK_NONE) && l.rank.is_none_or(|r| rank == r);
+    let (rows, more, names) = if l.needs_account && l.sort.seeks_rank() {
+        // The status sort's keys are in every source's index: the sources
+        // read only keys (no table rows), the page's rows are read by id.
+        let parts = source_pages().map(|q| q.select((orders::id, orders::sa_rank, orders::waiting_since))).collect();
+        let mut keys: Vec<(i64, i32, Option<NaiveDateTime>)> = UnionAll { parts }.load(conn)?;
+        keys.retain(|k| wanted(k.1));
+        keys.sort_unstable_by_key(|k| (k.1, k.2, k.0));
+        keys.dedup_by_key(|k| k.0);
+        if desc {
+            keys.reverse();
+        }
+        let more = keys.len() as i64 > l.limit;
+        keys.truncate(l.limit as usize);
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let mut found: Vec<(OrderRow, Option<String>)> = if ids.is_empty() {
+            Vec::new()
+        } else {
+            orders::table
+                .left_join(smart_accounts::table.on(orders::holding_account_id.eq(smart_accounts::id.nullable())))
+                .filter(orders::id.eq_any(&ids))
+                .select((OrderRow::as_select(), smart_accounts::name.nullable()))
+                .load(conn)?
+        };
+        found.sort_by_key(|(o, _)| ids.iter().position(|id| *id == o.id));
+        let names = found.iter().filter_map(|(o, n)| Some((o.holding_account_id?, n.clone()?))).collect();
+        (found.into_iter().map(|(o, _)| o).collect::<Vec<_>>(), more, names)
+    } else {
+        let parts = source_pages().map(|q| q.select(OrderRow::as_select())).collect();
+        let mut rows: Vec<OrderRow> = UnionAll { parts }.load(conn)?;
+        rows.retain(|o| wanted(o.sa_rank));
+        rows.sort_by_key(|o| l.sort.key(o));
+        rows.dedup_by_key(|o| o.id);
+        if desc {
+            rows.reverse();
+        }
+        let more = rows.len() as i64 > l.limit;
+        rows.truncate(l.limit as usize);
+        let ids: Vec<i64> = rows.iter().filter_map(|o| o.holding_account_id).collect();
+        let names: Vec<(i64, String)> =
+            smart_accounts::table.filter(smart_accounts::id.eq_any(&ids)).select((smart_accounts::id, smart_accounts::name)).load(conn)?;
+        (rows, more, names)
+    };
+    let mut rows = rows;
     if !forward {
         rows.reverse();
     }
@@ -513,18 +553,14 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
     } else {
         (rows.last().map(cursor_at), if more { rows.first().map(cursor_at) } else { None })
     };
-    let rows = decorate(conn, audience, rows)?;
+    let rows = decorate(audience, rows, &names);
     Ok(ListPage { rows, next, prev })
 }
 
-/// Holding account names (one query for the page) and masking.
-fn decorate(conn: &mut DbConnection, audience: &Audience, rows: Vec<OrderRow>) -> DomainResult<Vec<ListRow>> {
-    let ids: Vec<i64> = rows.iter().filter_map(|o| o.holding_account_id).collect();
-    let names: Vec<(i64, String)> =
-        smart_accounts::table.filter(smart_accounts::id.eq_any(&ids)).select((smart_accounts::id, smart_accounts::name)).load(conn)?;
+/// Holding account names and masking.
+fn decorate(audience: &Audience, rows: Vec<OrderRow>, names: &[(i64, String)]) -> Vec<ListRow> {
     let now = crate::db::now();
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|o| {
             let access = OrderAccess {
                 company_id: o.company_id,
@@ -543,7 +579,7 @@ fn decorate(conn: &mut DbConnection, audience: &Audience, rows: Vec<OrderRow>) -
                 order: o,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// Every row of the current view, in order, for the CSV export (at most `cap`).
@@ -563,6 +599,11 @@ pub fn all_rows(conn: &mut DbConnection, actor: &Actor, l: &ListQuery, cap: usiz
     Ok(out)
 }
 
+/// How far the navigation counts Not Assigned orders: past it, the badge
+/// says "99+" and the list itself is the place to see how many. Each
+/// visibility source reads at most this many rows, whatever the data size.
+pub const NAV_COUNT_CAP: i64 = 100;
+
 /// The navigation's count of Not Assigned orders the actor sees, counted up to `cap`.
 pub fn not_assigned_count(conn: &mut DbConnection, actor: &Actor, cap: i64) -> DomainResult<i64> {
     let audience = visibility::audience(conn, actor)?;
@@ -573,7 +614,7 @@ pub fn not_assigned_count(conn: &mut DbConnection, actor: &Actor, cap: i64) -> D
 /// through its own index, as its list query does, all in one `UNION ALL`;
 /// each order is then judged by `visibility::in_worklist`, once.
 pub fn not_assigned_count_for(conn: &mut DbConnection, audience: &Audience, cap: i64) -> DomainResult<i64> {
-    let parts = sources(audience)
+    let parts = worklist_sources(audience)
         .into_iter()
         .map(|source| {
             let mut q = base(&source).filter(orders::sa_rank.eq(RANK_NOT_ASSIGNED));

@@ -133,6 +133,13 @@ pub fn in_worklist(a: &Audience, o: &OrderAccess) -> bool {
     may_reassign(a, o) && !masked(a, o)
 }
 
+/// Where an order in the actor's worklist can be: `in_worklist` holds only
+/// for operations, for the placing company, or on the holding side, so the
+/// Not Assigned count reads only the sources of these three (`listing`).
+pub fn worklist_reach(a: &Audience, o: &OrderAccess) -> bool {
+    a.operations || a.company_id == o.company_id || a.on_holding_side(o)
+}
+
 /// Whether the user who placed the order still gets its order mail
 /// ("assignment required", reminders): not once their company handed the
 /// order to a reseller, whose holding account's users are told instead.
@@ -356,5 +363,52 @@ mod tests {
         assert!(in_worklist(&reseller, &handed));
         assert!(in_worklist(&Audience { operations: true, ..of(99) }, &handed));
         assert!(!in_worklist(&Audience { holding_vas: vec![RES_HOLDING_OTHER_VA], ..of(RESELLER) }, &handed));
+    }
+
+    #[test]
+    fn every_order_in_a_worklist_is_within_the_worklist_reach() {
+        // Every combination of who the actor is and where the order is.
+        let ids = [None, Some(1), Some(2), Some(3)];
+        let lists: [&[i64]; 3] = [&[], &[1], &[2, 3]];
+        let mut judged = 0;
+        for operations in [false, true] {
+            for company_id in [1, 2] {
+                for holding_wide in lists {
+                    for holding_vas in lists {
+                        for customer_wide in lists {
+                            let a = Audience {
+                                operations,
+                                company_id,
+                                holding_wide: holding_wide.to_vec(),
+                                holding_vas: holding_vas.to_vec(),
+                                customer_wide: customer_wide.to_vec(),
+                                ..Default::default()
+                            };
+                            for placed_by in [1, 2] {
+                                for holding in ids {
+                                    for holding_va in ids {
+                                        for associated in ids {
+                                            for handoff_company in ids {
+                                                let o = OrderAccess {
+                                                    company_id: placed_by,
+                                                    holding,
+                                                    holding_va,
+                                                    associated,
+                                                    handoff_company,
+                                                    lines: vec![LineAccess { id: 1, account: holding, va: holding_va }],
+                                                };
+                                                judged += 1;
+                                                assert!(!in_worklist(&a, &o) || worklist_reach(&a, &o), "{a:?} {o:?}");
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(judged > 10_000);
     }
 }
