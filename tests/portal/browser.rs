@@ -665,6 +665,8 @@ async fn a_reseller_takes_an_order_from_quote_to_shipped_in_the_browser() {
         option.click().await.unwrap();
         b.click_and_wait("form.add-item button[type=submit]").await;
         let row = b.driver.query(By::XPath("//tbody/tr[contains(., 'SUB-CLOUD-MGMT')]")).first().await.unwrap();
+        // The line's further actions are in its "More" menu.
+        row.find(By::Css("details.row-menu summary")).await.unwrap().click().await.unwrap();
         row.find(By::XPath(".//form[contains(@action, '/assignment/remove')]//button")).await.unwrap().click().await.unwrap();
         b.wait_text("tbody", "Smart Account Required").await;
         b.click_and_wait("#ready button[type=submit]").await;
@@ -675,7 +677,7 @@ async fn a_reseller_takes_an_order_from_quote_to_shipped_in_the_browser() {
         // Assign Now on that line, then submit.
         let row = b.driver.query(By::XPath("//tbody/tr[contains(., 'SUB-CLOUD-MGMT')]")).first().await.unwrap();
         let old = b.driver.find(By::Tag("html")).await.unwrap();
-        row.find(By::LinkText("Assign Now")).await.unwrap().click().await.unwrap();
+        row.find(By::PartialLinkText("Assign Now")).await.unwrap().click().await.unwrap();
         old.wait_until().stale().await.unwrap();
         b.driver.query(By::Css("#q")).first().await.unwrap();
         b.fill("#q", "metalworks.example").await;
@@ -1094,6 +1096,15 @@ async fn a_collapsed_kit_stays_collapsed_with_its_marker_after_an_action_in_the_
     assert!(b.text("table.items tbody tr:first-child .kit-marker").await.contains("Smart Account Required"));
     // Remove the second item from its row's menu (htmx), then reload: the kit stays collapsed.
     b.click("table.items tbody tr:last-child details.row-menu summary").await;
+    // At 1280 px the items fit with the menu open: nothing is clipped or scrolled away.
+    let (scroll, client): (i64, i64) = b
+        .driver
+        .execute("const w = document.querySelector('table.items').closest('.table-wrap'); return [w.scrollWidth, w.clientWidth];", vec![])
+        .await
+        .unwrap()
+        .convert()
+        .unwrap();
+    assert!(scroll <= client, "the items table is {scroll}px wide in {client}px");
     b.shot("kit-02-row-menu").await;
     b.click("table.items tbody tr:last-child details.row-menu button.danger-link").await;
     b.wait_text(".flash-success", "Item removed").await;
