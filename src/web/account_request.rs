@@ -7,7 +7,9 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::domain::accounts::request::{self, AccountRequestInput, DomainReview, OpenSetup, SetupLinkProblem, SimilarAccount, Step};
+use crate::domain::accounts::request::{
+    self, AccountRequestInput, DomainReview, OpenSetup, OwnAccountHint, SetupLinkProblem, SimilarAccount, Step,
+};
 use crate::domain::{policy, DomainError, FieldErrors};
 use crate::startup::AppState;
 use crate::web::error::AppError;
@@ -28,6 +30,9 @@ pub struct RequestPage {
     pub domain_edited: bool,
     pub similar: Vec<SimilarAccount>,
     pub is_partner: bool,
+    /// For a partner whose company domain is taken: how its own customer account is named.
+    pub own_account: Option<OwnAccountHint>,
+    pub company_id: i64,
     pub steps: [(u8, &'static str); 5],
 }
 
@@ -45,6 +50,12 @@ impl RequestPage {
     pub fn admins(&self) -> Vec<String> {
         self.input.administrator_emails()
     }
+    /// The domain field holds the identifier suggested for the partner's own customer account.
+    pub fn own_account_suggested(&self) -> bool {
+        self.own_account.as_ref().is_some_and(|o| o.suggested == self.input.domain.trim().to_lowercase())
+            && self.input.kind == "customer"
+            && self.input.requester_activates()
+    }
 }
 
 const STEPS: [(u8, &str); 5] = [(1, "Authority"), (2, "Account"), (3, "Company"), (4, "Administrators"), (5, "Review")];
@@ -56,6 +67,7 @@ fn page(
     input: AccountRequestInput,
     errors: FieldErrors,
     similar: Vec<SimilarAccount>,
+    own_account: Option<OwnAccountHint>,
 ) -> RequestPage {
     let default_domain = input.default_domain(&user.actor).map(|d| d.to_string()).unwrap_or_default();
     RequestPage {
@@ -66,10 +78,21 @@ fn page(
         countries: request::countries(),
         similar,
         is_partner: user.actor.company_kind.is_partner(),
+        own_account,
+        company_id: user.actor.company_id.0,
         steps: STEPS,
         input,
         errors,
     }
+}
+
+/// For a partner: whether its company domain is taken, and what its own customer account would be called.
+async fn own_account_hint(state: &AppState, user: &SignedIn) -> Result<Option<OwnAccountHint>, AppError> {
+    if !user.actor.company_kind.is_partner() {
+        return Ok(None);
+    }
+    let actor = user.actor.clone();
+    Ok(run(state, move |conn| request::own_account_hint(conn, &actor)).await??)
 }
 
 /// Query of the request form when opened from an order's assignment search.
@@ -85,7 +108,11 @@ pub struct FromOrder {
     pub kind: String,
 }
 
-pub async fn request_form(user: SignedIn, query: crate::web::form::Query<FromOrder>) -> Result<HttpResponse, AppError> {
+pub async fn request_form(
+    state: web::Data<AppState>,
+    user: SignedIn,
+    query: crate::web::form::Query<FromOrder>,
+) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
     let from_order = !q.order.is_empty();
     let kind = if !q.kind.is_empty() {
@@ -104,7 +131,8 @@ pub async fn request_form(user: SignedIn, query: crate::web::form::Query<FromOrd
         ..Default::default()
     };
     let layout = user.layout.clone();
-    render(StatusCode::OK, &page(&user, layout, Step::Authority, input, FieldErrors::new(), Vec::new()))
+    let own = if from_order { None } else { own_account_hint(&state, &user).await? };
+    render(StatusCode::OK, &page(&user, layout, Step::Authority, input, FieldErrors::new(), Vec::new(), own))
 }
 
 #[derive(Deserialize)]
@@ -138,9 +166,10 @@ pub async fn request_step(
     let step = Step::from_number(form.step);
     let mut input = form.input;
     let layout = user.layout.clone();
+    let own = if input.order_id.is_empty() { own_account_hint(&state, &user).await? } else { None };
     if form.go == "back" {
         let similar = similar_for(&state, &input, step.previous()).await?;
-        return render(StatusCode::OK, &page(&user, layout, step.previous(), input, FieldErrors::new(), similar));
+        return render(StatusCode::OK, &page(&user, layout, step.previous(), input, FieldErrors::new(), similar, own));
     }
     if form.go == "submit" && step == Step::Review && !input.order_id.is_empty() {
         let order_id: i64 = input.order_id.parse().map_err(|_| AppError::NotFound)?;
@@ -161,7 +190,7 @@ pub async fn request_step(
             Err(DomainError::Invalid(errors)) => {
                 let back_to = errors.iter().map(|(f, _)| step_of(f)).min().unwrap_or(Step::Review);
                 let similar = similar_for(&state, &input, back_to).await?;
-                render(StatusCode::BAD_REQUEST, &page(&user, layout, back_to, input, errors, similar))
+                render(StatusCode::BAD_REQUEST, &page(&user, layout, back_to, input, errors, similar, own))
             }
             Err(e) => Err(e.into()),
         };
@@ -177,7 +206,7 @@ pub async fn request_step(
             Err(DomainError::Invalid(errors)) => {
                 let back_to = errors.iter().map(|(f, _)| step_of(f)).min().unwrap_or(Step::Review);
                 let similar = similar_for(&state, &input, back_to).await?;
-                render(StatusCode::BAD_REQUEST, &page(&user, layout, back_to, input, errors, similar))
+                render(StatusCode::BAD_REQUEST, &page(&user, layout, back_to, input, errors, similar, own))
             }
             Err(e) => Err(e.into()),
         };
@@ -185,23 +214,35 @@ pub async fn request_step(
     let mut errors = request::check_step(&user.actor, &input, step);
     if step == Step::Account && errors.is_empty() {
         let checked = input.clone();
-        errors = run(&state, move |conn| request::duplicate_errors(conn, &checked)).await??;
+        let actor = user.actor.clone();
+        errors = run(&state, move |conn| request::duplicate_errors(conn, &actor, &checked)).await??;
     }
     if !errors.is_empty() {
         let similar = similar_for(&state, &input, step).await?;
-        return render(StatusCode::BAD_REQUEST, &page(&user, layout, step, input, errors, similar));
+        return render(StatusCode::BAD_REQUEST, &page(&user, layout, step, input, errors, similar, own));
     }
     let next = step.next();
     if next == Step::Account && input.domain.trim().is_empty() {
-        if let Some(d) = input.default_domain(&user.actor) {
-            input.domain = d.to_string();
+        match &own {
+            // A partner's own customer account, its company domain taken: the prefixed identifier.
+            Some(o) if input.is_own_customer_account(&user.actor) => {
+                input.domain = o.suggested.clone();
+                if input.name.trim().is_empty() {
+                    input.name = user.actor.company_name.clone();
+                }
+            }
+            _ => {
+                if let Some(d) = input.default_domain(&user.actor) {
+                    input.domain = d.to_string();
+                }
+            }
         }
         if input.name.trim().is_empty() && !input.company_name.trim().is_empty() {
             input.name = input.company_name.clone();
         }
     }
     let similar = similar_for(&state, &input, next).await?;
-    render(StatusCode::OK, &page(&user, layout, next, input, FieldErrors::new(), similar))
+    render(StatusCode::OK, &page(&user, layout, next, input, FieldErrors::new(), similar, own))
 }
 
 async fn similar_for(state: &AppState, input: &AccountRequestInput, step: Step) -> Result<Vec<SimilarAccount>, AppError> {
@@ -212,10 +253,15 @@ async fn similar_for(state: &AppState, input: &AccountRequestInput, step: Step) 
     Ok(run(state, move |conn| request::similar_accounts(conn, &name, &domain)).await??)
 }
 
+/// As the requester types: the matching accounts, and (out of band) the
+/// warning that an edited domain identifier goes to operations' review.
 #[derive(Template)]
-#[template(path = "accounts/_similar.html")]
+#[template(path = "accounts/_similar_fragment.html")]
 pub struct SimilarFragment {
     pub similar: Vec<SimilarAccount>,
+    pub company_id: i64,
+    pub domain_edited: bool,
+    pub default_domain: String,
 }
 
 #[derive(Deserialize)]
@@ -224,17 +270,33 @@ pub struct SimilarQuery {
     pub name: String,
     #[serde(default)]
     pub domain: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub authority: String,
+    #[serde(default)]
+    pub approver_email: String,
 }
 
-/// As the requester types: accounts that already match, each with "Request access".
+/// As the requester types: accounts that already match, each with "Request
+/// access", and whether the typed domain identifier needs operations' review.
 pub async fn similar_accounts(
     state: web::Data<AppState>,
-    _user: SignedIn,
+    user: SignedIn,
     query: crate::web::form::Query<SimilarQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner();
+    let typed = AccountRequestInput {
+        kind: q.kind,
+        authority: q.authority,
+        approver_email: q.approver_email,
+        domain: q.domain.clone(),
+        ..Default::default()
+    };
+    let domain_edited = typed.domain_edited(&user.actor);
+    let default_domain = typed.default_domain(&user.actor).map(|d| d.to_string()).unwrap_or_default();
     let similar = run(&state, move |conn| request::similar_accounts(conn, &q.name, &q.domain)).await??;
-    render(StatusCode::OK, &SimilarFragment { similar })
+    render(StatusCode::OK, &SimilarFragment { similar, company_id: user.actor.company_id.0, domain_edited, default_domain })
 }
 
 // ---------------------------------------------------------------- set-up link

@@ -53,6 +53,15 @@ impl Layout {
         }
     }
 
+    /// The layout with the navigation's Not Assigned count as it is now
+    /// (after a change the page reports on).
+    pub fn with_not_assigned(mut self, count: i64) -> Layout {
+        if let Some(u) = self.user.as_mut() {
+            u.not_assigned = Some(count);
+        }
+        self
+    }
+
     /// Whether the development mail viewer is linked: only for someone
     /// signed in (a new person follows their confirmation mail there).
     pub fn shows_mail_viewer(&self) -> bool {

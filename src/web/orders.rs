@@ -171,6 +171,10 @@ impl OrderPage {
         let list: Vec<String> = c.iter().map(|x| x.to_string()).collect();
         format!("/orders/{}?collapsed={}#line-{line_id}", self.view.order.id, list.join(","))
     }
+    /// The actions of a line beyond its first (in the row's "More" menu).
+    pub fn has_more_actions(&self, line: &crate::domain::orders::LineView) -> bool {
+        line.takes_account() || (self.view.items_editable() && !line.is_minor())
+    }
     pub fn blocked_line(&self, line_id: &i64) -> bool {
         self.view.blockers.iter().any(|b| b.line_id == Some(*line_id))
     }
@@ -178,8 +182,9 @@ impl OrderPage {
 
 #[derive(Deserialize)]
 pub struct OrderQuery {
-    #[serde(default)]
-    pub collapsed: String,
+    /// The kits whose minor lines are hidden (line ids, comma-separated);
+    /// remembered for the order, so the page keeps them after any action.
+    pub collapsed: Option<String>,
 }
 
 async fn order_page(
@@ -237,11 +242,20 @@ async fn order_page_with(
 pub async fn show_order(
     state: web::Data<AppState>,
     user: SignedIn,
+    session: PortalSession,
     path: web::Path<i64>,
     query: crate::web::form::Query<OrderQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let collapsed = query.collapsed.split(',').filter_map(|s| s.parse().ok()).collect();
-    order_page(&state, user, path.into_inner(), collapsed, None, StatusCode::OK).await
+    let id = path.into_inner();
+    let collapsed = match &query.collapsed {
+        Some(list) => {
+            let lines: Vec<i64> = list.split(',').filter_map(|s| s.trim().parse().ok()).filter(|l| *l > 0).take(100).collect();
+            session.remember_collapsed(id, &lines);
+            lines
+        }
+        None => session.collapsed_lines(id),
+    };
+    order_page(&state, user, id, collapsed, None, StatusCode::OK).await
 }
 
 /// After a change: back to the order, or the order again with the problem.
@@ -262,9 +276,9 @@ async fn outcome(
         }
         Err(DomainError::Invalid(errors)) => {
             let message = errors.joined();
-            order_page(state, user, id, Vec::new(), Some(message), StatusCode::BAD_REQUEST).await
+            order_page(state, user, id, session.collapsed_lines(id), Some(message), StatusCode::BAD_REQUEST).await
         }
-        Err(DomainError::Conflict(m)) => order_page(state, user, id, Vec::new(), Some(m), StatusCode::CONFLICT).await,
+        Err(DomainError::Conflict(m)) => order_page(state, user, id, session.collapsed_lines(id), Some(m), StatusCode::CONFLICT).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -292,7 +306,7 @@ pub async fn add_item(
     let v = version(&pairs);
     let (Some(product), Some(quantity)) = (product, quantity) else {
         let message = typed.errors.joined();
-        return order_page_with(&state, user, id, Vec::new(), Some(message), StatusCode::BAD_REQUEST, typed).await;
+        return order_page_with(&state, user, id, session.collapsed_lines(id), Some(message), StatusCode::BAD_REQUEST, typed).await;
     };
     let actor = user.actor.clone();
     let r = run(&state, move |conn| orders::add_item(conn, &actor, id, product, quantity as i32, v)).await?;
@@ -300,7 +314,7 @@ pub async fn add_item(
         Err(DomainError::Invalid(errors)) => {
             let message = errors.joined();
             typed.errors = errors;
-            order_page_with(&state, user, id, Vec::new(), Some(message), StatusCode::BAD_REQUEST, typed).await
+            order_page_with(&state, user, id, session.collapsed_lines(id), Some(message), StatusCode::BAD_REQUEST, typed).await
         }
         r => outcome(&state, user, session, id, r, "Item added.").await,
     }
@@ -527,7 +541,7 @@ pub async fn assign(
             let message = errors.joined();
             assignment_again(&state, user, id, target, lines, message, StatusCode::BAD_REQUEST).await
         }
-        Err(DomainError::Conflict(m)) => order_page(&state, user, id, Vec::new(), Some(m), StatusCode::CONFLICT).await,
+        Err(DomainError::Conflict(m)) => order_page(&state, user, id, session.collapsed_lines(id), Some(m), StatusCode::CONFLICT).await,
         Err(e) => Err(e.into()),
     }
 }

@@ -233,6 +233,31 @@ impl Results {
     pub fn page_link(&self, key: &str, cursor: &Cursor) -> String {
         self.params.page_link(LIST_PATH, &self.query, key, cursor)
     }
+    /// Some row has a box to select (a Not Assigned order in the viewer's worklist).
+    pub fn has_selectable(&self) -> bool {
+        self.page.rows.iter().any(ListRow::selectable)
+    }
+    /// What the list shows now, in words: the status line that is read out
+    /// when a filter changes the results.
+    pub fn announcement(&self) -> String {
+        if !self.errors.is_empty() {
+            return "No orders shown: correct the filter.".into();
+        }
+        let filtered = !self.params.filters().is_empty();
+        let n = self.page.rows.len();
+        let paged = self.page.next.is_some() || self.page.prev.is_some();
+        match (n, paged) {
+            (0, _) if filtered => "No orders match the filter.".into(),
+            (0, _) => "No orders need a smart account.".into(),
+            (n, false) => format!(
+                "{n} order{} {}{}.",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "matches" } else { "match" },
+                if filtered { " the filter" } else { "" }
+            ),
+            (n, true) => format!("{n} orders on this page{}; more on the other pages.", if filtered { " match the filter" } else { "" }),
+        }
+    }
     pub fn export_link(&self) -> String {
         format!(
             "{LIST_PATH}/export.csv?{}&sort={}&dir={}",
@@ -509,15 +534,18 @@ pub async fn reassign(state: web::Data<AppState>, user: SignedIn, body: web::Byt
         if ids.is_empty() {
             return Err(FieldErrors::single("orders", "No order is selected.").into());
         }
-        assignment::bulk_reassign(conn, &actor, &ids, to, &base)
+        let summary = assignment::bulk_reassign(conn, &actor, &ids, to, &base)?;
+        // The navigation's count as it is after the move, not as it was before.
+        let not_assigned = listing::not_assigned_count(conn, &actor, 1000)?;
+        Ok((summary, not_assigned))
     })
     .await?;
     state.wake_mail_worker();
     match result {
-        Ok(summary) => render(
+        Ok((summary, not_assigned)) => render(
             StatusCode::OK,
             &ReassignPage {
-                layout: user.layout,
+                layout: user.layout.with_not_assigned(not_assigned),
                 selection,
                 kind: kind.as_str().into(),
                 q: String::new(),

@@ -23,6 +23,10 @@ const PENDING_NEXT: &str = "pending_next";
 const ENROL_SECRET: &str = "enrol_secret";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
+/// The kits whose minor lines the person collapsed, per order.
+const COLLAPSED: &str = "collapsed";
+/// Orders whose collapsed kits are remembered (the most recent ones).
+const COLLAPSED_ORDERS: usize = 20;
 
 /// Cookie sessions for a single instance; Redis for several behind a load balancer.
 pub enum PortalSessionStore {
@@ -164,6 +168,27 @@ impl PortalSession {
         let mut all = self.0.get::<Vec<Flash>>(FLASH).ok().flatten().unwrap_or_default();
         all.push(Flash { level: level.into(), message: message.into() });
         let _ = self.0.insert(FLASH, all);
+    }
+
+    /// The kits of `order` collapsed on its page, as last chosen in this session.
+    pub fn collapsed_lines(&self, order: i64) -> Vec<i64> {
+        let all = self.0.get::<Vec<(i64, Vec<i64>)>>(COLLAPSED).ok().flatten().unwrap_or_default();
+        all.into_iter().find(|(o, _)| *o == order).map(|(_, lines)| lines).unwrap_or_default()
+    }
+
+    /// Remembers the collapsed kits of `order` (the latest orders only).
+    pub fn remember_collapsed(&self, order: i64, lines: &[i64]) {
+        let mut all = self.0.get::<Vec<(i64, Vec<i64>)>>(COLLAPSED).ok().flatten().unwrap_or_default();
+        let before = all.iter().find(|(o, _)| *o == order).map(|(_, l)| l.clone());
+        if before.as_deref() == Some(lines) || (before.is_none() && lines.is_empty()) {
+            return;
+        }
+        all.retain(|(o, _)| *o != order);
+        if !lines.is_empty() {
+            all.insert(0, (order, lines.to_vec()));
+        }
+        all.truncate(COLLAPSED_ORDERS);
+        let _ = self.0.insert(COLLAPSED, all);
     }
 
     pub fn take_flashes(&self) -> Vec<Flash> {

@@ -1,7 +1,7 @@
 // Smart Account Orders: a box that selects every Not Assigned order on the
-// page, the number selected (read out, it is a status region), and
-// "Reassign selected" disabled while nothing is selected. Without
-// JavaScript the list works as before: the server says what is missing.
+// page, the number selected (read out, it is a status region) beside the
+// bulk buttons, and "Reassign selected" disabled while nothing is selected.
+// Without JavaScript the list works as before: the server says what is missing.
 (function () {
   "use strict";
   function update(form) {
@@ -9,7 +9,8 @@
     var n = boxes.filter(function (b) { return b.checked; }).length;
     var all = form.querySelector("#select-all");
     if (all) {
-      all.hidden = boxes.length === 0;
+      var label = all.closest("label");
+      if (label) { label.hidden = boxes.length === 0; }
       all.checked = n > 0 && n === boxes.length;
       all.indeterminate = n > 0 && n < boxes.length;
     }

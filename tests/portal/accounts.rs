@@ -751,3 +751,110 @@ async fn two_administrators_editing_the_properties_cannot_overwrite_each_other()
         assert_eq!(name, "Metalworks International");
     }
 }
+
+#[tokio::test]
+async fn a_partner_asking_for_its_own_customer_account_is_told_of_the_prefix_first_and_the_request_goes_to_operations_review() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let _world = metalworks(&app);
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        // Before anything is typed: contoso.example is Contoso's holding account, so the own account takes a prefix.
+        let page = carlos.get_text("/accounts/new").await;
+        let hint = texts(&page, "#own-account-hint").join(" ");
+        assert!(
+            hint.contains("it.contoso.example") && hint.contains("Contoso Holding") && hint.contains("reviewed by operations"),
+            "{backend:?}: {hint}"
+        );
+        // Customer, "Yes, I represent my company": the prefixed identifier is filled in, and its review announced.
+        let resp = carlos
+            .post_form("/accounts/new", "/accounts/new", &[("step", "1"), ("go", "next"), ("kind", "customer"), ("authority", "yes")])
+            .await;
+        assert_eq!(resp.status().as_u16(), 200);
+        let page = resp.text().await.unwrap();
+        assert_eq!(input_value(&page, "domain").as_deref(), Some("it.contoso.example"));
+        assert_eq!(input_value(&page, "name").as_deref(), Some("Contoso Resellers"));
+        assert!(texts(&page, "#domain-edited")[0].contains("operations will review it"));
+        assert!(texts(&page, "#similar a").iter().all(|a| a != "Request access"), "not asked to request access to its own account");
+        // The company domain itself is refused with the prefix explained, not "request access to it".
+        let step2 = |domain: &'static str| {
+            vec![
+                ("step", "2"),
+                ("go", "next"),
+                ("kind", "customer"),
+                ("authority", "yes"),
+                ("name", "Contoso Resellers"),
+                ("domain", domain),
+            ]
+        };
+        let resp = carlos.post_form("/accounts/new", "/accounts/new", &step2("contoso.example")).await;
+        assert_eq!(resp.status().as_u16(), 400);
+        let error = texts(&resp.text().await.unwrap(), "#domain-error").join(" ");
+        assert!(error.contains("it.contoso.example") && !error.contains("request access"), "{error}");
+        // The prefixed identifier needs no reason for a second account.
+        assert_eq!(carlos.post_form("/accounts/new", "/accounts/new", &step2("it.contoso.example")).await.status().as_u16(), 200);
+        let resp = request_account(
+            &carlos,
+            &[("kind", "customer"), ("authority", "yes"), ("name", "Contoso Resellers"), ("domain", "it.contoso.example")],
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 303);
+        let id = account_by_domain(&app, "it.contoso.example");
+        assert_eq!(account_status(&app, id), "pending_domain_review", "a prefixed identifier goes to operations");
+        let olga = as_user(&app, "olga@ops.example").await;
+        assert!(olga.get_text("/operations/domain-reviews").await.contains("it.contoso.example"));
+        // Someone else's customer account (the customer authorizes) still names its own domain; customers see no hint.
+        let maya = as_user(&app, "maya@metalworks.example").await;
+        assert!(texts(&maya.get_text("/accounts/new").await, "#own-account-hint").is_empty());
+    }
+}
+
+#[tokio::test]
+async fn the_domain_review_warning_follows_the_domain_field_as_it_is_edited() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let _world = metalworks(&app);
+        let maya = as_user(&app, "maya@metalworks.example").await;
+        let typed =
+            |domain: &str| format!("/accounts/similar?name=Metalworks+Labs&domain={domain}&kind=customer&authority=yes&approver_email=");
+        let fragment = |path: String| {
+            let maya = &maya;
+            async move {
+                let resp = maya.client.get(maya.url(&path)).header("HX-Request", "true").send().await.unwrap();
+                assert_eq!(resp.status().as_u16(), 200);
+                resp.text().await.unwrap()
+            }
+        };
+        // Edited: the warning comes with the matches, for the region beside the field (swapped out of band).
+        let edited = fragment(typed("labs.metalworks.example")).await;
+        let warning = texts(&edited, "#domain-warning[data-hx-swap-oob=innerHTML] #domain-edited");
+        assert_eq!(warning.len(), 1, "{backend:?}: {edited}");
+        assert!(warning[0].contains("metalworks.example") && warning[0].contains("operations will review it"));
+        // Back to the default (case does not count): the region empties.
+        let back = fragment(typed("Metalworks.Example")).await;
+        assert_eq!(texts(&back, "#domain-warning[data-hx-swap-oob=innerHTML]"), vec![String::new()]);
+        assert!(texts(&back, "#domain-edited").is_empty());
+        // Someone else authorizes: the default is their domain.
+        let other = fragment(
+            "/accounts/similar?name=X&domain=metalworks.example&kind=customer&authority=no&approver_email=sam%40metalworks.example".into(),
+        )
+        .await;
+        assert!(texts(&other, "#domain-edited").is_empty());
+        // Without JavaScript: the page itself says so on submit.
+        let resp = maya
+            .post_form(
+                "/accounts/new",
+                "/accounts/new",
+                &[
+                    ("step", "3"),
+                    ("go", "back"),
+                    ("kind", "customer"),
+                    ("authority", "yes"),
+                    ("name", "Labs"),
+                    ("domain", "labs.metalworks.example"),
+                ],
+            )
+            .await;
+        let page = resp.text().await.unwrap();
+        assert_eq!(texts(&page, "#domain-warning #domain-edited").len(), 1);
+    }
+}

@@ -665,6 +665,8 @@ async fn a_reseller_takes_an_order_from_quote_to_shipped_in_the_browser() {
         option.click().await.unwrap();
         b.click_and_wait("form.add-item button[type=submit]").await;
         let row = b.driver.query(By::XPath("//tbody/tr[contains(., 'SUB-CLOUD-MGMT')]")).first().await.unwrap();
+        // The line's further actions are in its "More" menu.
+        row.find(By::Css("details.row-menu summary")).await.unwrap().click().await.unwrap();
         row.find(By::XPath(".//form[contains(@action, '/assignment/remove')]//button")).await.unwrap().click().await.unwrap();
         b.wait_text("tbody", "Smart Account Required").await;
         b.click_and_wait("#ready button[type=submit]").await;
@@ -675,7 +677,7 @@ async fn a_reseller_takes_an_order_from_quote_to_shipped_in_the_browser() {
         // Assign Now on that line, then submit.
         let row = b.driver.query(By::XPath("//tbody/tr[contains(., 'SUB-CLOUD-MGMT')]")).first().await.unwrap();
         let old = b.driver.find(By::Tag("html")).await.unwrap();
-        row.find(By::LinkText("Assign Now")).await.unwrap().click().await.unwrap();
+        row.find(By::PartialLinkText("Assign Now")).await.unwrap().click().await.unwrap();
         old.wait_until().stale().await.unwrap();
         b.driver.query(By::Css("#q")).first().await.unwrap();
         b.fill("#q", "metalworks.example").await;
@@ -1001,4 +1003,173 @@ async fn a_configurable_kit_numbers_its_minor_lines_under_it_in_the_browser() {
     assert!(b.text("table.items tbody tr:first-child").await.contains("Smart Account Required (in a minor line)"));
     assert!(b.text(".blockers").await.contains("Line 1.2 in kit 1.0 (SL-DNA-ADV-3Y)"));
     b.shot("kit-01-numbered").await;
+}
+
+/// The element's top edge in the page, to compare where things sit.
+async fn top_of(b: &Browser, css: &str) -> i64 {
+    let script = format!("return Math.round(document.querySelector({css:?}).getBoundingClientRect().top);");
+    b.driver.execute(&script, vec![]).await.unwrap().convert().unwrap()
+}
+
+/// Smart Account Orders in bulk: the buttons beside the selection, a filter
+/// read out by a status line that stays in place, the move, and a summary
+/// that names where the orders went with the navigation's count after it.
+#[tokio::test]
+async fn a_reseller_selects_orders_in_bulk_moves_them_and_reads_where_they_went_in_the_browser() {
+    let Some(b) = browser().await else { return };
+    let app = spawn_app(Backend::Sqlite).await;
+    let shop = crate::orders::shop(&app);
+    let w = &shop.world;
+    crate::sa_orders::parked(&app, "carlos@contoso.example", w.contoso_holding, &["Acme Corp", "Bulkco", "Zeta Ltd"], 3);
+    sign_in_as(&b, &app, "carlos@contoso.example").await;
+    b.click_and_wait(".main-nav a[href='/smart-account-orders']").await;
+    assert_eq!(b.text("#sa-status").await, "3 orders match.");
+    assert_eq!(b.text("#selected-count").await, "0 selected");
+    assert!(!b.driver.find(By::Css("#reassign-selected")).await.unwrap().is_enabled().await.unwrap(), "nothing selected yet");
+    // The bulk buttons sit on the select-all line, above the table.
+    let (select_all, button, table) =
+        (top_of(&b, "label.select-all").await, top_of(&b, "#reassign-selected").await, top_of(&b, "table.sa-orders").await);
+    assert!((select_all - button).abs() < 20 && button < table, "select-all {select_all}, button {button}, table {table}");
+
+    // A filter: the results change under the status line, which stays the same element and says what changed.
+    b.driver.execute("document.getElementById('sa-status').dataset.kept = 'yes';", vec![]).await.unwrap();
+    b.fill("#q", "bulkco").await;
+    b.wait_text("#sa-status", "1 order matches the filter.").await;
+    let kept: Option<String> =
+        b.driver.execute("return document.getElementById('sa-status').dataset.kept || null;", vec![]).await.unwrap().convert().unwrap();
+    assert_eq!(kept.as_deref(), Some("yes"), "the live region was not replaced");
+    assert_eq!(b.driver.find_all(By::Css("table.sa-orders tbody tr")).await.unwrap().len(), 1);
+    b.shot("bulk-01-filtered").await;
+    b.fill("#q", "").await;
+    b.driver.find(By::Css("#q")).await.unwrap().send_keys(Key::Enter).await.unwrap();
+    b.wait_text("#sa-status", "3 orders match.").await;
+
+    // Select all, then leave one out: the count follows, and the buttons wake up.
+    b.click("#select-all").await;
+    assert_eq!(b.text("#selected-count").await, "3 selected");
+    b.click("table.sa-orders tbody tr:last-child input[name=orders]").await;
+    assert_eq!(b.text("#selected-count").await, "2 selected");
+    assert!(b.driver.find(By::Css("#reassign-selected")).await.unwrap().is_enabled().await.unwrap());
+    b.shot("bulk-02-selected").await;
+    b.click_and_wait("#reassign-selected").await;
+    assert!(b.text("main .lead").await.contains("2 selected orders"));
+    b.fill("#q", "metal").await;
+    b.wait_text("#account-results", "Metalworks Inc.").await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    b.wait_text("#account-results", "Metalworks Inc.").await;
+    b.driver
+        .query(By::Css(&format!("#bulk-va-{} option[value='{}']", w.metalworks, w.processing)))
+        .first()
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.click_and_wait("#account-results button[type=submit]").await;
+    assert_eq!(b.text("#summary-heading").await, "2 moved, 0 refused");
+    assert!(b.text("#bulk-destination").await.contains("Metalworks Inc. (metalworks.example) / Processing"));
+    assert_eq!(b.text("#not-assigned-count").await.replace('\n', " "), "1 Not Assigned", "counted after the move");
+    b.shot("bulk-03-summary").await;
+    b.quit().await;
+}
+
+/// A kit collapsed on the order page keeps its marker and stays collapsed
+/// after an item is added and the page reloads.
+#[tokio::test]
+async fn a_collapsed_kit_stays_collapsed_with_its_marker_after_an_action_in_the_browser() {
+    let Some(b) = browser().await else { return };
+    let app = spawn_app(Backend::Sqlite).await;
+    let _shop = crate::orders::shop(&app);
+    sign_in_as(&b, &app, "carlos@contoso.example").await;
+    b.driver.goto(app.url("/orders/new")).await.unwrap();
+    b.fill("#name", "Kit kept collapsed").await;
+    b.fill("#end_customer_name", "Metalworks Inc.").await;
+    b.click_and_wait("main button[type=submit]").await;
+    for sku in ["CFG-BRANCH-KIT", "SL-DNA-ADV-3Y"] {
+        let xpath = format!("//select[@id='product_id']/option[starts-with(., '{sku}')]");
+        b.driver.query(By::XPath(&xpath)).first().await.unwrap().click().await.unwrap();
+        b.fill("#quantity", "1").await;
+        b.click_and_wait("form.add-item button[type=submit]").await;
+    }
+    b.click_and_wait("table.items tbody tr:first-child a.toggle").await;
+    assert_eq!(b.driver.find_all(By::Css("table.items tbody tr")).await.unwrap().len(), 2, "the kit's minor lines hidden");
+    assert!(b.text("table.items tbody tr:first-child .kit-marker").await.contains("Smart Account Required"));
+    // Remove the second item from its row's menu (htmx), then reload: the kit stays collapsed.
+    b.click("table.items tbody tr:last-child details.row-menu summary").await;
+    // At 1280 px the items fit with the menu open: nothing is clipped or scrolled away.
+    let (scroll, client): (i64, i64) = b
+        .driver
+        .execute("const w = document.querySelector('table.items').closest('.table-wrap'); return [w.scrollWidth, w.clientWidth];", vec![])
+        .await
+        .unwrap()
+        .convert()
+        .unwrap();
+    assert!(scroll <= client, "the items table is {scroll}px wide in {client}px");
+    b.shot("kit-02-row-menu").await;
+    b.click("table.items tbody tr:last-child details.row-menu button.danger-link").await;
+    b.wait_text(".flash-success", "Item removed").await;
+    assert_eq!(b.driver.find_all(By::Css("table.items tbody tr")).await.unwrap().len(), 1);
+    b.driver.refresh().await.unwrap();
+    assert_eq!(b.driver.find_all(By::Css("table.items tbody tr")).await.unwrap().len(), 1, "still collapsed after a reload");
+    assert!(b.text("table.items tbody tr:first-child .kit-marker").await.contains("Smart Account Required"));
+    assert!(b.text("#submit-order").await.contains("Submit order"));
+    let class = b.driver.find(By::Css("#submit-order")).await.unwrap().attr("class").await.unwrap().unwrap_or_default();
+    assert!(!class.contains("primary"), "Submit is secondary while a blocker stands: {class}");
+    b.shot("kit-03-collapsed-kept").await;
+    b.quit().await;
+}
+
+/// The domain identifier's review warning comes and goes as the field is edited.
+#[tokio::test]
+async fn the_domain_review_warning_follows_the_field_as_it_is_typed_in_the_browser() {
+    let Some(b) = browser().await else { return };
+    let app = spawn_app(Backend::Sqlite).await;
+    let _world = crate::fixtures::metalworks(&app);
+    sign_in_as(&b, &app, "maya@metalworks.example").await;
+    b.driver.goto(app.url("/accounts/new")).await.unwrap();
+    assert!(b.driver.find_all(By::Css("#own-account-hint")).await.unwrap().is_empty(), "not a partner");
+    b.click("input[name=authority][value=yes]").await;
+    b.click_and_wait("button[value=next]").await;
+    assert!(b.driver.find_all(By::Css("#domain-edited")).await.unwrap().is_empty());
+    b.fill("#name", "Metalworks Labs").await;
+    b.fill("#domain", "labs.metalworks.example").await;
+    b.wait_text("#domain-warning", "operations will review it").await;
+    b.shot("domain-warning-01-edited").await;
+    b.fill("#domain", "metalworks.example").await;
+    for _ in 0..100 {
+        if b.driver.find_all(By::Css("#domain-edited")).await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(b.driver.find_all(By::Css("#domain-edited")).await.unwrap().is_empty(), "gone once the default is back");
+    b.quit().await;
+}
+
+/// A partner asking for its own customer account is told before typing
+/// anything that it takes a prefixed identifier, which operations review.
+#[tokio::test]
+async fn a_partner_is_guided_to_a_prefixed_identifier_for_its_own_customer_account_in_the_browser() {
+    let Some(b) = browser().await else { return };
+    let app = spawn_app(Backend::Sqlite).await;
+    let _world = crate::fixtures::metalworks(&app);
+    sign_in_as(&b, &app, "carlos@contoso.example").await;
+    b.driver.goto(app.url("/accounts/new")).await.unwrap();
+    let hint = b.text("#own-account-hint").await;
+    assert!(hint.contains("it.contoso.example") && hint.contains("reviewed by operations"), "{hint}");
+    b.shot("own-account-01-hint").await;
+    b.click("input[name=kind][value=customer]").await;
+    b.click("input[name=authority][value=yes]").await;
+    b.click_and_wait("button[value=next]").await;
+    let domain = b.driver.query(By::Css("#domain")).first().await.unwrap().value().await.unwrap();
+    assert_eq!(domain.as_deref(), Some("it.contoso.example"));
+    assert!(b.text("#domain-warning").await.contains("operations will review it"));
+    b.shot("own-account-02-prefixed").await;
+    b.click_and_wait("button[value=next]").await;
+    b.click_and_wait("button[value=next]").await;
+    b.click_and_wait("button[value=next]").await;
+    assert!(b.text("main dl").await.contains("needs operations review"));
+    b.click_and_wait("button[value=submit]").await;
+    assert!(b.text("main").await.contains("it.contoso.example"));
+    b.quit().await;
 }

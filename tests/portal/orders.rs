@@ -678,3 +678,110 @@ async fn removing_a_lines_account_answers_htmx_with_the_page_whose_ready_panel_i
     assert_eq!(blockers.len(), 1);
     assert!(blockers[0].contains("Line 1.0 (SL-DNA-ADV-3Y) requires a smart account"));
 }
+
+/// The ids of the lines `sku` in `order`, in line order.
+fn lines_of(app: &TestApp, order: i64, sku: &str) -> Vec<i64> {
+    lines(app, order).into_iter().filter(|l| l.1 == sku).map(|l| l.0).collect()
+}
+
+#[tokio::test]
+async fn a_collapsed_kit_keeps_its_red_or_black_marker_and_stays_collapsed_across_actions() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let _s = shop(&app);
+    let carlos = as_user(&app, "carlos@contoso.example").await;
+    let order = new_order(&carlos, "Two kits").await;
+    add(&carlos, &app, order, "CFG-BRANCH-KIT", "1").await;
+    add(&carlos, &app, order, "CFG-CAMPUS-KIT", "1").await;
+    let (branch, campus) = (line_of(&app, order, "CFG-BRANCH-KIT"), line_of(&app, order, "CFG-CAMPUS-KIT"));
+    let page = carlos.get_text(&format!("/orders/{order}?collapsed={branch},{campus}")).await;
+    assert_eq!(texts(&page, "table.items tbody tr").len(), 2, "both kits collapsed");
+    assert!(
+        texts(&page, &format!("#line-{branch} .marker-required.kit-marker"))[0].contains("Smart Account Required"),
+        "red: a minor line needs one"
+    );
+    assert!(texts(&page, &format!("#line-{campus} .marker-optional.kit-marker"))[0].contains("Smart Account"), "black: a PAK minor line");
+    // An action and its reload keep what was collapsed: an item added, a refused add, a plain reload.
+    assert_eq!(add(&carlos, &app, order, "HW-SW-48P", "1").await.status().as_u16(), 303);
+    let page = carlos.get_text(&format!("/orders/{order}")).await;
+    assert_eq!(texts(&page, "table.items tbody tr").len(), 3, "the two kits still collapsed, and the new line");
+    assert_eq!(add(&carlos, &app, order, "HW-SW-48P", "0").await.status().as_u16(), 400);
+    let refused = carlos.get_text(&format!("/orders/{order}")).await;
+    assert_eq!(texts(&refused, "table.items tbody tr").len(), 3);
+    // Expanding one is remembered too.
+    let page = carlos.get_text(&format!("/orders/{order}?collapsed={campus}")).await;
+    assert_eq!(texts(&page, "table.items tbody tr").len(), 6, "the branch kit's three minor lines shown");
+    assert_eq!(texts(&carlos.get_text(&format!("/orders/{order}")).await, "table.items tbody tr").len(), 6);
+    // Another session shows every line.
+    let fresh = as_user(&app, "carlos@contoso.example").await;
+    assert_eq!(texts(&fresh.get_text(&format!("/orders/{order}")).await, "table.items tbody tr").len(), 8, "a new session shows all");
+}
+
+#[tokio::test]
+async fn submit_is_a_secondary_button_while_a_blocker_stands() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let s = shop(&app);
+    let carlos = as_user(&app, "carlos@contoso.example").await;
+    let order = new_order(&carlos, "Blocked").await;
+    add(&carlos, &app, order, "SL-DNA-ADV-3Y", "1").await;
+    let page = carlos.get_text(&format!("/orders/{order}")).await;
+    assert!(!texts(&page, ".blockers li").is_empty());
+    assert!(texts(&page, "#submit-order.primary").is_empty(), "not the primary style while blocked");
+    assert_eq!(texts(&page, "#submit-order.secondary[aria-describedby=blockers]").len(), 1);
+    let dna = line_of(&app, order, "SL-DNA-ADV-3Y").to_string();
+    let resp = assign(
+        &carlos,
+        &app,
+        order,
+        &[
+            ("target", "lines"),
+            ("lines", &dna),
+            ("account_id", &s.world.metalworks.to_string()),
+            ("virtual_account_id", &s.world.processing.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    let page = carlos.get_text(&format!("/orders/{order}")).await;
+    assert_eq!(texts(&page, "#submit-order.primary").len(), 1, "nothing blocks: the primary action");
+}
+
+#[tokio::test]
+async fn history_names_lines_as_the_order_page_numbers_them_now() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let s = shop(&app);
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let order = new_order(&carlos, "Renumbered").await;
+        add(&carlos, &app, order, "HW-SW-48P", "1").await;
+        add(&carlos, &app, order, "CFG-BRANCH-KIT", "1").await;
+        let dna = lines_of(&app, order, "SL-DNA-ADV-3Y")[0];
+        let resp = assign(
+            &carlos,
+            &app,
+            order,
+            &[
+                ("target", "lines"),
+                ("lines", &dna.to_string()),
+                ("account_id", &s.world.metalworks.to_string()),
+                ("virtual_account_id", &s.world.processing.to_string()),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 303, "{backend:?}");
+        let whole = carlos.get_text(&format!("/orders/{order}/history")).await;
+        assert_eq!(
+            texts(&whole, "tbody td:nth-child(2)"),
+            vec!["Line 2.2".to_string()],
+            "the kit's second minor line, not its stored number"
+        );
+        // The first item removed: the kit is 1.0 now, and its history follows.
+        let hw = line_of(&app, order, "HW-SW-48P");
+        let page = format!("/orders/{order}");
+        let resp = carlos.post_form(&page, &format!("/orders/{order}/lines/{hw}/remove"), &[("version", &version(&app, order))]).await;
+        assert_eq!(resp.status().as_u16(), 303);
+        let line = carlos.get_text(&format!("/orders/{order}/history?line={dna}")).await;
+        assert_eq!(texts(&line, "tbody td:nth-child(2)"), vec!["Line 1.2".to_string()]);
+        let numbers = texts(&carlos.get_text(&page).await, "table.items tbody td:nth-child(2)");
+        assert!(numbers.contains(&"1.2".to_string()), "the same number as on the order page: {numbers:?}");
+    }
+}

@@ -19,7 +19,7 @@ fn actor(app: &TestApp, email: &str) -> portal::domain::Actor {
 }
 
 /// `n` submitted orders of `email`, parked in `holding` (through the domain, fast).
-fn parked(app: &TestApp, email: &str, holding: i64, customers: &[&str], n: usize) -> Vec<i64> {
+pub(crate) fn parked(app: &TestApp, email: &str, holding: i64, customers: &[&str], n: usize) -> Vec<i64> {
     let who = actor(app, email);
     let base = app.settings.base_url.clone();
     let mut conn = app.conn();
@@ -761,5 +761,66 @@ async fn concurrent_bulk_moves_of_overlapping_orders_lose_no_update() {
             )
             .await;
         assert_eq!(resp.status().as_u16(), 400);
+    }
+}
+
+/// Whether an element matching `inner` lies inside one matching `outer`.
+fn inside(html: &str, outer: &str, inner: &str) -> bool {
+    let doc = scraper::Html::parse_document(html);
+    let (o, i) = (scraper::Selector::parse(outer).unwrap(), scraper::Selector::parse(inner).unwrap());
+    doc.select(&o).any(|e| e.select(&i).next().is_some())
+}
+
+#[tokio::test]
+async fn the_bulk_bar_sits_by_the_selection_a_filter_is_announced_and_the_summary_names_the_destination_and_the_new_count() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let Shop { world, .. } = shop(&app);
+        let mine = parked(&app, "carlos@contoso.example", world.contoso_holding, &["Acme Corp", "Bulkco"], 3);
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let list = carlos.get_text("/smart-account-orders").await;
+        assert_eq!(texts(&list, "#not-assigned-count")[0], "3 Not Assigned", "{backend:?}");
+        // The buttons beside the select-all box and the count of selected orders, before the table.
+        for part in ["#select-all", "#selected-count", "#reassign-selected", "#reassign-all"] {
+            assert!(inside(&list, "#bulk-bar", part), "{part} in the bulk bar");
+        }
+        assert!(texts(&list, "#reassign-selected[disabled]").is_empty(), "orders to select: the button works");
+        // The live region is outside the part a filter replaces, and says what the list shows.
+        assert_eq!(texts(&list, "#sa-status[role=status]"), vec!["3 orders match.".to_string()]);
+        assert!(!inside(&list, "#sa-results", "#sa-status"), "the status stays when the results are swapped");
+        assert!(texts(&list, "#sa-results[aria-live]").is_empty(), "the swapped part is not itself a live region");
+        let partial = carlos.client.get(carlos.url("/smart-account-orders?q=bulkco")).header("HX-Request", "true").send().await.unwrap();
+        let partial = partial.text().await.unwrap();
+        assert!(partial.trim_start().starts_with("<section id=\"sa-results\""));
+        assert_eq!(texts(&partial, "#sa-status[data-hx-swap-oob=innerHTML]"), vec!["1 order matches the filter.".to_string()]);
+        let none = carlos.client.get(carlos.url("/smart-account-orders?q=nobody")).header("HX-Request", "true").send().await.unwrap();
+        assert_eq!(texts(&none.text().await.unwrap(), "#sa-status"), vec!["No orders match the filter.".to_string()]);
+        // Nothing to select: "Reassign selected" is disabled without any script.
+        let assigned = carlos.get_text("/smart-account-orders?sa=assigned").await;
+        assert_eq!(texts(&assigned, "#reassign-selected[disabled]").len(), 1);
+
+        // Two of three moved: the summary says where, and the navigation counts what is left.
+        let (a, b) = (as_seen(&app, mine[0]), as_seen(&app, mine[1]));
+        let resp = carlos
+            .post_form(
+                "/smart-account-orders",
+                "/smart-account-orders/reassign",
+                &[
+                    ("orders", &a),
+                    ("orders", &b),
+                    ("kind", "customer"),
+                    ("account_id", &world.metalworks.to_string()),
+                    ("virtual_account_id", &world.processing.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 200);
+        let html = resp.text().await.unwrap();
+        assert_eq!(texts(&html, "#summary-heading"), vec!["2 moved, 0 refused".to_string()]);
+        assert_eq!(
+            texts(&html, "#bulk-destination"),
+            vec!["Moved to Metalworks Inc. (metalworks.example) / Processing: 2 orders.".to_string()]
+        );
+        assert_eq!(texts(&html, "#not-assigned-count"), vec!["1 Not Assigned".to_string()], "counted after the move");
     }
 }

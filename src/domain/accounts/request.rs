@@ -129,6 +129,11 @@ impl AccountRequestInput {
             _ => false,
         }
     }
+    /// A partner asking for a customer account for its own use ("partner also
+    /// consumer"): a customer account the requester's own company will hold.
+    pub fn is_own_customer_account(&self, actor: &Actor) -> bool {
+        actor.company_kind.is_partner() && self.kind() == Some(AccountKind::Customer) && self.requester_activates()
+    }
     pub fn country_name(&self) -> Option<&'static str> {
         country_name(&self.country)
     }
@@ -225,6 +230,14 @@ pub struct SimilarAccount {
     pub status: AccountStatus,
     /// Same identifier: a second one cannot be made.
     pub same_domain: bool,
+    pub owner_company_id: Option<i64>,
+}
+
+impl SimilarAccount {
+    /// One of the company's own accounts (a partner's holding account, say).
+    pub fn owned_by(&self, company: &i64) -> bool {
+        self.owner_company_id == Some(*company)
+    }
 }
 
 fn escape_like(s: &str) -> String {
@@ -270,6 +283,7 @@ pub fn similar_accounts(conn: &mut DbConnection, name: &str, domain: &str) -> Do
         .into_iter()
         .map(|r| SimilarAccount {
             same_domain: r.domain == domain,
+            owner_company_id: r.owner_company_id,
             id: r.id,
             name: r.name,
             domain: r.domain,
@@ -279,14 +293,80 @@ pub fn similar_accounts(conn: &mut DbConnection, name: &str, domain: &str) -> Do
         .collect())
 }
 
+/// The prefix of a partner's own customer account's domain identifier, when
+/// its company domain names its holding account already: `it.contoso.example`.
+pub const OWN_ACCOUNT_PREFIX: &str = "it";
+
+/// The reason recorded for a partner's own customer account beside the company's other accounts.
+pub const OWN_ACCOUNT_REASON: &str = "The partner's own customer account, for the products it buys for its own use.";
+
+/// What a partner needs to know before asking for its own customer account:
+/// its company domain is taken by one of its accounts, so the customer
+/// account takes a prefixed identifier, which operations review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnAccountHint {
+    /// The company's email domain (`contoso.example`).
+    pub own_domain: String,
+    /// The account that has that identifier (`Contoso Holding`).
+    pub taken_by: String,
+    /// The identifier suggested instead (`it.contoso.example`).
+    pub suggested: String,
+}
+
+/// The identifier suggested for a partner's own customer account: its company domain with a prefix.
+pub fn own_customer_domain(actor: &Actor) -> Option<DomainIdentifier> {
+    if !actor.company_kind.is_partner() {
+        return None;
+    }
+    DomainIdentifier::parse(&format!("{OWN_ACCOUNT_PREFIX}.{}", own_domain(actor)?)).ok()
+}
+
+/// For a partner whose company domain is some account's identifier already:
+/// what its own customer account should use instead. `None` for others.
+pub fn own_account_hint(conn: &mut DbConnection, actor: &Actor) -> DomainResult<Option<OwnAccountHint>> {
+    let (Some(suggested), Some(own)) = (own_customer_domain(actor), own_domain(actor)) else { return Ok(None) };
+    let taken_by: Option<String> = smart_accounts::table
+        .filter(smart_accounts::domain.eq(own.as_str()))
+        .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
+        .select(smart_accounts::name)
+        .first(conn)
+        .optional()?;
+    Ok(taken_by.map(|taken_by| OwnAccountHint { own_domain: own.to_string(), taken_by, suggested: suggested.to_string() }))
+}
+
+fn own_domain(actor: &Actor) -> Option<DomainIdentifier> {
+    EmailAddress::parse(&actor.email).ok().map(|e| e.domain())
+}
+
+/// Whether `domain` is a prefixed identifier under the partner's own company domain.
+fn under_own_domain(actor: &Actor, domain: &DomainIdentifier) -> bool {
+    own_domain(actor).is_some_and(|own| domain.as_str().ends_with(&format!(".{own}")))
+}
+
 /// No second account by accident: the same domain identifier is refused; an
-/// account under the same company domain needs a stated reason.
-pub fn duplicate_errors(conn: &mut DbConnection, input: &AccountRequestInput) -> DomainResult<FieldErrors> {
+/// account under the same company domain needs a stated reason, except a
+/// partner's own customer account under its own company domain (it goes to
+/// operations' review as any edited identifier does).
+pub fn duplicate_errors(conn: &mut DbConnection, actor: &Actor, input: &AccountRequestInput) -> DomainResult<FieldErrors> {
     let mut e = FieldErrors::new();
     let Ok(domain) = DomainIdentifier::parse(&input.domain) else { return Ok(e) };
     let similar = similar_accounts(conn, &input.name, domain.as_str())?;
-    if similar.iter().any(|s| s.same_domain) {
-        e.add("domain", format!("An account with the domain identifier {domain} exists already: request access to it instead."));
+    let own_customer = input.is_own_customer_account(actor);
+    if let Some(taken) = similar.iter().find(|s| s.same_domain) {
+        match own_customer_domain(actor) {
+            Some(suggested) if own_customer && own_domain(actor).as_ref() == Some(&domain) => e.add(
+                "domain",
+                format!(
+                    "{domain} is the identifier of your company's {} account {}. Your own customer account takes a prefixed \
+                     identifier, such as {suggested}; operations review it before the account can be activated.",
+                    taken.kind.as_str(),
+                    taken.name
+                ),
+            ),
+            _ => e.add("domain", format!("An account with the domain identifier {domain} exists already: request access to it instead.")),
+        }
+    } else if own_customer && under_own_domain(actor, &domain) {
+        // The company's own accounts under its domain: no reason to give.
     } else if similar.iter().any(|s| base_domain(&s.domain) == base_domain(domain.as_str())) && input.duplicate_reason.trim().is_empty() {
         e.add(
             "duplicate_reason",
@@ -366,13 +446,16 @@ pub fn request_account(conn: &mut DbConnection, actor: &Actor, input: &AccountRe
     let edited = input.domain_edited(actor);
     let approver = if input.requester_activates() { actor.email.clone() } else { input.approver_email.trim().to_lowercase() };
     crate::db::transaction(conn, |conn| {
-        let dup = duplicate_errors(conn, input)?;
+        let dup = duplicate_errors(conn, actor, input)?;
         if !dup.is_empty() {
             return Err(dup.into());
         }
         let related =
             similar_accounts(conn, name.as_str(), domain.as_str())?.iter().any(|s| base_domain(&s.domain) == base_domain(domain.as_str()));
-        let reason = input.duplicate_reason.trim();
+        let reason = match input.duplicate_reason.trim() {
+            "" if input.is_own_customer_account(actor) && under_own_domain(actor, &domain) => OWN_ACCOUNT_REASON,
+            r => r,
+        };
         let company_given = !input.company_name.trim().is_empty();
         let opt = |s: &str| if company_given { Some(s.trim().to_string()) } else { None };
         let (company_name, address, state, postal) =

@@ -593,6 +593,8 @@ pub struct BulkSummary {
     pub moved: Vec<(i64, usize)>,
     /// (order id, why not)
     pub refused: Vec<(i64, String)>,
+    /// Where the orders went: the account (and virtual account), as history names it.
+    pub to: String,
 }
 
 /// What the user saw of an order when they chose it for a bulk move: an
@@ -676,6 +678,7 @@ pub fn bulk_reassign(
     if let BulkTarget::Customer { .. } = to {
         return bulk_to_customer(conn, actor, &ids, &t, base_url);
     }
+    summary.to = label_of(conn, Some(t.id), None)?;
     for (id, seen) in ids {
         let result = crate::db::transaction(conn, |conn| -> DomainResult<usize> {
             let order = for_change(conn, actor, id, None)?;
@@ -729,6 +732,7 @@ fn bulk_to_customer(conn: &mut DbConnection, actor: &Actor, seen: &[(i64, Seen)]
     let mut summary = BulkSummary::default();
     let audience = visibility::audience(conn, actor)?;
     let to = label_of(conn, Some(t.id), t.va)?;
+    summary.to = to.clone();
     let mut labels: std::collections::HashMap<(Option<i64>, Option<i64>), String> = std::collections::HashMap::new();
     let now = crate::db::now();
     for chunk in ids.chunks(500) {
@@ -988,6 +992,12 @@ pub fn history(conn: &mut DbConnection, actor: &Actor, order_id: i64, line_id: O
             assignment_events::masked,
         ))
         .load(conn)?;
+    // Lines are named as the order page numbers them now (1.0, 1.1, …), whatever an entry's text says.
+    let keys: Vec<(i64, i32, Option<i64>)> = order_lines::table
+        .filter(order_lines::order_id.eq(order_id))
+        .select((order_lines::id, order_lines::line_no, order_lines::parent_line_id))
+        .load(conn)?;
+    let numbers: std::collections::HashMap<i64, String> = keys.iter().map(|k| k.0).zip(rules::line_numbers(&keys)).collect();
     let hide = |label: String| if label == "Not assigned" { label } else { "Assigned by reseller".to_string() };
     Ok(rows
         .into_iter()
@@ -999,8 +1009,11 @@ pub fn history(conn: &mut DbConnection, actor: &Actor, order_id: i64, line_id: O
         .map(|(line_id, target, how, from, to, who, at, masked_event)| {
             let hidden = masked && masked_event;
             HistoryEntry {
+                target: match line_id.and_then(|l| numbers.get(&l)) {
+                    Some(n) => rules::history_target(&target, n),
+                    None => target,
+                },
                 line_id,
-                target,
                 how: AssignmentHow::label_of(&how),
                 from: if hidden { hide(from) } else { from },
                 to: if hidden { hide(to) } else { to },

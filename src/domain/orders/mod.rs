@@ -152,6 +152,8 @@ pub struct LineView {
     pub assigned_by_reseller: bool,
     /// For a collapsed major line: some minor line needs an account and has none.
     pub minor_needs_account: bool,
+    /// For a major line: some SA optional minor line has no account (the black marker).
+    pub minor_optional_open: bool,
     pub has_minors: bool,
 }
 
@@ -388,6 +390,7 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult
             pak_code: l.pak_code.clone(),
             assigned_by_reseller: false,
             minor_needs_account: false,
+            minor_optional_open: false,
             has_minors: false,
         })
         .collect();
@@ -401,6 +404,7 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult
         let minors: Vec<&LineView> = snapshot.iter().filter(|m| m.parent_line_id == Some(line.id)).collect();
         line.has_minors = !minors.is_empty();
         line.minor_needs_account = minors.iter().any(|m| m.needs_account());
+        line.minor_optional_open = minors.iter().any(|m| m.requirement == SaRequirement::Optional && m.account.is_none());
     }
     let (company_name, created_by): (String, String) = companies::table
         .find(order.company_id)

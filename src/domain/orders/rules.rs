@@ -143,6 +143,20 @@ pub fn line_numbers(lines: &[(i64, i32, Option<i64>)]) -> Vec<String> {
         .collect()
 }
 
+/// How a history entry about a line names it, with the line's current
+/// number (`line_numbers`): entries store the line's id, and their text
+/// ("Line 10", "Line 20 (case #3)") may carry an older numbering, which is
+/// replaced; what follows the number is kept.
+pub fn history_target(stored: &str, number: &str) -> String {
+    match stored.strip_prefix("Line ") {
+        Some(rest) => {
+            let after = rest.find(' ').map(|i| &rest[i..]).unwrap_or("");
+            format!("Line {number}{after}")
+        }
+        None => stored.to_string(),
+    }
+}
+
 /// How a refusal names each line: "1.0", or "1.2 in kit 1.0" for a minor line.
 pub fn line_references(lines: &[(i64, i32, Option<i64>)]) -> Vec<String> {
     let numbers = line_numbers(lines);
@@ -512,5 +526,13 @@ mod tests {
             check_line_assignment(OrderStatus::Cancelled, &pak, AccountKind::Customer, AccountStatus::Active, true),
             Err(AssignmentError::OrderClosed)
         );
+    }
+
+    #[test]
+    fn history_names_a_line_by_its_current_number_keeping_the_rest() {
+        assert_eq!(history_target("Line 10", "1.0"), "Line 1.0");
+        assert_eq!(history_target("Line 20 (case #3)", "1.2"), "Line 1.2 (case #3)");
+        assert_eq!(history_target("Line 1.1", "2.1"), "Line 2.1");
+        assert_eq!(history_target("Header: holding account", "1.0"), "Header: holding account");
     }
 }
