@@ -112,18 +112,18 @@ impl Work {
     /// What the section says when nothing waits.
     pub fn nothing(self) -> &'static str {
         match self {
-            Work::NotAssigned => "Nothing waiting: every order in your holding accounts has a customer account.",
-            Work::Drafts => "Nothing waiting: none of your drafts is blocked.",
-            Work::Quotes => "Nothing waiting: no open quotes.",
-            Work::AccessRequests => "Nothing waiting: nobody asks for access to your accounts.",
-            Work::Memberships => "Nothing waiting: nobody asks to join your company.",
-            Work::AccountRequests => "Nothing waiting: none of your account requests is pending.",
-            Work::Agreements => "Nothing waiting: every agreement is accepted.",
-            Work::MyCases => "Nothing waiting: you have no open cases.",
-            Work::ToBook => "Nothing waiting: no submitted orders.",
-            Work::ToShip => "Nothing waiting: no booked orders.",
-            Work::DomainReviews => "Nothing waiting: no edited domain identifiers.",
-            Work::OpenCases => "Nothing waiting: no open cases.",
+            Work::NotAssigned => "Every order in your holding accounts has a customer account.",
+            Work::Drafts => "None of your drafts is blocked.",
+            Work::Quotes => "No open quotes.",
+            Work::AccessRequests => "Nobody asks for access to your accounts.",
+            Work::Memberships => "Nobody asks to join your company.",
+            Work::AccountRequests => "None of your account requests is pending.",
+            Work::Agreements => "Every agreement is accepted.",
+            Work::MyCases => "You have no open cases.",
+            Work::ToBook => "No submitted orders.",
+            Work::ToShip => "No booked orders.",
+            Work::DomainReviews => "No edited domain identifiers.",
+            Work::OpenCases => "No open cases.",
         }
     }
 
@@ -150,7 +150,7 @@ pub struct Item {
     pub detail: String,
     /// What is to be done, or why it waits.
     pub note: String,
-    /// The order status badge, for orders.
+    /// The order's status badge, where the kind of work does not say it.
     pub status: Option<OrderStatus>,
     /// Whole days it has waited.
     pub days: i64,
@@ -203,6 +203,14 @@ pub struct Worklist {
 }
 
 impl Worklist {
+    /// The kinds of work with something waiting.
+    pub fn waiting(&self) -> Vec<&Section> {
+        self.sections.iter().filter(|s| s.count > 0).collect()
+    }
+    /// The kinds of work with nothing waiting, said so rather than hidden.
+    pub fn clear(&self) -> Vec<&Section> {
+        self.sections.iter().filter(|s| s.count == 0).collect()
+    }
     /// How many things wait in all (capped counts added).
     pub fn total(&self) -> i64 {
         self.sections.iter().map(|s| s.count).sum()
@@ -498,8 +506,6 @@ pub fn for_actor(conn: &mut DbConnection, actor: &Actor, not_assigned: Option<i6
     if actor.company_kind != CompanyKind::Customer {
         sections.retain(|s| s.work != Work::Agreements || s.count > 0);
     }
-    // What waits comes first; the kinds with nothing waiting follow, in the same order.
-    sections.sort_by_key(|s| s.count == 0);
     Ok(Worklist { sections })
 }
 
@@ -568,11 +574,9 @@ fn item(work: Work, r: &WorkRow, now: NaiveDateTime) -> Item {
                 1 => "1 line needs a smart account".to_string(),
                 n => format!("{n} lines need a smart account"),
             },
-            Some(OrderStatus::Draft),
+            None,
         ),
-        Work::Quotes => {
-            (format!("/orders/{id}"), order_title(), format!("For {detail}"), "Convert it to an order".into(), Some(OrderStatus::Quote))
-        }
+        Work::Quotes => (format!("/orders/{id}"), order_title(), format!("For {detail}"), "Convert it to an order".into(), None),
         Work::AccessRequests => (
             format!("/accounts/{n}/access-requests"),
             format!("{title} ({detail})"),
@@ -607,14 +611,14 @@ fn item(work: Work, r: &WorkRow, now: NaiveDateTime) -> Item {
             order_title(),
             format!("{detail} · for {note}"),
             format!("Submitted {}", ago(days)),
-            Some(OrderStatus::Submitted),
+            None,
         ),
         Work::ToShip => (
             format!("/operations/orders#order-{id}"),
             order_title(),
             format!("{detail} · for {note}"),
             format!("Booked {}", ago(days)),
-            Some(OrderStatus::Booked),
+            None,
         ),
         Work::DomainReviews => (
             format!("/operations/domain-reviews#review-{id}"),
