@@ -15,6 +15,7 @@ pub mod policy;
 pub mod roles;
 pub mod users;
 pub mod values;
+pub mod worklist;
 
 pub use actor::Actor;
 pub use error::{DomainError, FieldErrors};

@@ -148,6 +148,27 @@ pub fn allows(a: &AccountAccess, capability: Capability) -> bool {
     }
 }
 
+/// The roles that give `capability` in an account of this kind and status
+/// (an SA-level holder, no virtual accounts): for lists that find, across
+/// accounts, what a person may act on (the home page's worklist).
+pub fn roles_with(kind: AccountKind, status: AccountStatus, capability: Capability) -> Vec<Role> {
+    Role::ALL
+        .into_iter()
+        .filter(|r| {
+            let a = AccountAccess {
+                account_id: 0,
+                kind,
+                status,
+                role: Some(*r),
+                virtual_accounts: Vec::new(),
+                operations: false,
+                requester: false,
+            };
+            allows(&a, capability)
+        })
+        .collect()
+}
+
 /// Why no registration token can be made (and no device registered) in an
 /// account now, if it cannot (DOMAIN.md "Licenses"): a holding account takes
 /// none, a pending account none until activated, a customer account none
@@ -317,6 +338,14 @@ mod tests {
         assert!(token_refusal(AccountKind::Customer, AccountStatus::PendingDomainReview, true).unwrap().contains("not active"));
         assert!(token_refusal(AccountKind::Customer, AccountStatus::Active, false).unwrap().contains("Agreement"));
         assert_eq!(token_refusal(AccountKind::Customer, AccountStatus::Active, true), None);
+    }
+
+    #[test]
+    fn the_roles_that_decide_access_and_accept_agreements_come_from_the_role_table() {
+        let active = |c| roles_with(AccountKind::Customer, AccountStatus::Active, c);
+        assert_eq!(active(Capability::DecideAccessRequests), vec![Role::SaAdministrator]);
+        assert_eq!(active(Capability::AcceptAgreement), vec![Role::SaAdministrator, Role::SaApprover]);
+        assert!(roles_with(AccountKind::Holding, AccountStatus::Active, Capability::AcceptAgreement).is_empty());
     }
 
     #[test]

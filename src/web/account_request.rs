@@ -438,6 +438,16 @@ async fn reviews_page(
     render(status, &DomainReviewsPage { layout: user.layout, reviews, error })
 }
 
+impl DomainReviewsPage {
+    /// Whole days a review has waited, and as people say it.
+    pub fn days(&self, r: &DomainReview) -> i64 {
+        (crate::db::now() - r.created_at).num_days().max(0)
+    }
+    pub fn age(&self, r: &DomainReview) -> String {
+        crate::domain::worklist::age(self.days(r))
+    }
+}
+
 pub async fn domain_reviews(state: web::Data<AppState>, user: SignedIn) -> Result<HttpResponse, AppError> {
     reviews_page(&state, user, None, StatusCode::OK).await
 }

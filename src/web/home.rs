@@ -2,15 +2,18 @@
 //! navigation names.
 
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::domain::policy;
+use crate::domain::worklist::{self, Worklist};
+use crate::startup::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::{SignedIn, Viewer};
 use crate::web::layout::Layout;
-use crate::web::{render, see_other};
+use crate::web::{render, run, see_other};
 
+/// Home is a worklist: what waits for the signed-in person, oldest first.
 #[derive(Template)]
 #[template(path = "home.html")]
 pub struct HomePage {
@@ -19,12 +22,18 @@ pub struct HomePage {
     pub company: String,
     pub company_kind: String,
     pub is_partner: bool,
+    pub is_operations: bool,
+    pub worklist: Worklist,
 }
 
-pub async fn home(viewer: Viewer) -> Result<HttpResponse, AppError> {
+pub async fn home(state: web::Data<AppState>, viewer: Viewer) -> Result<HttpResponse, AppError> {
     let Some(actor) = viewer.actor else {
         return Ok(see_other(if viewer.person.is_some() { "/welcome" } else { "/sign-in" }));
     };
+    // The navigation counted the Not Assigned orders already, by the same judgement.
+    let counted = viewer.layout.user.as_ref().and_then(|u| u.not_assigned);
+    let a = actor.clone();
+    let worklist = run(&state, move |conn| worklist::for_actor(conn, &a, counted)).await??;
     render(
         StatusCode::OK,
         &HomePage {
@@ -32,6 +41,8 @@ pub async fn home(viewer: Viewer) -> Result<HttpResponse, AppError> {
             company: actor.company_name.clone(),
             company_kind: actor.company_kind.label().into(),
             is_partner: actor.company_kind.is_partner(),
+            is_operations: policy::sees_operations_section(&actor),
+            worklist,
             layout: viewer.layout,
         },
     )

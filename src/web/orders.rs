@@ -12,7 +12,7 @@ use crate::domain::orders::assignment::{self, AccountOption, HistoryEntry};
 use crate::domain::orders::cases::{self, CaseInput, CaseView};
 use crate::domain::orders::listing::{self, Cursor, ListPage, ListQuery};
 use crate::domain::orders::rules::CustomerAccountStatus;
-use crate::domain::orders::{self, NewOrderInput, OrderSummary, OrderView};
+use crate::domain::orders::{self, NewOrderInput, OrderView};
 use crate::domain::roles::AccountKind;
 use crate::domain::{policy, values, DomainError, FieldErrors};
 use crate::startup::AppState;
@@ -624,13 +624,47 @@ pub async fn history(
 #[template(path = "operations/orders.html")]
 pub struct FulfilmentPage {
     pub layout: Layout,
-    pub orders: Vec<OrderSummary>,
+    pub sections: Vec<QueueSection>,
+}
+
+/// One of the two queues: orders to book, orders to ship.
+pub struct QueueSection {
+    pub key: &'static str,
+    pub title: &'static str,
+    /// The row's action: "Book", "Ship" (the path's last part, lowercased).
+    pub verb: &'static str,
+    /// What the age counts from: "submitted", "booked".
+    pub since: &'static str,
+    pub orders: Vec<orders::QueuedOrder>,
+}
+
+impl QueueSection {
+    pub fn step(&self) -> String {
+        self.verb.to_lowercase()
+    }
+}
+
+impl orders::QueuedOrder {
+    pub fn age(&self) -> String {
+        crate::domain::worklist::age(self.days)
+    }
+    /// "today", "3 days ago".
+    pub fn ago(&self) -> String {
+        crate::domain::worklist::ago(self.days)
+    }
+    pub fn since_date(&self) -> String {
+        self.since.format("%Y-%m-%d").to_string()
+    }
 }
 
 pub async fn fulfilment(state: web::Data<AppState>, user: SignedIn) -> Result<HttpResponse, AppError> {
     let actor = user.actor.clone();
-    let list = run(&state, move |conn| orders::fulfilment_queue(conn, &actor)).await??;
-    render(StatusCode::OK, &FulfilmentPage { layout: user.layout, orders: list })
+    let queue = run(&state, move |conn| orders::fulfilment_queue(conn, &actor)).await??;
+    let sections = vec![
+        QueueSection { key: "to-book", title: "To book", verb: "Book", since: "submitted", orders: queue.to_book },
+        QueueSection { key: "to-ship", title: "To ship", verb: "Ship", since: "booked", orders: queue.to_ship },
+    ];
+    render(StatusCode::OK, &FulfilmentPage { layout: user.layout, sections })
 }
 
 pub async fn fulfil(
@@ -751,6 +785,13 @@ pub struct CaseQueuePage {
 impl CaseView {
     pub fn opened(&self) -> String {
         when(&self.created_at)
+    }
+    /// Whole days it has been open.
+    pub fn days_open(&self) -> i64 {
+        (crate::db::now() - self.created_at).num_days().max(0)
+    }
+    pub fn age(&self) -> String {
+        crate::domain::worklist::age(self.days_open())
     }
 }
 

@@ -1173,3 +1173,70 @@ async fn a_partner_is_guided_to_a_prefixed_identifier_for_its_own_customer_accou
     assert!(b.text("main").await.contains("it.contoso.example"));
     b.quit().await;
 }
+
+/// Home is a worklist: a partner with orders waiting in its holding account,
+/// drafts to finish and a quote, and operations with orders to book and
+/// ship; then operations' queue. Each page at both sizes, checked by axe.
+#[tokio::test]
+async fn the_home_worklist_and_the_operations_queue_in_the_browser() {
+    use crate::orders::{add, assign, new_order, submit};
+    use diesel::prelude::*;
+    let Some(b) = browser().await else { return };
+    let app = spawn_app(Backend::Sqlite).await;
+    let shop = crate::orders::shop(&app);
+    let carlos = crate::fixtures::as_user(&app, "carlos@contoso.example").await;
+    let mut parked = Vec::new();
+    for (i, customer) in
+        ["Metalworks Inc.", "Acme Corporation International Holdings", "Globex", "Initech", "Umbrella", "Hooli"].iter().enumerate()
+    {
+        let resp = carlos
+            .post_form(
+                "/orders/new",
+                "/orders",
+                &[("name", &format!("Site rollout {}", i + 1)), ("end_customer_name", customer), ("order_type", "standard")],
+            )
+            .await;
+        let order: i64 = location(&resp).trim_start_matches("/orders/").parse().unwrap();
+        assign(&carlos, &app, order, &[("target", "holding"), ("account_id", &shop.world.contoso_holding.to_string())]).await;
+        add(&carlos, &app, order, "SL-DNA-ADV-3Y", "2").await;
+        submit(&carlos, &app, order).await;
+        parked.push(order);
+    }
+    // They have waited a while, the first the longest.
+    for (i, order) in parked.iter().enumerate() {
+        let then = portal::db::now() - chrono::Duration::days(12 - 2 * i as i64);
+        diesel::update(portal::db::schema::orders::table.find(*order))
+            .set((portal::db::schema::orders::waiting_since.eq(then), portal::db::schema::orders::submitted_at.eq(then)))
+            .execute(&mut *app.conn())
+            .unwrap();
+    }
+    let draft = new_order(&carlos, "Branch refresh").await;
+    add(&carlos, &app, draft, "SL-DNA-ADV-3Y", "4").await;
+    new_order(&carlos, "Empty draft").await;
+    olga_books(&app, parked[0]).await;
+
+    sign_in_as(&b, &app, "carlos@contoso.example").await;
+    assert!(b.text("#not-assigned").await.contains("12 days in holding"));
+    assert!(b.text("#not-assigned .work-more").await.contains("See all 6"));
+    assert!(b.text(".work-clear").await.contains("Quotes to convert"), "what has nothing waiting is said, not hidden");
+    b.driver.execute("document.querySelector('.work-clear').scrollIntoView();", vec![]).await.unwrap();
+    b.shot("home-carlos-nothing-waiting").await;
+    b.click_and_wait("#not-assigned .work-items a").await;
+    assert!(b.driver.current_url().await.unwrap().path().ends_with("/assignment"));
+    sign_out(&b).await;
+
+    sign_in_as(&b, &app, "olga@ops.example").await;
+    assert!(b.text("#to-book").await.contains("Contoso Resellers"));
+    b.driver.goto(app.url("/operations/orders")).await.unwrap();
+    b.shot("home-ops-queue").await;
+    b.click_and_wait("#to-book tbody button[type=submit]").await;
+    assert!(b.text(".flash-success").await.contains("booked"));
+    b.quit().await;
+}
+
+/// Operations book one order over HTTP, so both queues have something.
+async fn olga_books(app: &TestApp, order: i64) {
+    let olga = crate::fixtures::as_user(app, "olga@ops.example").await;
+    let resp = olga.post_form("/operations/orders", &format!("/operations/orders/{order}/book"), &[]).await;
+    assert_eq!(resp.status().as_u16(), 303);
+}

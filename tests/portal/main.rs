@@ -10,6 +10,7 @@ mod auth;
 mod browser;
 mod fuzz;
 mod health;
+mod home;
 mod html_check;
 mod identity;
 mod licenses;

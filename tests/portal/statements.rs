@@ -24,7 +24,11 @@ struct Budget {
 }
 
 const BUDGETS: &[Budget] = &[
-    Budget { page: "home", partner: 4, operations: 2 },
+    // Home is a worklist: beyond the frame (the signed-in user, the roles, the
+    // navigation's Not Assigned count, which home shows too), the partner's
+    // oldest Not Assigned orders, their holding accounts' names, and one
+    // statement for every other kind of work (counts and oldest items).
+    Budget { page: "home", partner: 7, operations: 3 },
     Budget { page: "smart account orders, page 1", partner: 9, operations: 6 },
     Budget { page: "smart account orders, next page", partner: 9, operations: 6 },
     Budget { page: "smart account orders, fragment", partner: 6, operations: 4 },

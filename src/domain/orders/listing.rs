@@ -646,6 +646,36 @@ pub fn not_assigned_count_for(conn: &mut DbConnection, audience: &Audience, cap:
     Ok(ids.len().min(cap as usize) as i64)
 }
 
+/// The Not Assigned orders that are the actor's work (`visibility::in_worklist`,
+/// as the navigation counts them), longest waiting first, at most `limit`: the
+/// home page's worklist. Only the sources where an order can be the actor's
+/// work are read — their company's orders not handed to a reseller, the holding
+/// accounts and holding VAs they work in (operations: all) — each through its
+/// Status index and stopping at `limit`, all in one statement; the rows are
+/// then judged by `in_worklist`, once.
+pub fn oldest_in_worklist(conn: &mut DbConnection, audience: &Audience, limit: i64) -> DomainResult<Vec<ListRow>> {
+    let parts: Vec<_> = worklist_sources(audience)
+        .into_iter()
+        .map(|source| {
+            let mut q = base(&source).filter(orders::sa_rank.eq(RANK_NOT_ASSIGNED));
+            if let Source::Company(c) = source {
+                q = q.filter(orders::handoff_company_id.is_null().or(orders::handoff_company_id.eq(c)));
+            }
+            q.order((orders::waiting_since.asc(), orders::id.asc())).limit(limit).select(OrderRow::as_select())
+        })
+        .collect();
+    let mut rows: Vec<OrderRow> = UnionAll { parts }.load(conn)?;
+    rows.sort_by_key(|o| (o.waiting_since, o.id));
+    rows.dedup_by_key(|o| o.id);
+    let ids: Vec<i64> = rows.iter().filter_map(|o| o.holding_account_id).collect();
+    let names: Vec<(i64, String)> =
+        smart_accounts::table.filter(smart_accounts::id.eq_any(&ids)).select((smart_accounts::id, smart_accounts::name)).load(conn)?;
+    let mut rows = decorate(audience, rows, &names);
+    rows.retain(|r| r.in_worklist);
+    rows.truncate(limit.max(0) as usize);
+    Ok(rows)
+}
+
 /// The rows of several queries of the same columns in one statement, each
 /// query kept whole (its ORDER BY and LIMIT) as a subquery.
 struct UnionAll<Q> {

@@ -446,18 +446,6 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult
     })
 }
 
-/// A row of the orders list.
-#[derive(Debug, Clone)]
-pub struct OrderSummary {
-    pub id: i64,
-    pub web_order_id: String,
-    pub name: String,
-    pub end_customer: String,
-    pub status: OrderStatus,
-    pub holding: Option<String>,
-    pub created_at: chrono::NaiveDateTime,
-}
-
 /// The order initiation form.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct NewOrderInput {
@@ -758,30 +746,73 @@ pub fn ship(conn: &mut DbConnection, actor: &Actor, order_id: i64, provisioning_
     })
 }
 
-/// Orders waiting for operations (submitted or booked), oldest first.
-pub fn fulfilment_queue(conn: &mut DbConnection, actor: &Actor) -> DomainResult<Vec<OrderSummary>> {
+/// An order waiting for operations, and since when.
+#[derive(Debug, Clone)]
+pub struct QueuedOrder {
+    pub id: i64,
+    pub web_order_id: String,
+    pub name: String,
+    pub partner: String,
+    pub end_customer: String,
+    pub status: OrderStatus,
+    pub internal: bool,
+    /// Submitted (to book) or booked (to ship).
+    pub since: chrono::NaiveDateTime,
+    /// Whole days since then.
+    pub days: i64,
+}
+
+impl QueuedOrder {
+    /// Waiting a week or more.
+    pub fn late(&self) -> bool {
+        self.days >= 7
+    }
+}
+
+/// Operations' fulfilment queue: orders to book and orders to ship, each oldest first.
+#[derive(Debug, Clone)]
+pub struct FulfilmentQueue {
+    pub to_book: Vec<QueuedOrder>,
+    pub to_ship: Vec<QueuedOrder>,
+}
+
+/// Orders waiting for operations: submitted ones to book (by submission) and
+/// booked ones to ship (by booking), each oldest first, at most 500 of each.
+pub fn fulfilment_queue(conn: &mut DbConnection, actor: &Actor) -> DomainResult<FulfilmentQueue> {
     if !policy::may_fulfil_orders(actor) {
         return Err(DomainError::NotFound);
     }
-    let rows: Vec<(OrderRow, String)> = orders::table
-        .inner_join(companies::table)
-        .filter(orders::status.eq_any([OrderStatus::Submitted.as_str(), OrderStatus::Booked.as_str()]))
-        .order((orders::created_at, orders::id))
-        .limit(500)
-        .select((OrderRow::as_select(), companies::name))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(o, company)| OrderSummary {
-            id: o.id,
-            web_order_id: o.web_order_id(),
-            status: o.status(),
-            holding: Some(company),
-            end_customer: o.end_customer_name,
-            name: o.name,
-            created_at: o.created_at,
-        })
-        .collect())
+    let now = crate::db::now();
+    let mut queue = |status: OrderStatus| -> DomainResult<Vec<QueuedOrder>> {
+        let q =
+            orders::table.inner_join(companies::table).filter(orders::status.eq(status.as_str())).into_boxed::<crate::db::MultiBackend>();
+        let q = if status == OrderStatus::Submitted {
+            q.order((orders::submitted_at, orders::id))
+        } else {
+            q.order((orders::booked_at, orders::id))
+        };
+        let rows: Vec<(OrderRow, String)> = q.limit(500).select((OrderRow::as_select(), companies::name)).load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(o, partner)| {
+                let since = if status == OrderStatus::Submitted { o.submitted_at } else { o.booked_at }.unwrap_or(o.created_at);
+                QueuedOrder {
+                    id: o.id,
+                    web_order_id: o.web_order_id(),
+                    status: o.status(),
+                    internal: o.internal,
+                    partner,
+                    end_customer: o.end_customer_name,
+                    name: o.name,
+                    since,
+                    days: (now - since).num_days().max(0),
+                }
+            })
+            .collect())
+    };
+    let to_book = queue(OrderStatus::Submitted)?;
+    let to_ship = queue(OrderStatus::Booked)?;
+    Ok(FulfilmentQueue { to_book, to_ship })
 }
 
 /// Partner companies, for operations creating an internal order.

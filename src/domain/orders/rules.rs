@@ -229,6 +229,29 @@ pub fn submit_blockers(order: &OrderFacts) -> Vec<Blocker> {
     blockers
 }
 
+/// `submit_blockers` of a draft as SQL over the `orders` row, for lists that
+/// find the drafts that cannot be submitted without loading their lines: no
+/// item yet, or (not a stocking order, no holding account) an SA mandatory
+/// line without a customer account. The tests hold the two to agree.
+pub fn draft_blocked_sql() -> String {
+    format!(
+        "(NOT EXISTS (SELECT 1 FROM order_lines bl WHERE bl.order_id = orders.id) \
+         OR (orders.order_type <> '{stocking}' AND orders.holding_account_id IS NULL AND {lines} > 0))",
+        stocking = OrderType::Stocking.as_str(),
+        lines = unassigned_required_lines_sql(),
+    )
+}
+
+/// The number of an order's SA mandatory lines (minor lines included)
+/// without a customer account, as a correlated SQL subquery over `orders`.
+pub fn unassigned_required_lines_sql() -> String {
+    format!(
+        "(SELECT COUNT(*) FROM order_lines ul INNER JOIN products up ON up.id = ul.product_id \
+         WHERE ul.order_id = orders.id AND up.sa_requirement = '{mandatory}' AND ul.account_id IS NULL)",
+        mandatory = SaRequirement::Mandatory.as_str(),
+    )
+}
+
 /// The order's Customer Smart Account Status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CustomerAccountStatus {
