@@ -37,6 +37,7 @@ const BUDGETS: &[Budget] = &[
     Budget { page: "assignment search fragment, customer", partner: 11, operations: 9 },
     Budget { page: "assignment search fragment, holding", partner: 11, operations: 9 },
     Budget { page: "licenses", partner: 25, operations: 4 },
+    Budget { page: "your accounts", partner: 6, operations: 5 },
 ];
 
 /// Waits until no statement has run for a while (start-up, the workers' first round).
@@ -142,6 +143,7 @@ async fn pages(app: &TestApp, email: &str, password: &str, order: i64) -> BTreeM
         ("assignment search fragment, customer", format!("/orders/{order}/assignment?target=order&q=gro"), true),
         ("assignment search fragment, holding", format!("/orders/{order}/assignment?target=holding&q=gro"), true),
         ("licenses", "/licenses".into(), false),
+        ("your accounts", "/accounts".into(), false),
     ];
     quiet(app).await;
     let mut counts = BTreeMap::new();
@@ -188,5 +190,42 @@ async fn each_page_runs_a_few_statements_whatever_the_size_of_the_data() {
             assert!(p <= b.partner, "{backend:?}: a partner's {} ran {p} statements; the budget is {}", b.page, b.partner);
             assert!(o <= b.operations, "{backend:?}: operations' {} ran {o} statements; the budget is {}", b.page, b.operations);
         }
+    }
+}
+
+/// Someone with hundreds of accounts and Not Assigned orders gets pages, not
+/// everything at once: "your smart accounts" a page at a time in name order
+/// (the next page continues where the first stopped), and the navigation's
+/// count stops at 99+ while the list still starts with the oldest order.
+#[tokio::test]
+async fn long_lists_come_a_page_at_a_time_and_the_count_stops_at_99_plus() {
+    for backend in backends() {
+        let app = spawn_app_with(backend, AppOptions { mail_poll_interval: "1h", ..AppOptions::default() }).await;
+        let logins = portal::demo::seed(&mut app.conn(), &app.settings.base_url).expect("demo data");
+        let password = logins.iter().find(|l| l.email == "carlos@contoso.example").map(|l| l.password.clone()).unwrap();
+        grow(&app, 240);
+        assert_eq!(app.sign_in("carlos@contoso.example", &password).await.status().as_u16(), 303);
+        let names = |html: &str| texts(html, "table caption ~ tbody td:first-child a");
+        let first = app.get_text("/accounts").await;
+        let page1 = names(&first);
+        assert_eq!(page1.len() as i64, portal::domain::accounts::ACCOUNTS_PAGE, "{backend:?}: a page of accounts");
+        let keys: Vec<String> = page1.iter().map(|n| n.to_lowercase()).collect();
+        assert!(keys.windows(2).all(|w| w[0] <= w[1]), "{backend:?}: in name order: {keys:?}");
+        let next = scraper::Html::parse_document(&first)
+            .select(&scraper::Selector::parse("a[rel=next]").unwrap())
+            .next()
+            .and_then(|a| a.value().attr("href").map(str::to_string))
+            .expect("a next page");
+        let page2 = names(&app.get_text(&next).await);
+        assert!(!page2.is_empty(), "{backend:?}: the next page has accounts");
+        assert!(page2.iter().all(|n| !page1.contains(n)), "{backend:?}: the next page continues after the first");
+        assert!(page2[0].to_lowercase() >= keys[keys.len() - 1], "{backend:?}: in name order across pages");
+
+        let list = app.get_text("/smart-account-orders").await;
+        assert_eq!(texts(&list, "#not-assigned-count")[0], "99+ Not Assigned", "{backend:?}");
+        let rows = texts(&list, "main table tbody tr");
+        assert_eq!(rows.len(), 50, "{backend:?}: a full page of orders");
+        assert!(rows.iter().all(|r| r.contains("Not Assigned")), "{backend:?}: Not Assigned first");
+        app.handle.stop(false).await;
     }
 }
