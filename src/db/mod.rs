@@ -100,6 +100,7 @@ impl ManageConnection for ConnectionManager {
                 diesel::PgConnection::establish(&self.url).map(DbConnection::Postgresql).map_err(r2d2::Error::ConnectionError)
             }
             Backend::Sqlite => {
+                configure_sqlite();
                 diesel::SqliteConnection::establish(&self.url).map(DbConnection::Sqlite).map_err(r2d2::Error::ConnectionError)
             }
         }
@@ -159,6 +160,23 @@ impl CustomizeConnection<DbConnection, r2d2::Error> for Customizer {
         conn.set_instrumentation(StatementCounter { total: self.statements.clone(), here: 0 });
         Ok(())
     }
+}
+
+/// SQLite's process-wide settings, before its first connection: a pooled
+/// connection is used by one thread at a time, so SQLite need not lock each
+/// connection's mutexes on every call (multi-thread mode), and it keeps no
+/// memory statistics, which take a global mutex on every allocation. Once
+/// SQLite has started these can no longer change; then this does nothing.
+pub fn configure_sqlite() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config is documented as callable before sqlite3_initialize;
+        // after it, it returns SQLITE_MISUSE and changes nothing.
+        unsafe {
+            libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MULTITHREAD);
+            libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int);
+        }
+    });
 }
 
 /// Builds the pool, failing fast (a few seconds) when the database cannot be reached.
@@ -229,6 +247,7 @@ pub fn check_health(pool: &Pool, url: &str) -> anyhow::Result<()> {
             conn.batch_execute("SELECT 1 FROM companies LIMIT 1")?;
         }
         Backend::Sqlite => {
+            configure_sqlite();
             let mut conn = diesel::SqliteConnection::establish(&format!("file:{}?mode=rw", manager.url))?;
             conn.batch_execute("PRAGMA busy_timeout = 2000; SELECT 1 FROM companies LIMIT 1")?;
         }
