@@ -725,14 +725,25 @@ pub fn holding_choices(conn: &mut DbConnection, actor: &Actor) -> DomainResult<V
         .select((smart_accounts::id, smart_accounts::name, smart_accounts::name_key))
         .load(conn)?;
     if !audience.operations && (!audience.holding_wide.is_empty() || !audience.holding_vas.is_empty()) {
-        let vas = virtual_accounts::table
-            .filter(virtual_accounts::id.eq_any(audience.holding_vas.clone()))
-            .select(virtual_accounts::smart_account_id);
-        let reached: Vec<(i64, String, String)> = smart_accounts::table
-            .filter(smart_accounts::kind.eq(holding))
-            .filter(smart_accounts::id.eq_any(audience.holding_wide.clone()).or(smart_accounts::id.eq_any(vas)))
-            .select((smart_accounts::id, smart_accounts::name, smart_accounts::name_key))
-            .load(conn)?;
+        // The accounts of the actor's holding roles and of their VA roles: two
+        // primary-key reads in one statement (an OR of the two would read every account on PostgreSQL).
+        let accounts = || {
+            smart_accounts::table
+                .filter(smart_accounts::kind.eq(holding))
+                .select((smart_accounts::id, smart_accounts::name, smart_accounts::name_key))
+                .into_boxed::<MultiBackend>()
+        };
+        let mut parts = Vec::new();
+        if !audience.holding_wide.is_empty() {
+            parts.push(accounts().filter(smart_accounts::id.eq_any(audience.holding_wide.clone())));
+        }
+        if !audience.holding_vas.is_empty() {
+            let vas = virtual_accounts::table
+                .filter(virtual_accounts::id.eq_any(audience.holding_vas.clone()))
+                .select(virtual_accounts::smart_account_id);
+            parts.push(accounts().filter(smart_accounts::id.eq_any(vas)));
+        }
+        let reached: Vec<(i64, String, String)> = UnionAll { parts }.load(conn)?;
         rows.extend(reached);
         rows.sort_by(|a, b| (&a.2, a.0).cmp(&(&b.2, b.0)));
         rows.dedup_by_key(|r| r.0);
