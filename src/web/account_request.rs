@@ -264,38 +264,18 @@ pub struct SimilarFragment {
     pub default_domain: String,
 }
 
-#[derive(Deserialize)]
-pub struct SimilarQuery {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub domain: String,
-    #[serde(default)]
-    pub kind: String,
-    #[serde(default)]
-    pub authority: String,
-    #[serde(default)]
-    pub approver_email: String,
-}
-
 /// As the requester types: accounts that already match, each with "Request
 /// access", and whether the typed domain identifier needs operations' review.
 pub async fn similar_accounts(
     state: web::Data<AppState>,
     user: SignedIn,
-    query: crate::web::form::Query<SimilarQuery>,
+    query: crate::web::form::Query<AccountRequestInput>,
 ) -> Result<HttpResponse, AppError> {
-    let q = query.into_inner();
-    let typed = AccountRequestInput {
-        kind: q.kind,
-        authority: q.authority,
-        approver_email: q.approver_email,
-        domain: q.domain.clone(),
-        ..Default::default()
-    };
+    // The form as typed so far (the fields it sends: name, domain, kind, authority, approver).
+    let typed = query.into_inner();
     let domain_edited = typed.domain_edited(&user.actor);
     let default_domain = typed.default_domain(&user.actor).map(|d| d.to_string()).unwrap_or_default();
-    let similar = run(&state, move |conn| request::similar_accounts(conn, &q.name, &q.domain)).await??;
+    let similar = run(&state, move |conn| request::similar_accounts(conn, &typed.name, &typed.domain)).await??;
     render(StatusCode::OK, &SimilarFragment { similar, company_id: user.actor.company_id.0, domain_edited, default_domain })
 }
 
