@@ -217,8 +217,8 @@ pub struct Results {
     pub query: ListQuery,
     pub page: ListPage,
     pub errors: FieldErrors,
-    /// The snapshot bound the bulk form carries for "all matching".
-    pub seen: i64,
+    /// What the list had seen, carried by the bulk form for "all matching".
+    pub seen: assignment::Snapshot,
 }
 
 const LIST_PATH: &str = "/smart-account-orders";
@@ -395,8 +395,8 @@ impl Selection {
         }
     }
 
-    fn bound(&self) -> Option<i64> {
-        self.seen.parse().ok().filter(|b: &i64| *b >= 0)
+    fn bound(&self) -> Option<assignment::Snapshot> {
+        self.seen.parse().ok()
     }
 
     /// The orders with what the user saw of each; for "all matching",
@@ -413,7 +413,7 @@ impl Selection {
             q.before = None;
             return Ok(listing::all_rows(conn, actor, &q, 5000)?
                 .into_iter()
-                .map(|r| (r.order.id, assignment::Seen::UpTo(bound)))
+                .map(|r| (r.order.id, assignment::Seen::UpTo(bound.clone())))
                 .collect());
         }
         let mut out = Vec::new();

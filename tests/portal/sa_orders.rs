@@ -824,3 +824,69 @@ async fn the_bulk_bar_sits_by_the_selection_a_filter_is_announced_and_the_summar
         assert_eq!(texts(&html, "#not-assigned-count"), vec!["1 Not Assigned".to_string()], "counted after the move");
     }
 }
+
+/// "All matching" must refuse every change its list did not see. On
+/// PostgreSQL ids are allocated before commit, so a move can hold an id
+/// below the list's newest one and still commit after the list was read:
+/// here one user's move of X is in flight while another's move of Y (a
+/// newer id) commits and the list is read; X is then refused, Y moves.
+/// SQLite commits one writer at a time, so there the moves commit before
+/// the list is read and both are seen.
+#[tokio::test]
+async fn all_matching_refuses_a_change_committed_after_the_list_was_read_even_with_an_older_id() {
+    use assignment::{BulkTarget, Seen, Snapshot};
+    use std::time::Duration;
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let Shop { world, .. } = shop(&app);
+        let ids = parked(&app, "carlos@contoso.example", world.contoso_holding, &["Inflight"], 2);
+        let (x, y) = (ids[0], ids[1]);
+        let carlos = actor(&app, "carlos@contoso.example");
+        let base = app.settings.base_url.clone();
+        let to = BulkTarget::Customer { account: world.metalworks, va: None };
+        let in_flight = backend == Backend::Postgres;
+
+        let (moved_tx, moved_rx) = std::sync::mpsc::channel::<()>();
+        let (commit_tx, commit_rx) = std::sync::mpsc::channel::<()>();
+        let mut held = app.conn();
+        let (who, url, seen_x) = (carlos.clone(), base.clone(), Seen::Version(version(&app, x)));
+        let mut first = Some(std::thread::spawn(move || {
+            portal::db::transaction(&mut held, |c| -> portal::domain::error::DomainResult<()> {
+                let s = assignment::bulk_reassign(c, &who, &[(x, seen_x)], to, &url)?;
+                assert_eq!(s.moved.len(), 1, "{s:?}");
+                moved_tx.send(()).unwrap();
+                if in_flight {
+                    commit_rx.recv_timeout(Duration::from_secs(30)).expect("told to commit");
+                }
+                Ok(())
+            })
+            .unwrap();
+        }));
+        moved_rx.recv_timeout(Duration::from_secs(30)).expect("the first move ran");
+        if !in_flight {
+            first.take().unwrap().join().unwrap();
+        }
+        let seen_y = Seen::Version(version(&app, y));
+        let s = assignment::bulk_reassign(&mut app.conn(), &carlos, &[(y, seen_y)], to, &base).unwrap();
+        assert_eq!(s.moved.len(), 1, "{backend:?} the second move commits while the first is open: {s:?}");
+        // The list is read now; its form carries the token as text.
+        let token = assignment::snapshot(&mut app.conn()).unwrap().to_string();
+        if in_flight {
+            commit_tx.send(()).unwrap();
+            first.take().unwrap().join().unwrap();
+        }
+        let seen: Snapshot = token.parse().expect("a snapshot reads back from its text");
+        let again = BulkTarget::Customer { account: world.metalworks, va: Some(world.processing) };
+        let s = assignment::bulk_reassign(&mut app.conn(), &carlos, &[(x, Seen::UpTo(seen.clone())), (y, Seen::UpTo(seen))], again, &base)
+            .unwrap();
+        let moved: Vec<i64> = s.moved.iter().map(|(id, _)| *id).collect();
+        let refused: Vec<i64> = s.refused.iter().map(|(id, _)| *id).collect();
+        if in_flight {
+            assert_eq!((moved, refused), (vec![y], vec![x]), "{backend:?}: {s:?}");
+            assert!(s.refused[0].1.contains("since you loaded the list"), "{s:?}");
+            assert_eq!(lines(&app, x)[0].3, None, "{backend:?}: the unseen move stands");
+        } else {
+            assert_eq!((moved, refused), (vec![x, y], vec![]), "{backend:?}: {s:?}");
+        }
+    }
+}

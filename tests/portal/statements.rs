@@ -36,7 +36,10 @@ const BUDGETS: &[Budget] = &[
     Budget { page: "account search fragment", partner: 6, operations: 6 },
     Budget { page: "assignment search fragment, customer", partner: 11, operations: 9 },
     Budget { page: "assignment search fragment, holding", partner: 11, operations: 9 },
-    Budget { page: "licenses", partner: 25, operations: 4 },
+    // The frame, a page of accounts, then the page's accounts with their
+    // roles, VAs, batches, consumption, products, tokens and devices, each
+    // read once for the whole page.
+    Budget { page: "licenses", partner: 13, operations: 3 },
     Budget { page: "your accounts", partner: 6, operations: 5 },
 ];
 
@@ -69,7 +72,8 @@ async fn measure(app: &TestApp, path: &str, htmx: bool) -> (u64, String) {
 }
 
 /// `n` more accounts (half of them the reseller's, half the distributor's,
-/// half holding accounts) and `n` more Not Assigned orders of the reseller
+/// half holding accounts, each with its default VA, one in ten administered
+/// by the reseller's user) and `n` more Not Assigned orders of the reseller
 /// parked in its holding account. Returns that holding account.
 fn grow(app: &TestApp, n: usize) -> i64 {
     let mut conn = app.conn();
@@ -118,6 +122,18 @@ fn grow(app: &TestApp, n: usize) -> i64 {
     sql.push_str(&format!(
         "; INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price_cents) \
          SELECT id, 10, {product}, 2, 100 FROM orders WHERE name LIKE 'Grown order %'"
+    ));
+    // Every grown account has its default VA; the reseller's user
+    // administers one in ten of them (their licenses are on the overview).
+    sql.push_str(
+        "; INSERT INTO virtual_accounts (smart_account_id, name, name_key, is_public, is_default, created_at) \
+         SELECT id, 'DEFAULT', 'default', FALSE, TRUE, '2026-11-01 00:00:00' FROM smart_accounts WHERE name LIKE 'Grown %'",
+    );
+    let administered: Vec<String> = (0..n / 10).map(|i| format!("'Grown {i}'")).collect();
+    sql.push_str(&format!(
+        "; INSERT INTO account_roles (smart_account_id, user_id, role, partner_access, created_at) \
+         SELECT id, {carlos}, 'sa_administrator', FALSE, '2026-11-01 00:00:00' FROM smart_accounts WHERE name IN ({})",
+        administered.join(", ")
     ));
     conn.batch_execute(&sql).unwrap();
     holding

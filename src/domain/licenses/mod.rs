@@ -117,13 +117,14 @@ pub struct VaFigures {
     pub figures: ProductFigures,
 }
 
-/// The per-VA figures of `vas` in `account`: owned from claimed batches,
-/// in use from the consumption the devices' changes keep.
-pub fn figures(conn: &mut DbConnection, account: i64, vas: &[i64]) -> DomainResult<Vec<VaFigures>> {
+/// The per-VA figures of `vas` in `accounts` (one account, or a page of
+/// them: VA ids are unique across accounts): owned from claimed batches, in
+/// use from the consumption the devices' changes keep.
+pub fn figures(conn: &mut DbConnection, accounts: &[i64], vas: &[i64]) -> DomainResult<Vec<VaFigures>> {
     let batches: Vec<(i64, String, i32, Option<i64>, Option<i64>, Option<String>)> = licenses::table
         .left_join(order_lines::table.on(order_lines::id.nullable().eq(licenses::order_line_id)))
         .left_join(products::table.on(products::id.eq(order_lines::product_id)))
-        .filter(licenses::smart_account_id.eq(account))
+        .filter(licenses::smart_account_id.eq_any(accounts))
         .filter(licenses::virtual_account_id.eq_any(vas))
         .filter(licenses::quantity.gt(0))
         .filter(licenses::claimed_at.is_not_null())
@@ -229,33 +230,46 @@ pub struct Alert {
 /// The VAs of an account whose licenses the actor sees (404 if they may not
 /// know the account, 403 if their role covers no licenses).
 pub fn visible_vas(conn: &mut DbConnection, ctx: &AccountInContext) -> DomainResult<Vec<VaTab>> {
+    let rows = va_rows(conn, &[ctx.account.id])?;
+    visible_in(ctx, &rows)
+}
+
+/// (account, VA id, name, default) of some accounts, the default VA first
+/// in each, then by name.
+type VaRow = (i64, i64, String, bool);
+
+fn va_rows(conn: &mut DbConnection, accounts: &[i64]) -> DomainResult<Vec<VaRow>> {
+    Ok(virtual_accounts::table
+        .filter(virtual_accounts::smart_account_id.eq_any(accounts))
+        .order((virtual_accounts::smart_account_id, virtual_accounts::is_default.desc(), virtual_accounts::name_key))
+        .select((virtual_accounts::smart_account_id, virtual_accounts::id, virtual_accounts::name, virtual_accounts::is_default))
+        .load(conn)?)
+}
+
+/// The judgement of [`visible_vas`] over VA rows already read.
+fn visible_in(ctx: &AccountInContext, rows: &[VaRow]) -> DomainResult<Vec<VaTab>> {
     let all_vas = policy::allows(&ctx.access, Capability::ManageLicenses(None));
     let covered: Vec<i64> =
         ctx.access.virtual_accounts.iter().copied().filter(|v| policy::allows(&ctx.access, Capability::ManageLicenses(Some(*v)))).collect();
     if !all_vas && covered.is_empty() {
         policy::account_permit(&ctx.access, Capability::ManageLicenses(None))?;
     }
-    let rows: Vec<(i64, String, bool)> = virtual_accounts::table
-        .filter(virtual_accounts::smart_account_id.eq(ctx.account.id))
-        .order((virtual_accounts::is_default.desc(), virtual_accounts::name_key))
-        .select((virtual_accounts::id, virtual_accounts::name, virtual_accounts::is_default))
-        .load(conn)?;
     Ok(rows
-        .into_iter()
-        .filter(|(id, _, _)| all_vas || covered.contains(id))
-        .map(|(id, name, is_default)| VaTab {
-            id,
-            name,
-            is_default,
-            can_transfer: policy::allows(&ctx.access, Capability::TransferLicenses(Some(id))),
-            can_manage_instances: policy::allows(&ctx.access, Capability::ManageInstances(id)),
+        .iter()
+        .filter(|(account, id, _, _)| *account == ctx.account.id && (all_vas || covered.contains(id)))
+        .map(|(_, id, name, is_default)| VaTab {
+            id: *id,
+            name: name.clone(),
+            is_default: *is_default,
+            can_transfer: policy::allows(&ctx.access, Capability::TransferLicenses(Some(*id))),
+            can_manage_instances: policy::allows(&ctx.access, Capability::ManageInstances(*id)),
         })
         .collect())
 }
 
-/// The alerts of some VAs: insufficient licenses, tokens expiring within 7
-/// days, devices silent for 30 days.
-pub fn alerts(conn: &mut DbConnection, account: i64, vas: &[VaTab], per_va: &[VaFigures]) -> DomainResult<Vec<Alert>> {
+/// The alerts of some VAs of `accounts`: insufficient licenses, tokens
+/// expiring within 7 days, devices silent for 30 days.
+pub fn alerts(conn: &mut DbConnection, accounts: &[i64], vas: &[VaTab], per_va: &[VaFigures]) -> DomainResult<Vec<Alert>> {
     let name_of = |id: i64| vas.iter().find(|v| v.id == id).map(|v| v.name.clone()).unwrap_or_default();
     let ids: Vec<i64> = vas.iter().map(|v| v.id).collect();
     let mut out = Vec::new();
@@ -272,7 +286,7 @@ pub fn alerts(conn: &mut DbConnection, account: i64, vas: &[VaTab], per_va: &[Va
     }
     let now = crate::db::now();
     let expiring: Vec<(i64, String, chrono::NaiveDateTime)> = registration_tokens::table
-        .filter(registration_tokens::smart_account_id.eq(account))
+        .filter(registration_tokens::smart_account_id.eq_any(accounts))
         .filter(registration_tokens::virtual_account_id.eq_any(&ids))
         .filter(registration_tokens::revoked_at.is_null())
         .filter(registration_tokens::expires_at.gt(now))
@@ -369,12 +383,12 @@ pub fn view(conn: &mut DbConnection, actor: &Actor, account_id: i64, va: Option<
         }
     }
     let ids: Vec<i64> = vas.iter().map(|v| v.id).collect();
-    let per_va = figures(conn, account_id, &ids)?;
+    let per_va = figures(conn, &[account_id], &ids)?;
     let shown: Vec<VaTab> = vas.iter().filter(|t| va.is_none_or(|v| v == t.id)).cloned().collect();
     let shown_ids: Vec<i64> = shown.iter().map(|t| t.id).collect();
     let selected_rows: Vec<&VaFigures> = per_va.iter().filter(|r| shown_ids.contains(&r.va_id)).collect();
     let figures = by_product(selected_rows.iter().copied());
-    let alerts = alerts(conn, account_id, &shown, &per_va.iter().filter(|r| shown_ids.contains(&r.va_id)).cloned().collect::<Vec<_>>())?;
+    let alerts = alerts(conn, &[account_id], &shown, &per_va.iter().filter(|r| shown_ids.contains(&r.va_id)).cloned().collect::<Vec<_>>())?;
     let claimable = claims::claimable(conn, account_id)?;
     let movable: Vec<i64> = vas.iter().filter(|v| v.can_transfer).map(|v| v.id).collect();
     let mut products: Vec<String> =
@@ -426,28 +440,43 @@ pub fn overview(
     actor: &Actor,
     after: Option<&accounts::AccountCursor>,
 ) -> DomainResult<(Vec<AccountTotals>, Option<accounts::AccountCursor>)> {
-    let mut out = Vec::new();
+    // A fixed number of statements for the page, whatever its accounts.
     let page = accounts(conn, actor, after)?;
+    if page.rows.is_empty() {
+        return Ok((Vec::new(), page.next));
+    }
+    let ids: Vec<i64> = page.rows.iter().map(|a| a.id).collect();
+    let contexts = accounts::load_many(conn, actor, &ids)?;
+    let rows = va_rows(conn, &ids)?;
+    let mut shown: Vec<(AccountSummary, Vec<VaTab>)> = Vec::new();
     for account in page.rows {
-        let ctx = accounts::load(conn, actor, account.id)?;
-        let vas = match visible_vas(conn, &ctx) {
-            Ok(v) => v,
+        let Some(ctx) = contexts.iter().find(|c| c.account.id == account.id) else { continue };
+        match visible_in(ctx, &rows) {
+            Ok(vas) => shown.push((account, vas)),
             Err(DomainError::Forbidden) => continue,
             Err(e) => return Err(e),
-        };
-        let ids: Vec<i64> = vas.iter().map(|v| v.id).collect();
-        let per_va = figures(conn, account.id, &ids)?;
-        let alerts = alerts(conn, account.id, &vas, &per_va)?;
-        let sum = |f: fn(&ProductFigures) -> i64| per_va.iter().map(|r| f(&r.figures)).sum::<i64>();
-        out.push(AccountTotals {
-            owned: sum(|f| f.owned),
-            in_use: sum(|f| f.in_use),
-            available: sum(|f| f.available),
-            shortage: sum(|f| f.shortage),
-            alerts,
-            account,
-        });
+        }
     }
+    let tabs: Vec<VaTab> = shown.iter().flat_map(|(_, vas)| vas.iter().cloned()).collect();
+    let va_ids: Vec<i64> = tabs.iter().map(|v| v.id).collect();
+    let shown_ids: Vec<i64> = shown.iter().map(|(a, _)| a.id).collect();
+    let per_va = figures(conn, &shown_ids, &va_ids)?;
+    let every_alert = alerts(conn, &shown_ids, &tabs, &per_va)?;
+    let mut out: Vec<AccountTotals> = shown
+        .into_iter()
+        .map(|(account, vas)| {
+            let mine = |va: i64| vas.iter().any(|v| v.id == va);
+            let sum = |f: fn(&ProductFigures) -> i64| per_va.iter().filter(|r| mine(r.va_id)).map(|r| f(&r.figures)).sum::<i64>();
+            AccountTotals {
+                owned: sum(|f| f.owned),
+                in_use: sum(|f| f.in_use),
+                available: sum(|f| f.available),
+                shortage: sum(|f| f.shortage),
+                alerts: every_alert.iter().filter(|a| mine(a.va_id)).cloned().collect(),
+                account,
+            }
+        })
+        .collect();
     out.sort_by_key(|t| (t.alerts.is_empty(), t.account.name.to_lowercase()));
     Ok((out, page.next))
 }

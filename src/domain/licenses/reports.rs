@@ -29,7 +29,7 @@ pub fn report(conn: &mut DbConnection, actor: &Actor, account_id: i64, which: &s
         "licenses" => {
             w.write_record(["virtual_account", "product", "kind", "owned", "in_use", "available", "shortage", "orders"])
                 .map_err(csv_err)?;
-            for r in super::figures(conn, account_id, &ids)? {
+            for r in super::figures(conn, &[account_id], &ids)? {
                 let f = &r.figures;
                 let orders: Vec<String> = f.orders.iter().map(|o| o.1.clone()).collect();
                 w.write_record([

@@ -599,35 +599,155 @@ pub struct BulkSummary {
 
 /// What the user saw of an order when they chose it for a bulk move: an
 /// order changed since is refused, never overwritten.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seen {
     /// The order's version on the list it was selected from.
     Version(i32),
-    /// "All matching": the newest assignment change (a history event id)
-    /// when the list was loaded; a later change to the order refuses it.
-    UpTo(i64),
+    /// "All matching": the assignment changes committed when the list was
+    /// loaded; any other change to the order refuses it.
+    UpTo(Snapshot),
 }
 
-/// The snapshot bound a list carries for "all matching": the newest
-/// assignment change at the time it is loaded.
-pub fn snapshot(conn: &mut DbConnection) -> DomainResult<i64> {
-    let max: Option<i64> = assignment_events::table.select(diesel::dsl::max(assignment_events::id)).first(conn)?;
-    Ok(max.unwrap_or(0))
+/// Which assignment changes a list had seen when it was loaded, carried by
+/// the list's bulk form for "all matching".
+///
+/// The newest change's id bounds it on both databases. SQLite commits one
+/// writer at a time, in id order, so that bound is exact there. PostgreSQL
+/// allocates ids before commit: a change whose id is below the bound may
+/// still have been in flight when the list was read. There the token also
+/// carries the database snapshot (`pg_current_snapshot()`), and each change
+/// records its transaction (`assignment_events.xact`), so a change that
+/// snapshot could not see counts as unseen whatever its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    bound: i64,
+    /// `xmin:xmax:xip,…` as PostgreSQL writes a `pg_snapshot`.
+    pg: Option<String>,
+}
+
+impl Snapshot {
+    /// The newest change's id.
+    pub fn bound(&self) -> i64 {
+        self.bound
+    }
+}
+
+impl std::fmt::Display for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.pg {
+            Some(pg) => write!(f, "{}@{}", self.bound, pg),
+            None => write!(f, "{}", self.bound),
+        }
+    }
+}
+
+/// Why a snapshot token was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadSnapshot;
+
+impl std::str::FromStr for Snapshot {
+    type Err = BadSnapshot;
+
+    /// Accepts exactly what [`Snapshot`]'s `Display` writes: a token is
+    /// user input, so a PostgreSQL snapshot is checked here as PostgreSQL
+    /// would (xmin ≤ xmax, in-progress ids within them and ascending)
+    /// before it ever reaches the database.
+    fn from_str(s: &str) -> Result<Snapshot, BadSnapshot> {
+        const MAX_IN_PROGRESS: usize = 10_000;
+        let number = |t: &str| -> Result<u64, BadSnapshot> {
+            if t.is_empty() || t.len() > 20 || !t.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(BadSnapshot);
+            }
+            t.parse().map_err(|_| BadSnapshot)
+        };
+        let (bound, pg) = match s.split_once('@') {
+            Some((b, pg)) => (b, Some(pg)),
+            None => (s, None),
+        };
+        let bound = i64::try_from(number(bound)?).map_err(|_| BadSnapshot)?;
+        let Some(pg) = pg else { return Ok(Snapshot { bound, pg: None }) };
+        let mut parts = pg.splitn(3, ':');
+        let (xmin, xmax, xip) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(a), Some(b), Some(c)) => (number(a)?, number(b)?, c),
+            _ => return Err(BadSnapshot),
+        };
+        if xmin == 0 || xmin > xmax || xmax > i64::MAX as u64 {
+            return Err(BadSnapshot);
+        }
+        if !xip.is_empty() {
+            let mut last = xmin;
+            for (i, t) in xip.split(',').enumerate() {
+                let x = number(t)?;
+                if i >= MAX_IN_PROGRESS || x < last || x >= xmax {
+                    return Err(BadSnapshot);
+                }
+                last = x;
+            }
+        }
+        Ok(Snapshot { bound, pg: Some(pg.to_string()) })
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct PgSnapshotRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    bound: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    snap: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// What a list loaded now has seen, taken before the list is read: a
+/// change committed after it refuses a bulk move of "all matching".
+pub fn snapshot(conn: &mut DbConnection) -> DomainResult<Snapshot> {
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            // One statement: the bound and the snapshot are of one moment.
+            let row: PgSnapshotRow =
+                diesel::sql_query("SELECT COALESCE(MAX(id), 0) AS bound, pg_current_snapshot()::text AS snap FROM assignment_events")
+                    .get_result(pg)?;
+            Ok(Snapshot { bound: row.bound, pg: Some(row.snap) })
+        }
+        DbConnection::Sqlite(_) => {
+            let max: Option<i64> = assignment_events::table.select(diesel::dsl::max(assignment_events::id)).first(conn)?;
+            Ok(Snapshot { bound: max.unwrap_or(0), pg: None })
+        }
+    }
+}
+
+/// Whether the order has an assignment change the snapshot did not see.
+fn changed_after(conn: &mut DbConnection, order_id: i64, snap: &Snapshot) -> DomainResult<bool> {
+    if let (DbConnection::Postgresql(pg), Some(taken)) = (&mut *conn, &snap.pg) {
+        use diesel::sql_types::{BigInt, Text};
+        let row: Count = diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM assignment_events WHERE order_id = $1 \
+             AND (id > $2 OR (xact IS NOT NULL AND NOT pg_visible_in_snapshot(xact, $3::pg_snapshot)))",
+        )
+        .bind::<BigInt, _>(order_id)
+        .bind::<BigInt, _>(snap.bound)
+        .bind::<Text, _>(taken)
+        .get_result(pg)?;
+        return Ok(row.n > 0);
+    }
+    let later: i64 = assignment_events::table
+        .filter(assignment_events::order_id.eq(order_id))
+        .filter(assignment_events::id.gt(snap.bound))
+        .count()
+        .get_result(conn)?;
+    Ok(later > 0)
 }
 
 /// Refuses an order changed since the user saw it, saying by whom as far as
 /// the user may know ("you", in another window, or "someone else").
-fn unchanged_since(conn: &mut DbConnection, actor: &Actor, order: &OrderRow, seen: Seen) -> DomainResult<()> {
+fn unchanged_since(conn: &mut DbConnection, actor: &Actor, order: &OrderRow, seen: &Seen) -> DomainResult<()> {
     let changed = match seen {
-        Seen::Version(v) => v != order.version,
-        Seen::UpTo(bound) => {
-            let later: i64 = assignment_events::table
-                .filter(assignment_events::order_id.eq(order.id))
-                .filter(assignment_events::id.gt(bound))
-                .count()
-                .get_result(conn)?;
-            later > 0
-        }
+        Seen::Version(v) => *v != order.version,
+        Seen::UpTo(snap) => changed_after(conn, order.id, snap)?,
     };
     if !changed {
         return Ok(());
@@ -682,7 +802,7 @@ pub fn bulk_reassign(
     for (id, seen) in ids {
         let result = crate::db::transaction(conn, |conn| -> DomainResult<usize> {
             let order = for_change(conn, actor, id, None)?;
-            unchanged_since(conn, actor, &order, seen)?;
+            unchanged_since(conn, actor, &order, &seen)?;
             if order.status().items_editable() {
                 return Err(DomainError::Conflict("It has not been submitted yet; assign it on its order page.".into()));
             }
@@ -727,7 +847,7 @@ fn tally(summary: &mut BulkSummary, id: i64, result: DomainResult<usize>) -> Dom
 /// statements, its version checked as any edit's.
 fn bulk_to_customer(conn: &mut DbConnection, actor: &Actor, seen: &[(i64, Seen)], t: &Target, base_url: &str) -> DomainResult<BulkSummary> {
     let ids: Vec<i64> = seen.iter().map(|(id, _)| *id).collect();
-    let seen: std::collections::HashMap<i64, Seen> = seen.iter().copied().collect();
+    let seen: std::collections::HashMap<i64, Seen> = seen.iter().cloned().collect();
     use crate::domain::orders::visibility;
     let mut summary = BulkSummary::default();
     let audience = visibility::audience(conn, actor)?;
@@ -756,7 +876,7 @@ fn bulk_to_customer(conn: &mut DbConnection, actor: &Actor, seen: &[(i64, Seen)]
             ))
             .load(conn)?;
         for &id in chunk {
-            let seen_as = seen[&id];
+            let seen_as = &seen[&id];
             let Some(order) = rows.iter().find(|o| o.id == id) else {
                 summary.refused.push((id, "Not found.".into()));
                 continue;
@@ -774,6 +894,7 @@ fn bulk_to_customer(conn: &mut DbConnection, actor: &Actor, seen: &[(i64, Seen)]
             } else {
                 crate::db::transaction(conn, |conn| {
                     unchanged_since(conn, actor, order, seen_as)?;
+                    hold(conn, order)?;
                     move_one(conn, actor, order, &lines, t, &to, &mut labels, now, base_url)
                 })
             };
@@ -781,6 +902,20 @@ fn bulk_to_customer(conn: &mut DbConnection, actor: &Actor, seen: &[(i64, Seen)]
         }
     }
     Ok(summary)
+}
+
+/// Locks an order read before its transaction began, as it was read: the
+/// orders and lines of a bulk move are read a chunk at a time, so a move
+/// committed since by someone else refuses the order here, before its
+/// lines (read with it) are judged.
+fn hold(conn: &mut DbConnection, order: &OrderRow) -> DomainResult<()> {
+    let n = diesel::update(orders::table.find(order.id).filter(orders::version.eq(order.version)))
+        .set(orders::version.eq(order.version))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(DomainError::Conflict(format!("{} was changed by someone else at the same moment.", order.web_order_id())));
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1065,4 +1200,55 @@ pub fn request_and_assign(
         }
         Ok(account)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Snapshot;
+
+    #[test]
+    fn a_snapshot_reads_back_from_what_it_writes() {
+        for s in [
+            Snapshot { bound: 0, pg: None },
+            Snapshot { bound: 42, pg: None },
+            Snapshot { bound: 42, pg: Some("100:100:".into()) },
+            Snapshot { bound: 7, pg: Some("100:105:100,102,104".into()) },
+        ] {
+            assert_eq!(s.to_string().parse::<Snapshot>(), Ok(s.clone()), "{s}");
+        }
+        assert_eq!("12@3:9:4,8".parse::<Snapshot>().unwrap().bound(), 12);
+    }
+
+    #[test]
+    fn a_snapshot_token_that_postgresql_would_refuse_is_refused_before_it_gets_there() {
+        let too_many = format!("1@1:20000:{}", (1..15_000).map(|x| x.to_string()).collect::<Vec<_>>().join(","));
+        for bad in [
+            "",
+            "-1",
+            "+5",
+            " 5",
+            "5 ",
+            "abc",
+            "99999999999999999999",
+            "5@",
+            "5@1",
+            "5@1:2",
+            "5@0:0:",
+            "5@9:3:",
+            "5@3:9:2",
+            "5@3:9:9",
+            "5@3:9:5,4",
+            "5@3:9:5,,6",
+            "5@3:9:5,",
+            "5@3:9:x",
+            "5@3:18446744073709551615:",
+            "5@3:9:4@1",
+            "5@3:9:4;DROP TABLE orders",
+            "5@'\"<script>",
+            "5@3:9:\0",
+            &too_many,
+        ] {
+            assert!(bad.parse::<Snapshot>().is_err(), "{bad:?}");
+        }
+    }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE assignment_events DROP COLUMN xact;
