@@ -124,16 +124,32 @@ impl ManageConnection for ConnectionManager {
 /// Counts the SQL statements a pool's connections run: in total (shared by
 /// every connection of the pool) and on this connection, so a request can
 /// tell how many statements it ran.
+/// With `RUST_LOG=portal::sql=trace`, it also logs each statement with the
+/// time it took.
 pub struct StatementCounter {
     total: Arc<AtomicU64>,
     here: u64,
+    /// The statement running and when it started, while tracing.
+    running: Option<(std::time::Instant, String)>,
 }
 
 impl Instrumentation for StatementCounter {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::StartQuery { .. } = event {
-            self.here += 1;
-            self.total.fetch_add(1, Ordering::Relaxed);
+        match event {
+            InstrumentationEvent::StartQuery { query, .. } => {
+                self.here += 1;
+                self.total.fetch_add(1, Ordering::Relaxed);
+                if tracing::enabled!(target: "portal::sql", tracing::Level::TRACE) {
+                    let sql = query.to_string();
+                    self.running = Some((std::time::Instant::now(), sql));
+                }
+            }
+            InstrumentationEvent::FinishQuery { .. } => {
+                if let Some((started, sql)) = self.running.take() {
+                    tracing::trace!(target: "portal::sql", micros = started.elapsed().as_micros() as u64, "{sql}");
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -157,7 +173,7 @@ impl CustomizeConnection<DbConnection, r2d2::Error> for Customizer {
             c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
                 .map_err(r2d2::Error::QueryError)?;
         }
-        conn.set_instrumentation(StatementCounter { total: self.statements.clone(), here: 0 });
+        conn.set_instrumentation(StatementCounter { total: self.statements.clone(), here: 0, running: None });
         Ok(())
     }
 }
