@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::visibility::{self, Audience, OrderAccess};
 use super::{load_row, OrderRow};
+use crate::db::ids::{ids_in, nullable_ids_in};
 use crate::db::schema::{mixed_order_accounts, order_lines, orders, smart_accounts};
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::error::DomainResult;
@@ -372,16 +373,15 @@ fn base(source: &Source) -> Boxed<'static> {
         Source::Customer(c) => q.filter(orders::customer_account_id.eq(*c)),
         Source::Mixed(accounts) => {
             let mixed = mixed_order_accounts::table
-                .filter(mixed_order_accounts::account_id.eq_any(accounts.clone()))
+                .filter(ids_in(mixed_order_accounts::account_id, accounts))
                 .select(mixed_order_accounts::order_id);
             q.filter(orders::id.eq_any(mixed))
         }
         Source::CustomerVas { vas, default_va_accounts } => {
             let lines = order_lines::table
                 .filter(
-                    order_lines::virtual_account_id
-                        .eq_any(vas.clone())
-                        .or(order_lines::virtual_account_id.is_null().and(order_lines::account_id.eq_any(default_va_accounts.clone()))),
+                    nullable_ids_in(order_lines::virtual_account_id, vas)
+                        .or(order_lines::virtual_account_id.is_null().and(nullable_ids_in(order_lines::account_id, default_va_accounts))),
                 )
                 .select(order_lines::order_id);
             q.filter(orders::id.eq_any(lines))
@@ -520,7 +520,7 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
         } else {
             orders::table
                 .left_join(smart_accounts::table.on(orders::holding_account_id.eq(smart_accounts::id.nullable())))
-                .filter(orders::id.eq_any(&ids))
+                .filter(ids_in(orders::id, &ids))
                 .select((OrderRow::as_select(), smart_accounts::name.nullable()))
                 .load(conn)?
         };
@@ -540,7 +540,7 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
         rows.truncate(l.limit as usize);
         let ids: Vec<i64> = rows.iter().filter_map(|o| o.holding_account_id).collect();
         let names: Vec<(i64, String)> =
-            smart_accounts::table.filter(smart_accounts::id.eq_any(&ids)).select((smart_accounts::id, smart_accounts::name)).load(conn)?;
+            smart_accounts::table.filter(ids_in(smart_accounts::id, &ids)).select((smart_accounts::id, smart_accounts::name)).load(conn)?;
         (rows, more, names)
     };
     let mut rows = rows;
@@ -669,7 +669,7 @@ pub fn oldest_in_worklist(conn: &mut DbConnection, audience: &Audience, limit: i
     rows.dedup_by_key(|o| o.id);
     let ids: Vec<i64> = rows.iter().filter_map(|o| o.holding_account_id).collect();
     let names: Vec<(i64, String)> =
-        smart_accounts::table.filter(smart_accounts::id.eq_any(&ids)).select((smart_accounts::id, smart_accounts::name)).load(conn)?;
+        smart_accounts::table.filter(ids_in(smart_accounts::id, &ids)).select((smart_accounts::id, smart_accounts::name)).load(conn)?;
     let mut rows = decorate(audience, rows, &names);
     rows.retain(|r| r.in_worklist);
     rows.truncate(limit.max(0) as usize);
@@ -694,6 +694,18 @@ impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for UnionAll<
 impl<Q> RunQueryDsl<DbConnection> for UnionAll<Q> {}
 
 impl<Q: diesel::query_builder::QueryFragment<MultiBackend>> diesel::query_builder::QueryFragment<MultiBackend> for UnionAll<Q> {
+    /// Kept prepared, keyed by its text: diesel refuses to keep any
+    /// statement with literal SQL in it (the sorts' ORDER BY, the cursor's
+    /// row-value comparison), and SQLite then parsed and planned the union
+    /// of every source anew on each page. Its text depends only on the
+    /// shape of the query (which sources, filters, sort and cursor, each
+    /// literal one of a few per sort), never on values: those are binds,
+    /// lists of ids included (`db::ids`), so the statements kept per
+    /// connection stay few.
+    fn is_safe_to_cache_prepared(&self, _backend: &MultiBackend) -> QueryResult<bool> {
+        Ok(true)
+    }
+
     fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
         for (i, part) in self.parts.iter().enumerate() {
             if i > 0 {
@@ -735,11 +747,11 @@ pub fn holding_choices(conn: &mut DbConnection, actor: &Actor) -> DomainResult<V
         };
         let mut parts = Vec::new();
         if !audience.holding_wide.is_empty() {
-            parts.push(accounts().filter(smart_accounts::id.eq_any(audience.holding_wide.clone())));
+            parts.push(accounts().filter(ids_in(smart_accounts::id, &audience.holding_wide)));
         }
         if !audience.holding_vas.is_empty() {
             let vas = virtual_accounts::table
-                .filter(virtual_accounts::id.eq_any(audience.holding_vas.clone()))
+                .filter(ids_in(virtual_accounts::id, &audience.holding_vas))
                 .select(virtual_accounts::smart_account_id);
             parts.push(accounts().filter(smart_accounts::id.eq_any(vas)));
         }
