@@ -88,14 +88,26 @@ impl<C, P> QueryId for IdsIn<C, P> {
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl<C: QueryFragment<Sqlite>, P> QueryFragment<Sqlite> for IdsIn<C, P> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+impl<C, P> IdsIn<C, P> {
+    /// `(column IN (SELECT value FROM json_each(?)))`, the SQLite form.
+    fn walk_json<'b, DB>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
+    where
+        DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<Text>,
+        C: QueryFragment<DB>,
+        String: diesel::serialize::ToSql<Text, DB>,
+    {
         out.push_sql("(");
         self.column.walk_ast(out.reborrow())?;
         out.push_sql(" IN (SELECT value FROM json_each(");
         out.push_bind_param::<Text, _>(&self.json)?;
         out.push_sql(")))");
         Ok(())
+    }
+}
+
+impl<C: QueryFragment<Sqlite>, P> QueryFragment<Sqlite> for IdsIn<C, P> {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        self.walk_json(out)
     }
 }
 
@@ -110,16 +122,9 @@ where
     C: QueryFragment<MultiBackend>,
     P: QueryFragment<MultiBackend>,
 {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
         match out.backend() {
-            MultiBackend::Sqlite(_) => {
-                out.push_sql("(");
-                self.column.walk_ast(out.reborrow())?;
-                out.push_sql(" IN (SELECT value FROM json_each(");
-                out.push_bind_param::<Text, _>(&self.json)?;
-                out.push_sql(")))");
-                Ok(())
-            }
+            MultiBackend::Sqlite(_) => self.walk_json(out),
             MultiBackend::Postgresql(_) => self.pg.walk_ast(out),
         }
     }
