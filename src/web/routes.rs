@@ -68,6 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
         .route("/orders/{id}/cases", web::post().to(orders::open_case))
         .route("/smart-account-orders", web::get().to(sa_orders::list))
         .route("/smart-account-orders/export.csv", web::get().to(sa_orders::export))
+        .route("/smart-account-orders/holding-accounts", web::get().to(sa_orders::holding_suggestions))
         .route("/smart-account-orders/reassign", web::get().to(sa_orders::reassign_form))
         .route("/smart-account-orders/reassign", web::post().to(sa_orders::reassign))
         .route("/accounts", web::get().to(accounts::list_accounts))

@@ -79,13 +79,9 @@ impl Params {
                 None
             }
         };
-        let holding = match self.holding.as_str() {
-            "" => None,
-            h => h.parse().ok().or_else(|| {
-                e.add("holding", "Choose a holding account from the list.");
-                None
-            }),
-        };
+        if let Err(m) = crate::domain::values::parse_search(&self.holding, 200) {
+            e.add("holding", m);
+        }
         let date = |name: &'static str, value: &str, e: &mut FieldErrors| -> Option<chrono::NaiveDate> {
             if value.is_empty() {
                 return None;
@@ -113,7 +109,6 @@ impl Params {
             desc,
             status,
             rank,
-            holding,
             from,
             to,
             q: self.q.clone(),
@@ -121,6 +116,27 @@ impl Params {
             before: Cursor::decode(&self.before),
             ..base
         })
+    }
+
+    /// The query with the typed holding-account name read as the accounts
+    /// it names in the actor's list (`listing::holding_filter`).
+    pub fn resolve(
+        &self,
+        conn: &mut crate::db::DbConnection,
+        actor: &crate::domain::Actor,
+        base: ListQuery,
+    ) -> crate::domain::error::DomainResult<Result<ListQuery, FieldErrors>> {
+        let mut q = match self.query(base) {
+            Ok(q) => q,
+            Err(e) => return Ok(Err(e)),
+        };
+        if !self.holding.is_empty() {
+            match listing::holding_filter(conn, actor, &self.holding)? {
+                Ok(ids) => q.holding = ids,
+                Err(m) => return Ok(Err(FieldErrors::single("holding", m))),
+            }
+        }
+        Ok(Ok(q))
     }
 
     /// The filter part of a link (no sort, no position).
@@ -276,10 +292,14 @@ pub struct ListPageView {
     pub holdings: Vec<(i64, String)>,
 }
 
-impl ListPageView {
-    pub fn selected(&self, id: &i64) -> bool {
-        self.view.params.holding == id.to_string()
-    }
+/// How many holding accounts the filter suggests at a time.
+const HOLDING_SUGGESTIONS: usize = 20;
+
+/// The holding-account filter's suggestions for what has been typed so far.
+#[derive(Template)]
+#[template(path = "sa_orders/_holding_choices.html")]
+pub struct HoldingChoices {
+    pub holdings: Vec<(i64, String)>,
 }
 
 #[derive(Template)]
@@ -294,23 +314,24 @@ fn empty_page() -> ListPage {
 
 pub async fn list(req: HttpRequest, state: web::Data<AppState>, user: SignedIn) -> Result<HttpResponse, AppError> {
     let params = Params::from_pairs(&form_pairs(req.query_string().as_bytes()));
-    let base = ListQuery::smart_account_orders();
-    let (query, errors) = match params.query(base.clone()) {
-        Ok(q) => (q, FieldErrors::new()),
-        Err(e) => (base, e),
-    };
     let partial = req.headers().contains_key("HX-Request");
-    let (actor, q) = (user.actor.clone(), query.clone());
-    let valid = errors.is_empty();
-    let (page, holdings, seen) = run(&state, move |conn| {
+    let (actor, p) = (user.actor.clone(), params.clone());
+    let (query, errors, page, holdings, seen) = run(&state, move |conn| {
+        let base = ListQuery::smart_account_orders();
+        let (query, errors) = match p.resolve(conn, &actor, base.clone())? {
+            Ok(q) => (q, FieldErrors::new()),
+            Err(e) => (base, e),
+        };
         // Taken before the list is read: a change after it refuses a bulk move.
         let seen = assignment::snapshot(conn)?;
-        let page = if valid { listing::page(conn, &actor, &q)? } else { empty_page() };
-        let holdings = if partial { Vec::new() } else { listing::holding_choices(conn, &actor)? };
-        Ok((page, holdings, seen))
+        let page = if errors.is_empty() { listing::page(conn, &actor, &query)? } else { empty_page() };
+        // Suggestions for the name as typed, unless it is not a name at all.
+        let typed = if errors.get("holding").is_some() { "" } else { p.holding.as_str() };
+        let holdings = if partial { Vec::new() } else { listing::holding_choices(conn, &actor, typed, HOLDING_SUGGESTIONS)? };
+        Ok((query, errors, page, holdings, seen))
     })
     .await??;
-    let status = if valid { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let view = Results { params, query, page, errors, seen };
     let mut resp = if partial {
         render(status, &ResultsFragment { view })?
@@ -321,12 +342,24 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, user: SignedIn) 
     Ok(resp)
 }
 
+/// Suggestions for the holding-account filter as the name is typed (htmx).
+pub async fn holding_suggestions(req: HttpRequest, state: web::Data<AppState>, user: SignedIn) -> Result<HttpResponse, AppError> {
+    let typed = field(&form_pairs(req.query_string().as_bytes()), "holding").trim().to_string();
+    let typed = crate::domain::values::parse_search(&typed, 200).unwrap_or_default();
+    let actor = user.actor.clone();
+    let holdings = run(&state, move |conn| listing::holding_choices(conn, &actor, &typed, HOLDING_SUGGESTIONS)).await??;
+    render(StatusCode::OK, &HoldingChoices { holdings })
+}
+
 /// The current view (filters and sort, every page) as CSV.
 pub async fn export(req: HttpRequest, state: web::Data<AppState>, user: SignedIn) -> Result<HttpResponse, AppError> {
     let params = Params::from_pairs(&form_pairs(req.query_string().as_bytes()));
-    let query = params.query(ListQuery::smart_account_orders()).map_err(|e| AppError::BadRequest(e.joined()))?;
     let actor = user.actor.clone();
-    let rows = run(&state, move |conn| listing::all_rows(conn, &actor, &query, 100_000)).await??;
+    let rows = run(&state, move |conn| {
+        let query = params.resolve(conn, &actor, ListQuery::smart_account_orders())?.map_err(DomainError::from)?;
+        listing::all_rows(conn, &actor, &query, 100_000)
+    })
+    .await??;
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = [
         "Web Order ID",
@@ -408,7 +441,7 @@ impl Selection {
     ) -> crate::domain::error::DomainResult<Vec<(i64, assignment::Seen)>> {
         if self.all {
             let bound = self.bound().ok_or_else(|| FieldErrors::single("orders", RELOAD))?;
-            let mut q = self.params.query(ListQuery::smart_account_orders()).map_err(DomainError::from)?;
+            let mut q = self.params.resolve(conn, actor, ListQuery::smart_account_orders())?.map_err(DomainError::from)?;
             q.after = None;
             q.before = None;
             return Ok(listing::all_rows(conn, actor, &q, 5000)?

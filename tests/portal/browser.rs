@@ -1044,6 +1044,29 @@ async fn a_reseller_selects_orders_in_bulk_moves_them_and_reads_where_they_went_
     b.driver.find(By::Css("#q")).await.unwrap().send_keys(Key::Enter).await.unwrap();
     b.wait_text("#sa-status", "3 orders match.").await;
 
+    // The holding-account filter: suggestions follow what is typed, Enter filters on it.
+    b.fill("#holding", "contoso h").await;
+    let mut suggested = Vec::new();
+    for _ in 0..50 {
+        suggested = b
+            .driver
+            .execute("return [...document.querySelectorAll('#holding-choices option')].map(o => o.value);", vec![])
+            .await
+            .unwrap()
+            .convert::<Vec<String>>()
+            .unwrap();
+        if suggested == ["Contoso Holding"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(suggested, ["Contoso Holding"], "suggestions for what was typed");
+    b.driver.find(By::Css("#holding")).await.unwrap().send_keys(Key::Enter).await.unwrap();
+    b.wait_text("#sa-status", "3 orders match the filter.").await;
+    b.fill("#holding", "").await;
+    b.driver.find(By::Css("#holding")).await.unwrap().send_keys(Key::Enter).await.unwrap();
+    b.wait_text("#sa-status", "3 orders match.").await;
+
     // Select all, then leave one out: the count follows, and the buttons wake up.
     b.click("#select-all").await;
     assert_eq!(b.text("#selected-count").await, "3 selected");

@@ -240,6 +240,13 @@ pub fn texts(html: &str, selector: &str) -> Vec<String> {
     doc.select(&sel).map(|e| e.text().collect::<String>().trim().to_string()).collect()
 }
 
+/// The attribute `attr` of each element matching `selector`.
+pub fn attrs(html: &str, selector: &str, attr: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(selector).unwrap();
+    doc.select(&sel).filter_map(|e| e.value().attr(attr)).map(str::to_string).collect()
+}
+
 /// The `value` attribute of the input named `name`.
 pub fn input_value(html: &str, name: &str) -> Option<String> {
     let doc = scraper::Html::parse_document(html);

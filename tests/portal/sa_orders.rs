@@ -890,3 +890,102 @@ async fn all_matching_refuses_a_change_committed_after_the_list_was_read_even_wi
         }
     }
 }
+
+#[tokio::test]
+async fn the_holding_filter_reads_a_typed_name_and_suggests_only_the_viewers_holding_accounts() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let Shop { world, .. } = shop(&app);
+        let reserve = {
+            let carlos = actor(&app, "carlos@contoso.example");
+            portal::domain::accounts::request::create_active(
+                &mut app.conn(),
+                &portal::domain::users::console_permit(),
+                &carlos,
+                "Contoso Reserve",
+                "reserve.contoso.example",
+                portal::domain::roles::AccountKind::Holding,
+            )
+            .unwrap()
+        };
+        let in_main = parked(&app, "carlos@contoso.example", world.contoso_holding, &["Acme Corp"], 3);
+        let in_reserve = parked(&app, "carlos@contoso.example", reserve, &["Beta Foods"], 2);
+        let ids = |v: &[i64]| -> Vec<String> {
+            let mut w: Vec<String> = v.iter().map(|id| format!("WO-{id:06}")).collect();
+            w.sort();
+            w
+        };
+        let shown = |html: &str| -> Vec<String> {
+            let mut w = web_ids(html);
+            w.sort();
+            w
+        };
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+
+        // The page suggests the viewer's own holding accounts, by name.
+        let page = carlos.get_text("/smart-account-orders").await;
+        let suggested = attrs(&page, "#holding-choices option", "value");
+        assert_eq!(suggested, vec!["Contoso Holding".to_string(), "Contoso Reserve".to_string()], "{backend:?}");
+        assert!(!page.contains("Northwind Holding"), "another company's holding account is never suggested");
+
+        // A full name filters on that account; any case, any spaces around it.
+        assert_eq!(shown(&carlos.get_text("/smart-account-orders?holding=Contoso+Holding").await), ids(&in_main));
+        let reserve_page = carlos.get_text("/smart-account-orders?holding=++contoso+RESERVE").await;
+        assert_eq!(shown(&reserve_page), ids(&in_reserve));
+        assert_eq!(input_value(&reserve_page, "holding").as_deref(), Some("contoso RESERVE"), "the typed name is kept");
+        // A beginning filters on every account it begins.
+        let both: Vec<i64> = in_main.iter().chain(in_reserve.iter()).copied().collect();
+        assert_eq!(shown(&carlos.get_text("/smart-account-orders?holding=contoso").await), ids(&both));
+        // The filter goes with the CSV and the page links.
+        let csv = carlos.get_text("/smart-account-orders/export.csv?holding=Contoso+Reserve").await;
+        assert_eq!(csv.lines().count(), 3, "a header and the 2 orders in the reserve");
+
+        // An unknown name, or another company's account, is an error beside the field; the input is kept.
+        for name in ["Nowhere", "Northwind Holding"] {
+            let resp = carlos.get(&format!("/smart-account-orders?holding={}&q=acme", name.replace(' ', "+"))).await;
+            assert_eq!(resp.status().as_u16(), 400, "{name}");
+            let html = resp.text().await.unwrap();
+            let message = texts(&html, "#holding-error");
+            assert_eq!(message.len(), 1, "{name}: {html}");
+            assert!(message[0].contains(name) && message[0].contains("Pick one from the suggestions"), "{message:?}");
+            assert_eq!(input_value(&html, "holding").as_deref(), Some(name));
+            assert_eq!(input_value(&html, "q").as_deref(), Some("acme"));
+            assert!(web_ids(&html).is_empty());
+        }
+
+        // As the name is typed, htmx asks for the matching suggestions only.
+        let frag = carlos.get_text("/smart-account-orders/holding-accounts?holding=contoso+r").await;
+        assert!(frag.trim_start().starts_with("<datalist id=\"holding-choices\">"), "{frag}");
+        assert_eq!(attrs(&frag, "option", "value"), vec!["Contoso Reserve".to_string()]);
+        let theirs = carlos.get_text("/smart-account-orders/holding-accounts?holding=north").await;
+        assert!(attrs(&theirs, "option", "value").is_empty(), "{theirs}");
+
+        // A beginning that reaches too many accounts asks for more of the name.
+        {
+            let carlos = actor(&app, "carlos@contoso.example");
+            let mut conn = app.conn();
+            for i in 0..portal::domain::orders::listing::HOLDING_FILTER_CAP {
+                portal::domain::accounts::request::create_active(
+                    &mut conn,
+                    &portal::domain::users::console_permit(),
+                    &carlos,
+                    &format!("Contoso Overflow {i:03}"),
+                    &format!("o{i}.contoso.example"),
+                    portal::domain::roles::AccountKind::Holding,
+                )
+                .unwrap();
+            }
+        }
+        let resp = carlos.get("/smart-account-orders?holding=contoso+overflow").await;
+        assert_eq!(resp.status().as_u16(), 200, "exactly the cap is still a filter");
+        let resp = carlos.get("/smart-account-orders?holding=contoso").await;
+        assert_eq!(resp.status().as_u16(), 400);
+        assert!(texts(&resp.text().await.unwrap(), "#holding-error")[0].contains("type more of the name"));
+
+        // The holding account's own distributor sees hers, and not Carlos's.
+        let nora = as_user(&app, "nora@northwind.example").await;
+        let frag = nora.get_text("/smart-account-orders/holding-accounts?holding=").await;
+        assert_eq!(attrs(&frag, "option", "value"), vec!["Northwind Holding".to_string()]);
+        assert_eq!(nora.get("/smart-account-orders?holding=Contoso+Holding").await.status().as_u16(), 400);
+    }
+}

@@ -254,7 +254,8 @@ pub struct ListQuery {
     pub status: Option<OrderStatus>,
     /// Customer Smart Account Status: `RANK_NOT_ASSIGNED` or `RANK_ASSIGNED`.
     pub rank: Option<i32>,
-    pub holding: Option<i64>,
+    /// Orders parked in any of these holding accounts (none: any).
+    pub holding: Vec<i64>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     pub q: String,
@@ -271,7 +272,7 @@ impl ListQuery {
             desc: false,
             status: None,
             rank: None,
-            holding: None,
+            holding: Vec::new(),
             from: None,
             to: None,
             q: String::new(),
@@ -404,8 +405,8 @@ fn filtered(source: &Source, l: &ListQuery, seek: bool) -> Boxed<'static> {
     if let Some(s) = l.status {
         q = q.filter(orders::status.eq(s.as_str()));
     }
-    if let Some(h) = l.holding {
-        q = q.filter(orders::holding_account_id.eq(h));
+    if !l.holding.is_empty() {
+        q = q.filter(nullable_ids_in(orders::holding_account_id, &l.holding));
     }
     let date_column = if l.needs_account { "COALESCE(orders.submitted_at, orders.created_at)" } else { "orders.created_at" };
     if let Some(from) = l.from {
@@ -719,49 +720,73 @@ impl<Q: diesel::query_builder::QueryFragment<MultiBackend>> diesel::query_builde
     }
 }
 
-/// Holding accounts that appear in the actor's list, for the filter (the
-/// first 200 by name): the company's own, read in name order from an index
-/// and stopping at 200, and those the actor's roles reach.
-pub fn holding_choices(conn: &mut DbConnection, actor: &Actor) -> DomainResult<Vec<(i64, String)>> {
+/// Holding accounts that appear in the actor's list and whose name starts
+/// with `prefix` (any case; empty: all), the first `limit` by name, for the
+/// filter's suggestions and to read a typed name: the company's own, read in
+/// name order from an index and stopping at `limit`, and those the actor's
+/// roles reach (operations: every holding account).
+pub fn holding_choices(conn: &mut DbConnection, actor: &Actor, prefix: &str, limit: usize) -> DomainResult<Vec<(i64, String)>> {
     use crate::db::schema::virtual_accounts;
-    const SHOWN: usize = 200;
     let audience = visibility::audience(conn, actor)?;
+    let key = prefix.trim().to_lowercase();
+    let upper = format!("{key}\u{10FFFF}");
     let holding = crate::domain::roles::AccountKind::Holding.as_str();
-    let mut q = smart_accounts::table.filter(smart_accounts::kind.eq(holding)).into_boxed::<MultiBackend>();
+    let named = || {
+        smart_accounts::table
+            .filter(smart_accounts::kind.eq(holding))
+            .filter(smart_accounts::name_key.ge(key.clone()))
+            .filter(smart_accounts::name_key.lt(upper.clone()))
+            .select((smart_accounts::id, smart_accounts::name, smart_accounts::name_key))
+            .into_boxed::<MultiBackend>()
+    };
+    let mut q = named();
     if !audience.operations {
         q = q.filter(smart_accounts::owner_company_id.assume_not_null().eq(audience.company_id));
     }
-    let mut rows: Vec<(i64, String, String)> = q
-        .order((smart_accounts::name_key, smart_accounts::id))
-        .limit(SHOWN as i64)
-        .select((smart_accounts::id, smart_accounts::name, smart_accounts::name_key))
-        .load(conn)?;
+    let mut rows: Vec<(i64, String, String)> = q.order((smart_accounts::name_key, smart_accounts::id)).limit(limit as i64).load(conn)?;
     if !audience.operations && (!audience.holding_wide.is_empty() || !audience.holding_vas.is_empty()) {
         // The accounts of the actor's holding roles and of their VA roles: two
         // primary-key reads in one statement (an OR of the two would read every account on PostgreSQL).
-        let accounts = || {
-            smart_accounts::table
-                .filter(smart_accounts::kind.eq(holding))
-                .select((smart_accounts::id, smart_accounts::name, smart_accounts::name_key))
-                .into_boxed::<MultiBackend>()
-        };
         let mut parts = Vec::new();
         if !audience.holding_wide.is_empty() {
-            parts.push(accounts().filter(ids_in(smart_accounts::id, &audience.holding_wide)));
+            parts.push(named().filter(ids_in(smart_accounts::id, &audience.holding_wide)));
         }
         if !audience.holding_vas.is_empty() {
             let vas = virtual_accounts::table
                 .filter(ids_in(virtual_accounts::id, &audience.holding_vas))
                 .select(virtual_accounts::smart_account_id);
-            parts.push(accounts().filter(smart_accounts::id.eq_any(vas)));
+            parts.push(named().filter(smart_accounts::id.eq_any(vas)));
         }
         let reached: Vec<(i64, String, String)> = UnionAll { parts }.load(conn)?;
         rows.extend(reached);
         rows.sort_by(|a, b| (&a.2, a.0).cmp(&(&b.2, b.0)));
         rows.dedup_by_key(|r| r.0);
-        rows.truncate(SHOWN);
+        rows.truncate(limit);
     }
     Ok(rows.into_iter().map(|(id, name, _)| (id, name)).collect())
+}
+
+/// How far a typed holding-account name may reach: a filter on more
+/// accounts than this asks for more of the name.
+pub const HOLDING_FILTER_CAP: usize = 100;
+
+/// The holding accounts a typed name filters on: those of the actor's list
+/// whose name starts with it; a message when none does or too many do.
+pub fn holding_filter(conn: &mut DbConnection, actor: &Actor, typed: &str) -> DomainResult<Result<Vec<i64>, String>> {
+    let found = holding_choices(conn, actor, typed, HOLDING_FILTER_CAP + 1)?;
+    Ok(match found.len() {
+        0 => Err(format!("None of your holding accounts is named \u{201c}{}\u{201d}. Pick one from the suggestions.", typed.trim())),
+        n if n > HOLDING_FILTER_CAP => Err(format!(
+            "More than {HOLDING_FILTER_CAP} holding accounts start with \u{201c}{}\u{201d}: type more of the name.",
+            typed.trim()
+        )),
+        _ => {
+            // A full name picks that account (and any other of the same name), not the longer names it begins.
+            let key = typed.trim().to_lowercase();
+            let exact: Vec<i64> = found.iter().filter(|(_, n)| n.to_lowercase() == key).map(|(id, _)| *id).collect();
+            Ok(if exact.is_empty() { found.into_iter().map(|(id, _)| id).collect() } else { exact })
+        }
+    })
 }
 
 #[cfg(test)]
