@@ -131,7 +131,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(Command::Device { action }) = cli.command {
         return run_device(action);
     }
-    telemetry::init();
+    let _log = telemetry::init();
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
