@@ -33,6 +33,8 @@ pub struct AppState {
     pub statements: Arc<AtomicU64>,
     /// `/healthz`'s last answer.
     pub health: crate::web::health::HealthCheck,
+    /// The navigation's Not Assigned counts, kept until an order changes.
+    pub kept_counts: crate::domain::orders::kept_counts::KeptCounts,
 }
 
 impl AppState {
@@ -67,7 +69,9 @@ async fn order_worker(pool: Pool, interval: std::time::Duration, base_url: Strin
             let p = pool.clone();
             let recorded = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
                 let mut conn = p.get()?;
-                Ok(crate::domain::licenses::usage::record_day(&mut conn, crate::db::now().date())?)
+                let days = crate::domain::licenses::usage::record_day(&mut conn, crate::db::now().date())?;
+                crate::domain::orders::kept_counts::prune(&mut conn)?;
+                Ok(days)
             })
             .await;
             match recorded {
@@ -201,6 +205,7 @@ impl Application {
             mail_wake,
             statements: statements.clone(),
             health: Default::default(),
+            kept_counts: Default::default(),
         });
         let secure = settings.secure_cookies();
         let key = settings.session_key.clone();

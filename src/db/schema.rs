@@ -491,6 +491,13 @@ diesel::joinable!(devices -> products (product_id));
 diesel::joinable!(license_shortages -> virtual_accounts (virtual_account_id));
 diesel::joinable!(license_usage_daily -> virtual_accounts (virtual_account_id));
 
+diesel::table! {
+    worklist_changes (id) {
+        id -> BigInt,
+        changed_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     cases,
     mixed_order_accounts,

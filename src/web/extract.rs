@@ -64,18 +64,19 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
     let mut not_assigned = None;
     let (person, actor) = match session.token() {
         Some(token) => {
-            let pool = state.pool.clone();
+            let st = state.clone();
             let (found, count, statements) = web::block(move || -> Result<_, AppError> {
-                let mut conn = pool.get()?;
+                let mut conn = st.pool.get()?;
                 let before = crate::db::statements_on(&mut conn);
                 let mut found = sessions::lookup(&mut conn, &token)?;
                 if let (Some((_, _, Some(actor))), true) = (&mut found, safe) {
                     *actor = actor.clone().remember_audience();
                 }
                 let count = match (&found, with_count) {
-                    (Some((_, _, Some(a))), true) => {
-                        crate::domain::orders::listing::not_assigned_count(&mut conn, a, crate::domain::orders::listing::NAV_COUNT_CAP).ok()
-                    }
+                    (Some((_, _, Some(a))), true) => crate::domain::orders::visibility::audience(&mut conn, a).ok().and_then(|audience| {
+                        let cap = crate::domain::orders::listing::NAV_COUNT_CAP;
+                        st.kept_counts.not_assigned(&mut conn, &audience, cap).ok()
+                    }),
                     _ => None,
                 };
                 Ok((found, count, crate::db::statements_on(&mut conn) - before))

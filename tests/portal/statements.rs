@@ -245,3 +245,107 @@ async fn long_lists_come_a_page_at_a_time_and_the_count_stops_at_99_plus() {
         app.handle.stop(false).await;
     }
 }
+
+/// The navigation's Not Assigned count is kept between pages: it is counted
+/// again only after an order changes in a way a count looks at, or when the
+/// person's roles change, and then it is right at once.
+#[tokio::test]
+async fn the_navigation_count_is_kept_until_an_order_or_a_role_changes() {
+    for backend in backends() {
+        let app = spawn_app_with(backend, AppOptions { mail_poll_interval: "1h", ..AppOptions::default() }).await;
+        let crate::orders::Shop { world, northwind_holding } = crate::orders::shop(&app);
+        crate::sa_orders::parked(&app, "carlos@contoso.example", world.contoso_holding, &["Acme Corp"], 2);
+        let carlos = crate::helpers::TestApp { client: client(), ..app.clone_handle() };
+        assert_eq!(carlos.sign_in("carlos@contoso.example", PASSWORD).await.status().as_u16(), 303);
+        let badge = |html: &str| texts(html, "#not-assigned-count").first().cloned().unwrap_or_default();
+        quiet(&app).await;
+        let (counted, html) = measure(&carlos, "/profile", false).await;
+        assert_eq!(badge(&html), "2 Not Assigned", "{backend:?}");
+        let (kept, html) = measure(&carlos, "/profile", false).await;
+        assert_eq!(badge(&html), "2 Not Assigned");
+        assert_eq!(kept, counted - 1, "{backend:?}: the kept count is not counted again");
+
+        // An order handed to Contoso's holding account by Northwind: counted again, at once.
+        crate::sa_orders::parked(&app, "nora@northwind.example", world.contoso_holding, &["Handed Over"], 1);
+        quiet(&app).await;
+        let (after_change, html) = measure(&carlos, "/profile", false).await;
+        assert_eq!(badge(&html), "3 Not Assigned", "{backend:?}");
+        assert_eq!(after_change, counted);
+        assert_eq!(measure(&carlos, "/profile", false).await.0, kept, "kept again");
+
+        // Nora parks one in her own holding account: not Carlos's work.
+        crate::sa_orders::parked(&app, "nora@northwind.example", northwind_holding, &["Northwind Own"], 1);
+        assert_eq!(badge(&measure(&carlos, "/profile", false).await.1), "3 Not Assigned");
+        // A colleague sees Contoso's own orders; made SA User of Contoso's holding
+        // account, also the order Northwind handed there: no order changes, yet
+        // the count is his new one at once.
+        app.create_user(
+            "chris@contoso.example",
+            "Chris Colleague",
+            PASSWORD,
+            "Contoso Resellers",
+            portal::domain::company::CompanyKind::Reseller,
+        );
+        let chris = crate::helpers::TestApp { client: client(), ..app.clone_handle() };
+        assert_eq!(chris.sign_in("chris@contoso.example", PASSWORD).await.status().as_u16(), 303);
+        assert_eq!(badge(&chris.get_text("/profile").await), "2 Not Assigned", "{backend:?}");
+        assert_eq!(badge(&chris.get_text("/profile").await), "2 Not Assigned");
+        {
+            let carlos_id: i64 =
+                users::table.filter(users::email.eq("carlos@contoso.example")).select(users::id).first(&mut *app.conn()).unwrap();
+            let carlos_actor = portal::domain::Actor::load(&mut app.conn(), carlos_id).unwrap().unwrap();
+            let role = portal::domain::accounts::administration::RoleInput {
+                email: "chris@contoso.example".into(),
+                role: "sa_user".into(),
+                virtual_accounts: vec![],
+                acknowledged: false,
+            };
+            portal::domain::accounts::administration::add_user(
+                &mut app.conn(),
+                &carlos_actor,
+                world.contoso_holding,
+                &role,
+                false,
+                &app.settings.base_url,
+            )
+            .unwrap();
+        }
+        assert_eq!(badge(&chris.get_text("/profile").await), "3 Not Assigned", "{backend:?}: his roles are part of the key");
+    }
+}
+
+#[tokio::test]
+async fn a_change_committed_late_with_an_older_id_still_ends_the_kept_count() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let crate::orders::Shop { world, .. } = crate::orders::shop(&app);
+        let ids = crate::sa_orders::parked(&app, "carlos@contoso.example", world.contoso_holding, &["Acme Corp"], 3);
+        let carlos = crate::helpers::TestApp { client: client(), ..app.clone_handle() };
+        assert_eq!(carlos.sign_in("carlos@contoso.example", PASSWORD).await.status().as_u16(), 303);
+        let badge = |html: &str| texts(html, "#not-assigned-count").first().cloned().unwrap_or_default();
+        assert_eq!(badge(&carlos.get_text("/profile").await), "3 Not Assigned");
+        if backend != Backend::Postgres {
+            // SQLite commits one writer at a time: the case cannot arise there.
+            continue;
+        }
+        // X: order 0 leaves the count (rank 2, as if assigned), held open.
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let (started, is_started) = std::sync::mpsc::channel::<()>();
+        let mut held = app.conn();
+        let x = ids[0];
+        let first = std::thread::spawn(move || {
+            held.batch_execute("BEGIN").unwrap();
+            held.batch_execute(&format!("UPDATE orders SET sa_rank = 2 WHERE id = {x}")).unwrap();
+            started.send(()).unwrap();
+            wait.recv().unwrap();
+            held.batch_execute("COMMIT").unwrap();
+        });
+        is_started.recv().unwrap();
+        // Y: order 1 leaves the count too, committed first, with a newer change id.
+        app.conn().batch_execute(&format!("UPDATE orders SET sa_rank = 2 WHERE id = {}", ids[1])).unwrap();
+        assert_eq!(badge(&carlos.get_text("/profile").await), "2 Not Assigned", "Y seen, X not yet committed");
+        go.send(()).unwrap();
+        first.join().unwrap();
+        assert_eq!(badge(&carlos.get_text("/profile").await), "1 Not Assigned", "X committed late: counted again");
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod assignment;
 pub mod cases;
+pub mod kept_counts;
 pub mod listing;
 pub mod notices;
 pub mod provisioning;

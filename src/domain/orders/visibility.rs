@@ -12,7 +12,7 @@ use crate::domain::roles::{AccountKind, Role};
 use crate::domain::Actor;
 
 /// What one actor holds that lets them see orders.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Audience {
     pub operations: bool,
     pub company_id: i64,
