@@ -969,18 +969,20 @@ async fn the_holding_filter_reads_a_typed_name_and_suggests_only_the_viewers_hol
                     &mut conn,
                     &portal::domain::users::console_permit(),
                     &carlos,
-                    &format!("Contoso Overflow {i:03}"),
+                    &format!("Contoso Holding Overflow {i:03}"),
                     &format!("o{i}.contoso.example"),
                     portal::domain::roles::AccountKind::Holding,
                 )
                 .unwrap();
             }
         }
-        let resp = carlos.get("/smart-account-orders?holding=contoso+overflow").await;
+        let resp = carlos.get("/smart-account-orders?holding=contoso+holding+overflow").await;
         assert_eq!(resp.status().as_u16(), 200, "exactly the cap is still a filter");
         let resp = carlos.get("/smart-account-orders?holding=contoso").await;
         assert_eq!(resp.status().as_u16(), 400);
         assert!(texts(&resp.text().await.unwrap(), "#holding-error")[0].contains("type more of the name"));
+        let exact = carlos.get_text("/smart-account-orders?holding=contoso+holding").await;
+        assert_eq!(shown(&exact), ids(&in_main), "a full name still filters when more than the cap begin like it");
 
         // The holding account's own distributor sees hers, and not Carlos's.
         let nora = as_user(&app, "nora@northwind.example").await;

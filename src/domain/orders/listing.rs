@@ -774,18 +774,19 @@ pub const HOLDING_FILTER_CAP: usize = 100;
 /// whose name starts with it; a message when none does or too many do.
 pub fn holding_filter(conn: &mut DbConnection, actor: &Actor, typed: &str) -> DomainResult<Result<Vec<i64>, String>> {
     let found = holding_choices(conn, actor, typed, HOLDING_FILTER_CAP + 1)?;
+    // A full name picks that account (and any other of the same name), not
+    // the longer names it begins; in name order those come first, so they
+    // are among the accounts read even when more begin with it.
+    let key = typed.trim().to_lowercase();
+    let exact: Vec<i64> = found.iter().filter(|(_, n)| n.to_lowercase() == key).map(|(id, _)| *id).collect();
     Ok(match found.len() {
+        _ if !exact.is_empty() => Ok(exact),
         0 => Err(format!("None of your holding accounts is named \u{201c}{}\u{201d}. Pick one from the suggestions.", typed.trim())),
         n if n > HOLDING_FILTER_CAP => Err(format!(
             "More than {HOLDING_FILTER_CAP} holding accounts start with \u{201c}{}\u{201d}: type more of the name.",
             typed.trim()
         )),
-        _ => {
-            // A full name picks that account (and any other of the same name), not the longer names it begins.
-            let key = typed.trim().to_lowercase();
-            let exact: Vec<i64> = found.iter().filter(|(_, n)| n.to_lowercase() == key).map(|(id, _)| *id).collect();
-            Ok(if exact.is_empty() { found.into_iter().map(|(id, _)| id).collect() } else { exact })
-        }
+        _ => Ok(found.into_iter().map(|(id, _)| id).collect()),
     })
 }
 
