@@ -4,6 +4,7 @@
 pub mod ids;
 pub mod models;
 pub mod schema;
+pub mod union;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -27,6 +28,40 @@ pub enum DbConnection {
 diesel::define_sql_function! {
     /// Lowercase text, on both backends.
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// SQLite's planner hint `likelihood(x, 0.0001)`: `x` holds for few rows.
+/// Unlike a statistics average, it tells the planner that a person's own rows
+/// are few even when one person holds most of them, so it reads them by that
+/// person's index. Written as a literal (SQLite refuses a bound value there)
+/// without losing the statement cache, as `dsl::sql` would. SQLite only.
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId, diesel::expression::ValidGrouping)]
+pub struct Few<E>(pub E);
+
+impl<E: diesel::Expression> diesel::Expression for Few<E> {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<E, QS> diesel::AppearsOnTable<QS> for Few<E> where E: diesel::AppearsOnTable<QS> {}
+
+impl<E, QS> diesel::SelectableExpression<QS> for Few<E> where E: diesel::SelectableExpression<QS> {}
+
+impl<E: diesel::query_builder::QueryFragment<MultiBackend>> diesel::query_builder::QueryFragment<MultiBackend> for Few<E> {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        out.push_sql("likelihood(");
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(", 0.0001)");
+        Ok(())
+    }
+}
+
+impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Postgresql(_) => Backend::Postgres,
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
 }
 
 pub type Pool = r2d2::Pool<ConnectionManager>;

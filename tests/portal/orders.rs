@@ -785,3 +785,111 @@ async fn history_names_lines_as_the_order_page_numbers_them_now() {
         assert!(numbers.contains(&"1.2".to_string()), "the same number as on the order page: {numbers:?}");
     }
 }
+
+/// The assignment search reads each place an assignable account comes from
+/// (the company's own, a role, a colleague's request; for a distributor, the
+/// resellers' holding accounts) and finds them past many accounts with the
+/// same beginning that the person may not assign to.
+#[tokio::test]
+async fn the_assignment_search_finds_every_kind_of_assignable_account_past_many_others() {
+    use portal::domain::orders::assignment;
+    use portal::domain::roles::AccountKind;
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let s = shop(&app);
+        app.create_user("chris@contoso.example", "Chris Brandt", PASSWORD, "Contoso Resellers", CompanyKind::Reseller);
+        let mut conn = app.conn();
+        let company = |conn: &mut portal::db::DbConnection, name: &str| -> i64 {
+            portal::db::schema::companies::table
+                .filter(portal::db::schema::companies::name.eq(name))
+                .select(portal::db::schema::companies::id)
+                .first(conn)
+                .unwrap()
+        };
+        let user = |conn: &mut portal::db::DbConnection, email: &str| -> i64 {
+            portal::db::schema::users::table
+                .filter(portal::db::schema::users::email.eq(email))
+                .select(portal::db::schema::users::id)
+                .first(conn)
+                .unwrap()
+        };
+        let (contoso, elsewhere) = (company(&mut conn, "Contoso Resellers"), company(&mut conn, "Elsewhere Ltd"));
+        let (carlos_id, chris, eve) =
+            (user(&mut conn, "carlos@contoso.example"), user(&mut conn, "chris@contoso.example"), user(&mut conn, "eve@elsewhere.example"));
+        let mut values: Vec<String> = (0..60)
+            .map(|i| {
+                format!(
+                    "('Zeta A-Other {i:02}', 'zeta a-other {i:02}', 'zeta-other-{i:02}.example', 'customer', 'active', {elsewhere}, {eve})"
+                )
+            })
+            .collect();
+        for (name, domain, kind, status, owner, by) in [
+            ("Zeta Owned", "zeta-owned.example", "customer", "active", contoso, eve),
+            ("Other Name", "zeta-by-domain.example", "customer", "active", contoso, eve),
+            ("Zeta Requested", "zeta-requested.example", "customer", "pending", elsewhere, chris),
+            ("Zeta Role", "zeta-role.example", "customer", "active", elsewhere, eve),
+            ("Zeta Approver Only", "zeta-approver.example", "customer", "active", elsewhere, eve),
+            ("Zeta Rejected", "zeta-rejected.example", "customer", "rejected", contoso, eve),
+            ("Zeta Holding", "zeta-holding.example", "holding", "active", contoso, eve),
+            ("Zeta Elsewhere Holding", "zeta-elsewhere-holding.example", "holding", "active", elsewhere, eve),
+        ] {
+            values.push(format!("('{name}', '{}', '{domain}', '{kind}', '{status}', {owner}, {by})", name.to_lowercase()));
+        }
+        let rows: Vec<String> =
+            values.iter().map(|v| format!("{}, 'a@zeta.example', FALSE, '2026-11-23 00:00:00', 0)", v.trim_end_matches(')'))).collect();
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut *conn,
+            &format!(
+                "INSERT INTO smart_accounts (name, name_key, domain, kind, status, owner_company_id, requested_by, approver_email, domain_edited, created_at, version) VALUES {}",
+                rows.join(", ")
+            ),
+        )
+        .unwrap();
+        let id = |conn: &mut portal::db::DbConnection, name: &str| -> i64 {
+            smart_accounts::table.filter(smart_accounts::name.eq(name)).select(smart_accounts::id).first(conn).unwrap()
+        };
+        for (account, role) in [("Zeta Role", "sa_user"), ("Zeta Approver Only", "sa_approver")] {
+            let account = id(&mut conn, account);
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut *conn,
+                &format!(
+                    "INSERT INTO account_roles (smart_account_id, user_id, role, partner_access, created_at) VALUES ({account}, {carlos_id}, '{role}', FALSE, '2026-11-23 00:00:00')"
+                ),
+            )
+            .unwrap();
+        }
+        let actor = |conn: &mut portal::db::DbConnection, email: &str| {
+            let id = user(conn, email);
+            portal::domain::Actor::load(conn, id).unwrap().unwrap()
+        };
+        let names = |conn: &mut portal::db::DbConnection, who: &portal::domain::Actor, kind: AccountKind, q: &str| -> Vec<String> {
+            assignment::search(conn, who, kind, q).unwrap().into_iter().map(|a| a.name).collect()
+        };
+        let carlos = actor(&mut conn, "carlos@contoso.example");
+        assert_eq!(
+            names(&mut conn, &carlos, AccountKind::Customer, "zeta"),
+            ["Other Name", "Zeta Owned", "Zeta Requested", "Zeta Role"],
+            "{backend:?}: owned (by name and by domain), requested by a colleague, and a role other than approver"
+        );
+        assert_eq!(names(&mut conn, &carlos, AccountKind::Holding, "zeta"), ["Zeta Holding"], "{backend:?}");
+        assert_eq!(names(&mut conn, &carlos, AccountKind::Customer, "zeta-req"), ["Zeta Requested"], "{backend:?}: by domain");
+        let listed = names(&mut conn, &carlos, AccountKind::Customer, "");
+        for name in ["Other Name", "Zeta Owned", "Zeta Requested", "Zeta Role"] {
+            assert!(listed.contains(&name.to_string()), "{backend:?}: with nothing typed, {name} is offered: {listed:?}");
+        }
+        assert!(!listed.iter().any(|n| n.starts_with("Zeta A-Other") || n == "Zeta Rejected"), "{backend:?}: {listed:?}");
+        let nora = actor(&mut conn, "nora@northwind.example");
+        assert_eq!(
+            names(&mut conn, &nora, AccountKind::Holding, "zeta"),
+            ["Zeta Holding"],
+            "{backend:?}: a distributor reaches a reseller's holding account, not a customer company's"
+        );
+        assert!(names(&mut conn, &nora, AccountKind::Customer, "zeta").is_empty(), "{backend:?}: nor the reseller's customers");
+        assert_eq!(names(&mut conn, &nora, AccountKind::Holding, "north"), ["Northwind Holding"], "{backend:?}: and its own");
+        let olga = actor(&mut conn, "olga@ops.example");
+        let all = names(&mut conn, &olga, AccountKind::Customer, "zeta");
+        assert_eq!(all.len(), 20, "{backend:?}: operations reach every account, 20 at a time");
+        assert_eq!(all[..2], ["Other Name", "Zeta A-Other 00"], "{backend:?}: by name, whether found by name or by domain");
+        let _ = s;
+    }
+}

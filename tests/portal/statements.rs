@@ -33,9 +33,13 @@ const BUDGETS: &[Budget] = &[
     Budget { page: "smart account orders, next page", partner: 9, operations: 6 },
     Budget { page: "smart account orders, fragment", partner: 6, operations: 4 },
     Budget { page: "order page", partner: 14, operations: 12 },
-    Budget { page: "account search fragment", partner: 6, operations: 6 },
-    Budget { page: "assignment search fragment, customer", partner: 11, operations: 9 },
-    Budget { page: "assignment search fragment, holding", partner: 11, operations: 9 },
+    // A search: the frame, then the matches by name and by domain identifier
+    // in one statement (for a partner, in each place its accounts come from),
+    // and their virtual accounts; an assignment search also reads the order
+    // and looks for a private virtual account of the exact name.
+    Budget { page: "account search fragment", partner: 4, operations: 4 },
+    Budget { page: "assignment search fragment, customer", partner: 8, operations: 6 },
+    Budget { page: "assignment search fragment, holding", partner: 8, operations: 6 },
     // The frame, a page of accounts, then the page's accounts with their
     // roles, VAs, batches, consumption, products, tokens and devices, each
     // read once for the whole page.

@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::models::account::{AccessRequestRow, NewAccountRole, NewVirtualAccount, SmartAccountRow, VirtualAccountRow};
+use crate::db::models::account::{AccessRequestRow, NewAccountRole, NewVirtualAccount, VirtualAccountRow};
 use crate::db::schema::{
     access_requests, account_role_virtual_accounts, account_roles, companies, smart_accounts, users, virtual_accounts,
 };
@@ -585,11 +585,7 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, q: &str) -> DomainResult<V
     if q.chars().count() < 2 {
         return Ok(Vec::new());
     }
-    let found = crate::domain::accounts::prefix_ids(conn, &q, None, &|| None, 20)?;
-    let mut rows: Vec<SmartAccountRow> =
-        smart_accounts::table.filter(smart_accounts::id.eq_any(&found)).select(SmartAccountRow::as_select()).load(conn)?;
-    rows.sort_by(|a, b| a.name_key.cmp(&b.name_key).then(a.id.cmp(&b.id)));
-    rows.truncate(20);
+    let rows = crate::domain::accounts::prefix_matches(conn, &q, None, &Vec::new, 20)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let member: Vec<i64> = account_roles::table
         .filter(account_roles::user_id.eq(actor.user_id.0))

@@ -319,44 +319,81 @@ pub fn virtual_accounts(conn: &mut DbConnection, ctx: &AccountInContext) -> Doma
 pub(crate) type AccountFilter =
     Box<dyn BoxableExpression<smart_accounts::table, crate::db::MultiBackend, SqlType = diesel::sql_types::Bool>>;
 
-/// Ids of accounts (not rejected) whose lowercased name or domain identifier
-/// starts with `q`: two range scans over covering indexes, each stopping at
-/// `limit`, so the cost does not grow with the number of accounts.
-pub(crate) fn prefix_ids(
+/// An account found by the beginning of its name or domain identifier.
+#[derive(Debug, Clone, Queryable)]
+pub(crate) struct PrefixMatch {
+    pub id: i64,
+    pub name_key: String,
+    pub name: String,
+    pub domain: String,
+    pub kind: String,
+    pub status: String,
+}
+
+/// Accounts (not rejected) whose lowercased name or domain identifier starts
+/// with `q`, the first `limit` by name. `sources` names where to look: each is
+/// a restriction an index serves (a company's accounts, those of a person's
+/// roles, ...), and the accounts returned are those of any source; none means
+/// every account. Each source's name range and domain range is read in order
+/// and stops at `limit`, all in one statement, so the cost grows neither with
+/// the number of accounts nor with how few of them a source holds. An empty
+/// `q` lists the first accounts by name.
+pub(crate) fn prefix_matches(
     conn: &mut DbConnection,
     q: &str,
     kind: Option<AccountKind>,
-    restrict: &dyn Fn() -> Option<AccountFilter>,
+    sources: &dyn Fn() -> Vec<AccountFilter>,
     limit: i64,
-) -> QueryResult<Vec<i64>> {
+) -> QueryResult<Vec<PrefixMatch>> {
     let upper = format!("{q}\u{10FFFF}");
-    let mut ids: Vec<i64> = Vec::new();
-    for by_domain in [false, true] {
-        let mut query = smart_accounts::table
-            .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
-            .select(smart_accounts::id)
-            .limit(limit)
-            .into_boxed::<crate::db::MultiBackend>();
-        if let Some(kind) = kind {
-            query = query.filter(smart_accounts::kind.eq(kind.as_str()));
-        }
-        if let Some(f) = restrict() {
-            query = query.filter(f);
-        }
-        query = if by_domain {
-            query
-                .filter(smart_accounts::domain.ge(q.to_string()))
-                .filter(smart_accounts::domain.lt(upper.clone()))
-                .order((smart_accounts::domain, smart_accounts::id))
-        } else {
-            query
-                .filter(smart_accounts::name_key.ge(q.to_string()))
-                .filter(smart_accounts::name_key.lt(upper.clone()))
-                .order((smart_accounts::name_key, smart_accounts::id))
+    let mut members = Vec::new();
+    let fields: &[bool] = if q.is_empty() { &[false] } else { &[false, true] };
+    for &by_domain in fields {
+        let restrictions: Vec<Option<AccountFilter>> = {
+            let s = sources();
+            if s.is_empty() {
+                vec![None]
+            } else {
+                s.into_iter().map(Some).collect()
+            }
         };
-        ids.extend(query.load::<i64>(conn)?);
+        for restrict in restrictions {
+            let mut query = smart_accounts::table
+                .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
+                .select((
+                    smart_accounts::id,
+                    smart_accounts::name_key,
+                    smart_accounts::name,
+                    smart_accounts::domain,
+                    smart_accounts::kind,
+                    smart_accounts::status,
+                ))
+                .limit(limit)
+                .into_boxed::<crate::db::MultiBackend>();
+            if let Some(kind) = kind {
+                query = query.filter(smart_accounts::kind.eq(kind.as_str()));
+            }
+            if let Some(f) = restrict {
+                query = query.filter(f);
+            }
+            query = if by_domain {
+                query
+                    .filter(smart_accounts::domain.ge(q.to_string()))
+                    .filter(smart_accounts::domain.lt(upper.clone()))
+                    .order((smart_accounts::domain, smart_accounts::id))
+            } else {
+                query
+                    .filter(smart_accounts::name_key.ge(q.to_string()))
+                    .filter(smart_accounts::name_key.lt(upper.clone()))
+                    .order((smart_accounts::name_key, smart_accounts::id))
+            };
+            members.push(query);
+        }
     }
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
+    let Some(union) = crate::db::union::UnionAll::of(members) else { return Ok(Vec::new()) };
+    let mut found: Vec<PrefixMatch> = union.load(conn)?;
+    found.sort_by(|a, b| (&a.name_key, a.id).cmp(&(&b.name_key, b.id)));
+    found.dedup_by_key(|m| m.id);
+    found.truncate(limit.max(0) as usize);
+    Ok(found)
 }

@@ -78,36 +78,49 @@ pub(crate) fn label_of(conn: &mut DbConnection, account: Option<i64>, va: Option
 
 use crate::domain::accounts::AccountFilter;
 
-/// The accounts the actor may assign orders to, as a filter: those they hold
-/// a role in (other than approver), those their company owns, and those their
-/// company requested (pending accounts requested on a customer's behalf).
-/// `None` for operations, who may assign to any. As a filter (with
-/// subqueries) rather than a list of ids, so a search walks its index and
-/// stops at 20 matches however many accounts a partner has.
-fn assignable_filter(actor: &Actor) -> Option<AccountFilter> {
+/// Where the accounts the actor may assign orders to come from: those their
+/// company owns, those they hold a role in (other than approver), and those a
+/// colleague requested (pending accounts requested on a customer's behalf).
+/// A distributor may also move an order to a reseller's holding account
+/// (rule 9). `None` for operations, who may assign to any. Each source is a
+/// restriction an index serves, so a search reads each source's own range and
+/// stops at 20 matches however many accounts there are; `kind`, when known,
+/// lets the owner source read only the owners that kind allows. With `hint`
+/// (SQLite), the colleagues' requests are marked as few, so that its planner
+/// reads them by requester, not by name, even when its statistics average one
+/// requester with most of the accounts.
+fn assignable_sources(actor: &Actor, kind: Option<AccountKind>, hint: bool) -> Option<Vec<AccountFilter>> {
     if actor.is_operations() {
         return None;
     }
+    let company = actor.company_id.0;
     let roles = account_roles::table
         .filter(account_roles::user_id.eq(actor.user_id.0))
         .filter(account_roles::role.ne(Role::SaApprover.as_str()))
         .select(account_roles::smart_account_id);
-    let colleagues = users::table.filter(users::company_id.eq(actor.company_id.0)).select(users::id);
-    let own = smart_accounts::owner_company_id
-        .assume_not_null()
-        .eq(actor.company_id.0)
-        .or(smart_accounts::id.eq_any(roles))
-        .or(smart_accounts::requested_by.eq_any(colleagues));
-    if actor.company_kind == CompanyKind::Distributor {
-        // Rule 9: a distributor may move an order to a reseller's holding account.
-        let resellers = companies::table.filter(companies::kind.eq(CompanyKind::Reseller.as_str())).select(companies::id);
-        return Some(Box::new(
-            own.or(smart_accounts::kind
-                .eq(AccountKind::Holding.as_str())
-                .and(smart_accounts::owner_company_id.assume_not_null().eq_any(resellers))),
-        ));
-    }
-    Some(Box::new(own))
+    let colleagues = users::table.filter(users::company_id.eq(company)).select(users::id);
+    let owner = smart_accounts::owner_company_id.assume_not_null();
+    let owned: AccountFilter = if actor.company_kind != CompanyKind::Distributor {
+        Box::new(owner.eq(company))
+    } else {
+        let owners =
+            companies::table.filter(companies::kind.eq(CompanyKind::Reseller.as_str()).or(companies::id.eq(company))).select(companies::id);
+        match kind {
+            Some(AccountKind::Holding) => Box::new(owner.eq_any(owners)),
+            Some(AccountKind::Customer) => Box::new(owner.eq(company)),
+            None => Box::new(owner.eq(company).or(smart_accounts::kind.eq(AccountKind::Holding.as_str()).and(owner.eq_any(owners)))),
+        }
+    };
+    let requested = smart_accounts::requested_by.eq_any(colleagues);
+    let requested: AccountFilter = if hint { Box::new(crate::db::Few(requested)) } else { Box::new(requested) };
+    Some(vec![owned, Box::new(smart_accounts::id.eq_any(roles)), requested])
+}
+
+/// The accounts the actor may assign orders to, as one filter: any of the sources.
+fn assignable_filter(actor: &Actor) -> Option<AccountFilter> {
+    let mut sources = assignable_sources(actor, None, false)?.into_iter();
+    let first = sources.next()?;
+    Some(sources.fold(first, |all, source| Box::new(all.or(source))))
 }
 
 /// Whether the actor may assign orders to this account.
@@ -129,23 +142,19 @@ pub struct AccountOption {
     pub virtual_accounts: Vec<(i64, String)>,
 }
 
-/// Accounts whose lowercased name or domain identifier starts with `q`:
-/// two index range scans (`name_key`, `domain`), each stopping at 20 rows,
-/// merged and sorted by name. Flat in the number of accounts.
+/// Accounts of the kind, assignable by the actor, whose lowercased name or
+/// domain identifier starts with `q` (the first by name when `q` is empty):
+/// at most 20, sorted by name. Flat in the number of accounts.
 pub fn prefix_search(
     conn: &mut DbConnection,
     kind: AccountKind,
     actor: &Actor,
     q: &str,
 ) -> QueryResult<Vec<(i64, String, String, String)>> {
-    let ids = crate::domain::accounts::prefix_ids(conn, q, Some(kind), &|| assignable_filter(actor), 20)?;
-    let mut out: Vec<(i64, String, String, String)> = smart_accounts::table
-        .filter(smart_accounts::id.eq_any(&ids))
-        .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
-        .load(conn)?;
-    out.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()).then(a.0.cmp(&b.0)));
-    out.truncate(20);
-    Ok(out)
+    let hint = conn.backend() == crate::db::Backend::Sqlite;
+    let sources = || assignable_sources(actor, Some(kind), hint).unwrap_or_default();
+    let found = crate::domain::accounts::prefix_matches(conn, q, Some(kind), &sources, 20)?;
+    Ok(found.into_iter().map(|m| (m.id, m.name, m.domain, m.status)).collect())
 }
 
 /// Rule 4: search by domain identifier or name within the chosen kind, among
@@ -153,23 +162,19 @@ pub fn prefix_search(
 /// its exact name is typed.
 pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str) -> DomainResult<Vec<AccountOption>> {
     let q = crate::domain::values::parse_search(q, 200).map_err(|m| FieldErrors::single("q", m))?.to_lowercase();
-    let query = smart_accounts::table
-        .filter(smart_accounts::kind.eq(kind.as_str()))
-        .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
-        .into_boxed::<crate::db::MultiBackend>();
-    let query = match assignable_filter(actor) {
-        Some(f) => query.filter(f),
-        None => query,
-    };
-    let private_hits: Vec<(i64, i64, String)> = if q.is_empty() {
+    let candidates: Vec<(i64, i64, String)> = if q.is_empty() {
         Vec::new()
     } else {
-        let candidates: Vec<(i64, i64, String)> = virtual_accounts::table
+        virtual_accounts::table
             .filter(virtual_accounts::is_public.eq(false))
             .filter(virtual_accounts::name_key.eq(&q))
             .select((virtual_accounts::smart_account_id, virtual_accounts::id, virtual_accounts::name))
             .limit(50)
-            .load(conn)?;
+            .load(conn)?
+    };
+    let private_hits: Vec<(i64, i64, String)> = if candidates.is_empty() {
+        Vec::new()
+    } else {
         let accounts: Vec<i64> = candidates.iter().map(|c| c.0).collect();
         let mut q = smart_accounts::table
             .filter(smart_accounts::id.eq_any(accounts))
@@ -181,13 +186,7 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str
         let allowed: Vec<i64> = q.load(conn)?;
         candidates.into_iter().filter(|c| allowed.contains(&c.0)).collect()
     };
-    let rows: Vec<(i64, String, String, String)> = if q.is_empty() {
-        query
-            .order((smart_accounts::name_key, smart_accounts::id))
-            .limit(20)
-            .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
-            .load(conn)?
-    } else {
+    let rows: Vec<(i64, String, String, String)> = {
         let private_accounts: Vec<i64> = private_hits.iter().map(|h| h.0).collect();
         let mut rows = prefix_search(conn, kind, actor, &q)?;
         if !private_accounts.is_empty() {
@@ -205,12 +204,16 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str
         rows
     };
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let public: Vec<(i64, i64, String)> = virtual_accounts::table
-        .filter(virtual_accounts::smart_account_id.eq_any(&ids))
-        .filter(virtual_accounts::is_public.eq(true))
-        .order((virtual_accounts::is_default.desc(), virtual_accounts::name_key))
-        .select((virtual_accounts::smart_account_id, virtual_accounts::id, virtual_accounts::name))
-        .load(conn)?;
+    let public: Vec<(i64, i64, String)> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        virtual_accounts::table
+            .filter(virtual_accounts::smart_account_id.eq_any(&ids))
+            .filter(virtual_accounts::is_public.eq(true))
+            .order((virtual_accounts::is_default.desc(), virtual_accounts::name_key))
+            .select((virtual_accounts::smart_account_id, virtual_accounts::id, virtual_accounts::name))
+            .load(conn)?
+    };
     Ok(rows
         .into_iter()
         .map(|(id, name, domain, status)| AccountOption {

@@ -1,0 +1,2 @@
+DROP INDEX smart_accounts_requested_domain;
+DROP INDEX smart_accounts_owner_kind_domain;
