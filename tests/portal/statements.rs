@@ -353,3 +353,50 @@ async fn a_change_committed_late_with_an_older_id_still_ends_the_kept_count() {
         assert_eq!(badge(&carlos.get_text("/profile").await), "1 Not Assigned", "X committed late: counted again");
     }
 }
+
+/// A bulk move writes its orders a chunk at a time: moving twelve orders
+/// runs as many statements as moving two, on both backends, and moves them.
+#[tokio::test]
+async fn a_bulk_move_runs_the_same_statements_for_two_orders_as_for_twelve() {
+    use portal::domain::orders::assignment::{self, BulkTarget, Seen};
+    for backend in backends() {
+        let app = spawn_app_with(backend, AppOptions { mail_poll_interval: "1h", ..AppOptions::default() }).await;
+        let crate::orders::Shop { world, .. } = crate::orders::shop(&app);
+        let few = crate::sa_orders::parked(&app, "carlos@contoso.example", world.contoso_holding, &["Few Co"], 2);
+        let many = crate::sa_orders::parked(&app, "carlos@contoso.example", world.contoso_holding, &["Many Co"], 12);
+        let carlos = {
+            let mut conn = app.conn();
+            let id: i64 = users::table.filter(users::email.eq("carlos@contoso.example")).select(users::id).first(&mut conn).unwrap();
+            portal::domain::Actor::load(&mut conn, id).unwrap().unwrap()
+        };
+        quiet(&app).await;
+        let mut run = |orders: &[i64]| -> u64 {
+            let mut conn = app.conn();
+            let seen: Vec<(i64, Seen)> = orders
+                .iter()
+                .map(|id| {
+                    let v: i32 =
+                        portal::db::schema::orders::table.find(*id).select(portal::db::schema::orders::version).first(&mut conn).unwrap();
+                    (*id, Seen::Version(v))
+                })
+                .collect();
+            let before = app.statements.load(Ordering::SeqCst);
+            let to = BulkTarget::Customer { account: world.metalworks, va: None };
+            let summary = assignment::bulk_reassign(&mut conn, &carlos, &seen, to, "http://portal.test").unwrap();
+            let after = app.statements.load(Ordering::SeqCst);
+            assert_eq!(summary.moved.len(), orders.len(), "{backend:?}: {:?}", summary.refused);
+            after - before
+        };
+        let (two, twelve) = (run(&few), run(&many));
+        assert_eq!(two, twelve, "{backend:?}: a bulk move's statements do not grow with its orders");
+        assert!(two <= 16, "{backend:?}: {two} statements for a bulk move");
+        for id in few.iter().chain(&many) {
+            let account: Option<i64> = portal::db::schema::order_lines::table
+                .filter(portal::db::schema::order_lines::order_id.eq(id))
+                .select(portal::db::schema::order_lines::account_id)
+                .first(&mut *app.conn())
+                .unwrap();
+            assert_eq!(account, Some(world.metalworks), "{backend:?}");
+        }
+    }
+}

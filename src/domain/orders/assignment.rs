@@ -755,6 +755,11 @@ fn unchanged_since(conn: &mut DbConnection, actor: &Actor, order: &OrderRow, see
     if !changed {
         return Ok(());
     }
+    Err(changed_since_seen(conn, actor, order)?)
+}
+
+/// The refusal of an order changed since the user saw it.
+fn changed_since_seen(conn: &mut DbConnection, actor: &Actor, order: &OrderRow) -> DomainResult<DomainError> {
     let last: Option<Option<i64>> = assignment_events::table
         .filter(assignment_events::order_id.eq(order.id))
         .order(assignment_events::id.desc())
@@ -765,7 +770,7 @@ fn unchanged_since(conn: &mut DbConnection, actor: &Actor, order: &OrderRow, see
         Some(u) if u == actor.user_id.0 => "you (in another window)",
         _ => "someone else",
     };
-    Err(DomainError::Conflict(format!(
+    Ok(DomainError::Conflict(format!(
         "{} was changed by {who} since you loaded the list, so it was left as it is now. Load the list again to see it.",
         order.web_order_id()
     )))
@@ -846,8 +851,11 @@ fn tally(summary: &mut BulkSummary, id: i64, result: DomainResult<usize>) -> Dom
 /// The bulk move to a customer account. The orders, their lines and the
 /// actor's audience are read once for all orders; each order is then judged
 /// by the same rules as one at a time (visibility, `check_line_assignment`,
-/// `listing_state`) and written in its own transaction with a handful of
-/// statements, its version checked as any edit's.
+/// `listing_state`). The orders of a chunk are written in one transaction:
+/// they are locked and their versions checked as any edit's (an order
+/// changed since it was read, or since the list was loaded, is refused and
+/// left as it is), then their lines, history and listing state are written
+/// a few statements for the whole chunk, whatever its size.
 fn bulk_to_customer(conn: &mut DbConnection, actor: &Actor, seen: &[(i64, Seen)], t: &Target, base_url: &str) -> DomainResult<BulkSummary> {
     let ids: Vec<i64> = seen.iter().map(|(id, _)| *id).collect();
     let seen: std::collections::HashMap<i64, Seen> = seen.iter().cloned().collect();
@@ -878,8 +886,8 @@ fn bulk_to_customer(conn: &mut DbConnection, actor: &Actor, seen: &[(i64, Seen)]
                 ),
             ))
             .load(conn)?;
+        let mut judged: Vec<(&OrderRow, Vec<LineState>)> = Vec::new();
         for &id in chunk {
-            let seen_as = &seen[&id];
             let Some(order) = rows.iter().find(|o| o.id == id) else {
                 summary.refused.push((id, "Not found.".into()));
                 continue;
@@ -888,51 +896,262 @@ fn bulk_to_customer(conn: &mut DbConnection, actor: &Actor, seen: &[(i64, Seen)]
             all_lines.retain(|(o, _)| *o != id);
             let access = order.access(lines.iter().map(|l| visibility::LineAccess { id: l.0, account: l.3, va: l.4 }).collect());
             let sight = visibility::sight(&audience, &access);
-            let result = if !sight.any() {
-                Err(DomainError::NotFound)
+            let refusal = if !sight.any() {
+                DomainError::NotFound
             } else if sight != visibility::Sight::Whole || !visibility::may_reassign(&audience, &access) {
-                Err(DomainError::Forbidden)
+                DomainError::Forbidden
             } else if order.status().items_editable() {
-                Err(DomainError::Conflict("It has not been submitted yet; assign it on its order page.".into()))
+                DomainError::Conflict("It has not been submitted yet; assign it on its order page.".into())
             } else {
-                crate::db::transaction(conn, |conn| {
-                    unchanged_since(conn, actor, order, seen_as)?;
-                    hold(conn, order)?;
-                    move_one(conn, actor, order, &lines, t, &to, &mut labels, now, base_url)
-                })
+                judged.push((order, lines));
+                continue;
             };
+            tally(&mut summary, id, Err(refusal))?;
+        }
+        if judged.is_empty() {
+            continue;
+        }
+        let outcomes = crate::db::transaction(conn, |conn| move_chunk(conn, actor, &judged, &seen, t, &to, &mut labels, now, base_url))?;
+        for (id, result) in outcomes {
             tally(&mut summary, id, result)?;
         }
     }
+    summary.moved.sort_by_key(|m| m.0);
+    summary.refused.sort_by_key(|r| r.0);
     Ok(summary)
 }
 
-/// Locks an order read before its transaction began, as it was read: the
-/// orders and lines of a bulk move are read a chunk at a time, so a move
-/// committed since by someone else refuses the order here, before its
-/// lines (read with it) are judged.
-fn hold(conn: &mut DbConnection, order: &OrderRow) -> DomainResult<()> {
-    let n = diesel::update(orders::table.find(order.id).filter(orders::version.eq(order.version)))
-        .set(orders::version.eq(order.version))
-        .execute(conn)?;
-    if n == 0 {
-        return Err(DomainError::Conflict(format!("{} was changed by someone else at the same moment.", order.web_order_id())));
+/// The current versions of these orders, locked until the transaction ends
+/// (SQLite's write transaction holds the whole database already).
+fn lock_versions(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<std::collections::HashMap<i64, i32>> {
+    #[derive(diesel::QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        version: i32,
     }
-    Ok(())
+    let rows: Vec<(i64, i32)> = match conn {
+        DbConnection::Postgresql(pg) => diesel::sql_query("SELECT id, version FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
+            .load::<Locked>(pg)?
+            .into_iter()
+            .map(|l| (l.id, l.version))
+            .collect(),
+        DbConnection::Sqlite(_) => orders::table.filter(orders::id.eq_any(ids)).select((orders::id, orders::version)).load(conn)?,
+    };
+    Ok(rows.into_iter().collect())
 }
 
+/// Which of these orders have an assignment change the snapshot did not see.
+fn changed_among(conn: &mut DbConnection, ids: &[i64], snap: &Snapshot) -> DomainResult<std::collections::HashSet<i64>> {
+    #[derive(diesel::QueryableByName)]
+    struct Changed {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        order_id: i64,
+    }
+    if let (DbConnection::Postgresql(pg), Some(taken)) = (&mut *conn, &snap.pg) {
+        use diesel::sql_types::{Array, BigInt, Text};
+        let rows: Vec<Changed> = diesel::sql_query(
+            "SELECT DISTINCT order_id FROM assignment_events WHERE order_id = ANY($1) \
+             AND (id > $2 OR (xact IS NOT NULL AND NOT pg_visible_in_snapshot(xact, $3::pg_snapshot)))",
+        )
+        .bind::<Array<BigInt>, _>(ids)
+        .bind::<BigInt, _>(snap.bound)
+        .bind::<Text, _>(taken)
+        .load(pg)?;
+        return Ok(rows.into_iter().map(|r| r.order_id).collect());
+    }
+    let rows: Vec<i64> = assignment_events::table
+        .filter(assignment_events::order_id.eq_any(ids))
+        .filter(assignment_events::id.gt(snap.bound))
+        .select(assignment_events::order_id)
+        .distinct()
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// One order of a chunk as it will be written.
+struct Planned<'a> {
+    order: &'a OrderRow,
+    plain: Vec<&'a LineState>,
+    parked: Vec<&'a LineState>,
+    lines: &'a [LineState],
+    eligible: usize,
+}
+
+/// Writes a chunk of judged orders; the result of each. Runs in the chunk's
+/// transaction.
 #[allow(clippy::too_many_arguments)]
-fn move_one(
+fn move_chunk(
     conn: &mut DbConnection,
     actor: &Actor,
-    order: &OrderRow,
-    lines: &[LineState],
+    judged: &[(&OrderRow, Vec<LineState>)],
+    seen: &std::collections::HashMap<i64, Seen>,
     t: &Target,
     to: &str,
     labels: &mut std::collections::HashMap<(Option<i64>, Option<i64>), String>,
     now: chrono::NaiveDateTime,
     base_url: &str,
-) -> DomainResult<usize> {
+) -> DomainResult<Vec<(i64, DomainResult<usize>)>> {
+    let ids: Vec<i64> = judged.iter().map(|(o, _)| o.id).collect();
+    let versions = lock_versions(conn, &ids)?;
+    let mut changed = std::collections::HashSet::new();
+    let mut snapshots: Vec<&Snapshot> = Vec::new();
+    for id in &ids {
+        if let Some(Seen::UpTo(snap)) = seen.get(id) {
+            if !snapshots.contains(&snap) {
+                snapshots.push(snap);
+            }
+        }
+    }
+    for snap in snapshots {
+        let of_snap: Vec<i64> = ids.iter().copied().filter(|id| matches!(seen.get(id), Some(Seen::UpTo(s)) if s == snap)).collect();
+        changed.extend(changed_among(conn, &of_snap, snap)?);
+    }
+    let mut outcomes: Vec<(i64, DomainResult<usize>)> = Vec::new();
+    let mut planned: Vec<Planned> = Vec::new();
+    for (order, lines) in judged {
+        let was_changed = match seen.get(&order.id) {
+            Some(Seen::Version(v)) => *v != order.version,
+            Some(Seen::UpTo(_)) => changed.contains(&order.id),
+            None => true,
+        };
+        if was_changed {
+            outcomes.push((order.id, Err(changed_since_seen(conn, actor, order)?)));
+            continue;
+        }
+        if versions.get(&order.id) != Some(&order.version) {
+            let m = format!("{} was changed by someone else at the same moment.", order.web_order_id());
+            outcomes.push((order.id, Err(DomainError::Conflict(m))));
+            continue;
+        }
+        match plan_move(order, lines, t) {
+            Ok(p) => planned.push(p),
+            Err(e) => outcomes.push((order.id, Err(e))),
+        }
+    }
+    if planned.is_empty() {
+        return Ok(outcomes);
+    }
+    // The lines without parked licenses, and their history, for all orders at once.
+    let plain_ids: Vec<i64> = planned.iter().flat_map(|p| p.plain.iter().map(|l| l.0)).collect();
+    for part in plain_ids.chunks(10_000) {
+        diesel::update(order_lines::table.filter(order_lines::id.eq_any(part)))
+            .set((order_lines::account_id.eq(t.id), order_lines::virtual_account_id.eq(t.va)))
+            .execute(conn)?;
+    }
+    let mut events = Vec::new();
+    for p in &planned {
+        let masked = p.order.handoff_company_id.is_some();
+        for l in &p.plain {
+            let from = match labels.get(&(l.3, l.4)) {
+                Some(f) => f.clone(),
+                None => {
+                    let f = label_of(conn, l.3, l.4)?;
+                    labels.insert((l.3, l.4), f.clone());
+                    f
+                }
+            };
+            events.push((
+                assignment_events::order_id.eq(p.order.id),
+                assignment_events::line_id.eq(Some(l.0)),
+                assignment_events::actor_user_id.eq(Some(actor.user_id.0)),
+                assignment_events::how.eq(AssignmentHow::Reassignment.as_str()),
+                assignment_events::target.eq(format!("Line {}", l.1)),
+                assignment_events::from_label.eq(from),
+                assignment_events::to_label.eq(to.to_string()),
+                assignment_events::created_at.eq(now),
+                assignment_events::masked.eq(masked),
+            ));
+        }
+    }
+    for part in events.chunks(1_000) {
+        // Many rows in one statement, which each backend writes in its own way.
+        let insert = diesel::insert_into(assignment_events::table).values(part);
+        match conn {
+            DbConnection::Postgresql(pg) => insert.execute(pg)?,
+            DbConnection::Sqlite(lite) => insert.execute(lite)?,
+        };
+    }
+    // Licenses parked in the holding account move with their lines, one by one.
+    let mut delivered: Vec<Vec<i64>> = Vec::new();
+    for p in &planned {
+        let mut moved = Vec::new();
+        for l in &p.parked {
+            if apply_to_line(conn, actor, p.order, l, t, AssignmentHow::Reassignment, to)? {
+                moved.push(l.0);
+            }
+        }
+        delivered.push(moved);
+    }
+    // The listing state from the lines as they are now, written for the
+    // orders that share it in one statement.
+    type Listed = (i32, Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>, i32, Option<i64>);
+    let mut groups: Vec<(Listed, Vec<i64>)> = Vec::new();
+    let mut mixed: Vec<(i64, Vec<i64>, bool)> = Vec::new();
+    for p in &planned {
+        let order = p.order;
+        let after: Vec<LineState> = p
+            .lines
+            .iter()
+            .map(|l| {
+                if p.plain.iter().chain(p.parked.iter()).any(|e| e.0 == l.0) {
+                    (l.0, l.1, l.2.clone(), Some(t.id), t.va, l.5, l.6.clone(), l.7)
+                } else {
+                    l.clone()
+                }
+            })
+            .collect();
+        let facts = rules::OrderFacts {
+            status: order.status(),
+            order_type: order.order_type(),
+            holding_account: order.holding_account_id,
+            lines: facts_all(&after),
+        };
+        let before = listing::ListingState { rank: order.sa_rank, waiting_since: order.waiting_since, assigned_at: order.assigned_at };
+        let state = listing::listing_state(order.status(), order.order_type(), rules::customer_account_status(&facts), before, now);
+        let mut accounts: Vec<i64> = after.iter().filter_map(|l| l.3).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        let reminders =
+            if state.rank == listing::RANK_NOT_ASSIGNED && state.waiting_since == before.waiting_since { order.reminders_sent } else { 0 };
+        let key =
+            (state.rank, state.waiting_since, state.assigned_at, reminders, if accounts.len() == 1 { Some(accounts[0]) } else { None });
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => g.1.push(order.id),
+            None => groups.push((key, vec![order.id])),
+        }
+        let mut before_accounts: Vec<i64> = p.lines.iter().filter_map(|l| l.3).collect();
+        before_accounts.sort_unstable();
+        before_accounts.dedup();
+        mixed.push((order.id, accounts, before_accounts.len() > 1));
+    }
+    for ((rank, waiting_since, assigned_at, reminders, customer), members) in groups {
+        // Every order here is locked at the version it was judged by.
+        diesel::update(orders::table.filter(orders::id.eq_any(&members)))
+            .set((
+                orders::version.eq(orders::version + 1),
+                orders::sa_rank.eq(rank),
+                orders::waiting_since.eq(waiting_since),
+                orders::assigned_at.eq(assigned_at),
+                orders::reminders_sent.eq(reminders),
+                orders::customer_account_id.eq(customer),
+            ))
+            .execute(conn)?;
+    }
+    for (id, accounts, may_have_rows) in mixed {
+        listing::write_mixed(conn, id, &accounts, may_have_rows)?;
+    }
+    for (p, moved) in planned.iter().zip(delivered) {
+        notices::delivery(conn, p.order, t.id, &moved, base_url)?;
+        outcomes.push((p.order.id, Ok(p.eligible)));
+    }
+    Ok(outcomes)
+}
+
+/// Which lines of an order a bulk move changes, or why it changes none.
+fn plan_move<'a>(order: &'a OrderRow, lines: &'a [LineState], t: &Target) -> DomainResult<Planned<'a>> {
     rules::assignment_open(order.status()).map_err(refused)?;
     let eligible: Vec<&LineState> = lines
         .iter()
@@ -946,84 +1165,9 @@ fn move_one(
     if eligible.is_empty() {
         return Err(DomainError::Conflict("No line of it can take that account now.".into()));
     }
-    // Licenses parked in the holding account move with their lines, one by one.
-    let (parked, plain): (Vec<&LineState>, Vec<&LineState>) = eligible.iter().partition(|l| l.5);
-    let plain_ids: Vec<i64> = plain.iter().map(|l| l.0).collect();
-    diesel::update(order_lines::table.filter(order_lines::id.eq_any(&plain_ids)))
-        .set((order_lines::account_id.eq(t.id), order_lines::virtual_account_id.eq(t.va)))
-        .execute(conn)?;
-    let masked = order.handoff_company_id.is_some();
-    for l in &plain {
-        let from = match labels.get(&(l.3, l.4)) {
-            Some(f) => f.clone(),
-            None => {
-                let f = label_of(conn, l.3, l.4)?;
-                labels.insert((l.3, l.4), f.clone());
-                f
-            }
-        };
-        insert_event(
-            conn,
-            order.id,
-            Some(l.0),
-            Some(actor.user_id.0),
-            AssignmentHow::Reassignment,
-            &format!("Line {}", l.1),
-            &from,
-            to,
-            masked,
-        )?;
-    }
-    let mut delivered = Vec::new();
-    for l in &parked {
-        if apply_to_line(conn, actor, order, l, t, AssignmentHow::Reassignment, to)? {
-            delivered.push(l.0);
-        }
-    }
-    // The listing state from the lines as they are now.
-    let after: Vec<LineState> =
-        lines
-            .iter()
-            .map(|l| {
-                if eligible.iter().any(|e| e.0 == l.0) {
-                    (l.0, l.1, l.2.clone(), Some(t.id), t.va, l.5, l.6.clone(), l.7)
-                } else {
-                    l.clone()
-                }
-            })
-            .collect();
-    let facts = rules::OrderFacts {
-        status: order.status(),
-        order_type: order.order_type(),
-        holding_account: order.holding_account_id,
-        lines: facts_all(&after),
-    };
-    let before = listing::ListingState { rank: order.sa_rank, waiting_since: order.waiting_since, assigned_at: order.assigned_at };
-    let state = listing::listing_state(order.status(), order.order_type(), rules::customer_account_status(&facts), before, now);
-    let mut accounts: Vec<i64> = after.iter().filter_map(|l| l.3).collect();
-    accounts.sort_unstable();
-    accounts.dedup();
-    let reminders =
-        if state.rank == listing::RANK_NOT_ASSIGNED && state.waiting_since == before.waiting_since { order.reminders_sent } else { 0 };
-    let n = diesel::update(orders::table.find(order.id).filter(orders::version.eq(order.version)))
-        .set((
-            orders::version.eq(order.version + 1),
-            orders::sa_rank.eq(state.rank),
-            orders::waiting_since.eq(state.waiting_since),
-            orders::assigned_at.eq(state.assigned_at),
-            orders::reminders_sent.eq(reminders),
-            orders::customer_account_id.eq(if accounts.len() == 1 { Some(accounts[0]) } else { None }),
-        ))
-        .execute(conn)?;
-    if n == 0 {
-        return Err(DomainError::Conflict(format!("{} was changed by someone else at the same moment.", order.web_order_id())));
-    }
-    let mut before_accounts: Vec<i64> = lines.iter().filter_map(|l| l.3).collect();
-    before_accounts.sort_unstable();
-    before_accounts.dedup();
-    listing::write_mixed(conn, order.id, &accounts, before_accounts.len() > 1)?;
-    notices::delivery(conn, order, t.id, &delivered, base_url)?;
-    Ok(eligible.len())
+    let n = eligible.len();
+    let (parked, plain): (Vec<&LineState>, Vec<&LineState>) = eligible.into_iter().partition(|l| l.5);
+    Ok(Planned { order, plain, parked, lines, eligible: n })
 }
 
 /// Removes a line's customer account (before its licenses are deposited).
