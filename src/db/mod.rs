@@ -30,37 +30,49 @@ diesel::define_sql_function! {
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
-/// SQLite's planner hint `likelihood(x, 0.0001)`: `x` holds for few rows.
-/// Unlike a statistics average, it tells the planner that a person's own rows
-/// are few even when one person holds most of them, so it reads them by that
-/// person's index. Written as a literal (SQLite refuses a bound value there)
-/// without losing the statement cache, as `dsl::sql` would. SQLite only.
-#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId, diesel::expression::ValidGrouping)]
-pub struct Few<E>(pub E);
+/// `column IN (subquery)` for a subquery that yields a person's few rows
+/// (their colleagues, say), written so each planner reads the column's index
+/// for them rather than walking another index and filtering, whatever its
+/// statistics average: on SQLite with the hint `likelihood(…, 0.0001)` (a
+/// literal there: SQLite refuses a bound value), on PostgreSQL as
+/// `column = ANY(ARRAY(subquery))`, a value known only at run time that the
+/// planner judges by the column's declared number of distinct values. The
+/// statement stays cacheable, which `dsl::sql` would not allow.
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+pub struct InFew<C, S>(pub C, pub S);
 
-impl<E: diesel::Expression> diesel::Expression for Few<E> {
+impl<C, S> diesel::Expression for InFew<C, S> {
     type SqlType = diesel::sql_types::Bool;
 }
 
-impl<E, QS> diesel::AppearsOnTable<QS> for Few<E> where E: diesel::AppearsOnTable<QS> {}
+impl<C, S, QS> diesel::AppearsOnTable<QS> for InFew<C, S> where C: diesel::AppearsOnTable<QS> {}
 
-impl<E, QS> diesel::SelectableExpression<QS> for Few<E> where E: diesel::SelectableExpression<QS> {}
+impl<C, S, QS> diesel::SelectableExpression<QS> for InFew<C, S> where C: diesel::SelectableExpression<QS> {}
 
-impl<E: diesel::query_builder::QueryFragment<MultiBackend>> diesel::query_builder::QueryFragment<MultiBackend> for Few<E> {
-    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        out.push_sql("likelihood(");
-        self.0.walk_ast(out.reborrow())?;
-        out.push_sql(", 0.0001)");
-        Ok(())
-    }
+impl<C, S> diesel::expression::ValidGrouping<()> for InFew<C, S> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
 }
 
-impl DbConnection {
-    pub fn backend(&self) -> Backend {
-        match self {
-            DbConnection::Postgresql(_) => Backend::Postgres,
-            DbConnection::Sqlite(_) => Backend::Sqlite,
+impl<C, S> diesel::query_builder::QueryFragment<MultiBackend> for InFew<C, S>
+where
+    C: diesel::query_builder::QueryFragment<MultiBackend>,
+    S: diesel::query_builder::QueryFragment<MultiBackend>,
+{
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        let sqlite = matches!(out.backend(), MultiBackend::Sqlite(_));
+        if sqlite {
+            out.push_sql("likelihood(");
+            self.0.walk_ast(out.reborrow())?;
+            out.push_sql(" IN (");
+            self.1.walk_ast(out.reborrow())?;
+            out.push_sql("), 0.0001)");
+        } else {
+            self.0.walk_ast(out.reborrow())?;
+            out.push_sql(" = ANY(ARRAY(");
+            self.1.walk_ast(out.reborrow())?;
+            out.push_sql("))");
         }
+        Ok(())
     }
 }
 

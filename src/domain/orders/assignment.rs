@@ -85,9 +85,9 @@ use crate::domain::accounts::AccountFilter;
 /// (rule 9). `None` for operations, who may assign to any. Each source is a
 /// restriction an index serves, so a search reads each source's own range and
 /// stops at 20 matches however many accounts there are; `kind`, when known,
-/// lets the owner source read only the owners that kind allows. With `hint`
-/// (SQLite), the colleagues' requests are marked as few, so that its planner
-/// reads them by requester, not by name, even when its statistics average one
+/// lets the owner source read only the owners that kind allows. With `hint`,
+/// the colleagues' requests are marked as few (`InFew`), so that the planner
+/// reads them by requester, not by name, even when its statistics see one
 /// requester with most of the accounts.
 fn assignable_sources(actor: &Actor, kind: Option<AccountKind>, hint: bool) -> Option<Vec<AccountFilter>> {
     if actor.is_operations() {
@@ -111,8 +111,11 @@ fn assignable_sources(actor: &Actor, kind: Option<AccountKind>, hint: bool) -> O
             None => Box::new(owner.eq(company).or(smart_accounts::kind.eq(AccountKind::Holding.as_str()).and(owner.eq_any(owners)))),
         }
     };
-    let requested = smart_accounts::requested_by.eq_any(colleagues);
-    let requested: AccountFilter = if hint { Box::new(crate::db::Few(requested)) } else { Box::new(requested) };
+    let requested: AccountFilter = if hint {
+        Box::new(crate::db::InFew(smart_accounts::requested_by, colleagues))
+    } else {
+        Box::new(smart_accounts::requested_by.eq_any(colleagues))
+    };
     Some(vec![owned, Box::new(smart_accounts::id.eq_any(roles)), requested])
 }
 
@@ -151,8 +154,7 @@ pub fn prefix_search(
     actor: &Actor,
     q: &str,
 ) -> QueryResult<Vec<(i64, String, String, String)>> {
-    let hint = conn.backend() == crate::db::Backend::Sqlite;
-    let sources = || assignable_sources(actor, Some(kind), hint).unwrap_or_default();
+    let sources = || assignable_sources(actor, Some(kind), true).unwrap_or_default();
     let found = crate::domain::accounts::prefix_matches(conn, q, Some(kind), &sources, 20)?;
     Ok(found.into_iter().map(|m| (m.id, m.name, m.domain, m.status)).collect())
 }
