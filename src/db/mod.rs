@@ -386,6 +386,28 @@ where
     }
 }
 
+/// Runs `f` with PostgreSQL's generic plan for its prepared statements, on
+/// its own transaction (`SET LOCAL`, so nothing outlives it). For a statement
+/// whose plan is the same whatever its values (each index range stops at a
+/// few rows) but costs far more to plan than to run: PostgreSQL would
+/// otherwise plan it anew on every call, judging the generic plan by
+/// estimates for unknown values. Inside another transaction, or on SQLite
+/// (which plans once per prepared statement), `f` simply runs.
+pub fn with_generic_plan<T>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> QueryResult<T>) -> QueryResult<T> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let outermost_pg = match conn {
+        DbConnection::Postgresql(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?.is_none(),
+        DbConnection::Sqlite(_) => false,
+    };
+    if !outermost_pg {
+        return f(conn);
+    }
+    conn.transaction(|conn| {
+        conn.batch_execute("SET LOCAL plan_cache_mode = force_generic_plan")?;
+        f(conn)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::bounded_postgres_url;

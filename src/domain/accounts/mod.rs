@@ -347,6 +347,7 @@ pub(crate) fn prefix_matches(
 ) -> QueryResult<Vec<PrefixMatch>> {
     let upper = format!("{q}\u{10FFFF}");
     let mut members = Vec::new();
+    let mut restricted = false;
     let fields: &[bool] = if q.is_empty() { &[false] } else { &[false, true] };
     for &by_domain in fields {
         let restrictions: Vec<Option<AccountFilter>> = {
@@ -374,6 +375,7 @@ pub(crate) fn prefix_matches(
                 query = query.filter(smart_accounts::kind.eq(kind.as_str()));
             }
             if let Some(f) = restrict {
+                restricted = true;
                 query = query.filter(f);
             }
             query = if by_domain {
@@ -391,7 +393,10 @@ pub(crate) fn prefix_matches(
         }
     }
     let Some(union) = crate::db::union::UnionAll::of(members) else { return Ok(Vec::new()) };
-    let mut found: Vec<PrefixMatch> = union.load(conn)?;
+    // A partner's union of sources takes far longer for PostgreSQL to plan
+    // than to run, and its plan does not depend on the values.
+    let mut found: Vec<PrefixMatch> =
+        if restricted { crate::db::with_generic_plan(conn, |conn| union.load(conn))? } else { union.load(conn)? };
     found.sort_by(|a, b| (&a.name_key, a.id).cmp(&(&b.name_key, b.id)));
     found.dedup_by_key(|m| m.id);
     found.truncate(limit.max(0) as usize);
