@@ -1,30 +1,17 @@
 //! `UNION ALL` over a number of boxed selects known only at run time, each
-//! keeping its own ORDER BY and LIMIT. Every member is written as
-//! `SELECT * FROM (…) AS uN`, which both backends read, so one statement can
-//! walk several index ranges that each stop early.
+//! kept whole (its ORDER BY and LIMIT) as `SELECT * FROM (…) AS sN`, which
+//! both backends read: one statement walks several index ranges that each
+//! stop early. The list's sources, the navigation count, the holding filter
+//! and the account searches use it.
 
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::{QueryResult, RunQueryDsl};
 
-use super::MultiBackend;
+use super::{DbConnection, MultiBackend};
 
+/// The parts must not be empty.
 pub struct UnionAll<Q> {
-    members: Vec<Q>,
-}
-
-impl<Q> UnionAll<Q> {
-    /// `None` when there is nothing to unite.
-    pub fn of(members: Vec<Q>) -> Option<Self> {
-        if members.is_empty() {
-            None
-        } else {
-            Some(UnionAll { members })
-        }
-    }
-}
-
-impl<Q: Query> Query for UnionAll<Q> {
-    type SqlType = Q::SqlType;
+    pub parts: Vec<Q>,
 }
 
 impl<Q> QueryId for UnionAll<Q> {
@@ -32,23 +19,34 @@ impl<Q> QueryId for UnionAll<Q> {
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-const ALIASES: [&str; 8] = [") AS u0", ") AS u1", ") AS u2", ") AS u3", ") AS u4", ") AS u5", ") AS u6", ") AS u7"];
+impl<Q: Query> Query for UnionAll<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q> RunQueryDsl<DbConnection> for UnionAll<Q> {}
 
 impl<Q: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for UnionAll<Q> {
+    /// Kept prepared, keyed by its text: diesel refuses to keep any
+    /// statement with literal SQL in it (the sorts' ORDER BY, the cursor's
+    /// row-value comparison), and SQLite then parsed and planned the union
+    /// of every source anew on each page. Its text depends only on the
+    /// shape of the query (which sources, filters, sort and cursor, each
+    /// literal one of a few per sort), never on values: those are binds,
+    /// lists of ids included (`db::ids`), so the statements kept per
+    /// connection stay few.
+    fn is_safe_to_cache_prepared(&self, _backend: &MultiBackend) -> QueryResult<bool> {
+        Ok(true)
+    }
+
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        for (i, member) in self.members.iter().enumerate() {
+        for (i, part) in self.parts.iter().enumerate() {
             if i > 0 {
                 out.push_sql(" UNION ALL ");
             }
             out.push_sql("SELECT * FROM (");
-            member.walk_ast(out.reborrow())?;
-            match ALIASES.get(i) {
-                Some(alias) => out.push_sql(alias),
-                None => out.push_sql(&format!(") AS u{i}")),
-            }
+            part.walk_ast(out.reborrow())?;
+            out.push_sql(&format!(") AS s{i}"));
         }
         Ok(())
     }
 }
-
-impl<Q, Conn> RunQueryDsl<Conn> for UnionAll<Q> {}

@@ -392,7 +392,7 @@ pub(crate) fn prefix_matches(
             members.push(query);
         }
     }
-    let Some(union) = crate::db::union::UnionAll::of(members) else { return Ok(Vec::new()) };
+    let union = crate::db::union::UnionAll { parts: members };
     // A partner's union of sources takes far longer for PostgreSQL to plan
     // than to run, and its plan does not depend on the values.
     let mut found: Vec<PrefixMatch> =

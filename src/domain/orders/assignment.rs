@@ -701,12 +701,6 @@ struct PgSnapshotRow {
     snap: String,
 }
 
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
 /// What a list loaded now has seen, taken before the list is read: a
 /// change committed after it refuses a bulk move of "all matching".
 pub fn snapshot(conn: &mut DbConnection) -> DomainResult<Snapshot> {
@@ -725,34 +719,12 @@ pub fn snapshot(conn: &mut DbConnection) -> DomainResult<Snapshot> {
     }
 }
 
-/// Whether the order has an assignment change the snapshot did not see.
-fn changed_after(conn: &mut DbConnection, order_id: i64, snap: &Snapshot) -> DomainResult<bool> {
-    if let (DbConnection::Postgresql(pg), Some(taken)) = (&mut *conn, &snap.pg) {
-        use diesel::sql_types::{BigInt, Text};
-        let row: Count = diesel::sql_query(
-            "SELECT COUNT(*) AS n FROM assignment_events WHERE order_id = $1 \
-             AND (id > $2 OR (xact IS NOT NULL AND NOT pg_visible_in_snapshot(xact, $3::pg_snapshot)))",
-        )
-        .bind::<BigInt, _>(order_id)
-        .bind::<BigInt, _>(snap.bound)
-        .bind::<Text, _>(taken)
-        .get_result(pg)?;
-        return Ok(row.n > 0);
-    }
-    let later: i64 = assignment_events::table
-        .filter(assignment_events::order_id.eq(order_id))
-        .filter(assignment_events::id.gt(snap.bound))
-        .count()
-        .get_result(conn)?;
-    Ok(later > 0)
-}
-
 /// Refuses an order changed since the user saw it, saying by whom as far as
 /// the user may know ("you", in another window, or "someone else").
 fn unchanged_since(conn: &mut DbConnection, actor: &Actor, order: &OrderRow, seen: &Seen) -> DomainResult<()> {
     let changed = match seen {
         Seen::Version(v) => *v != order.version,
-        Seen::UpTo(snap) => changed_after(conn, order.id, snap)?,
+        Seen::UpTo(snap) => changed_among(conn, &[order.id], snap)?.contains(&order.id),
     };
     if !changed {
         return Ok(());

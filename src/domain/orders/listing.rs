@@ -20,6 +20,7 @@ use super::visibility::{self, Audience, OrderAccess};
 use super::{load_row, OrderRow};
 use crate::db::ids::{ids_in, nullable_ids_in};
 use crate::db::schema::{mixed_order_accounts, order_lines, orders, smart_accounts};
+use crate::db::union::UnionAll;
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::error::DomainResult;
 use crate::domain::orders::rules::{CustomerAccountStatus, OrderStatus, OrderType};
@@ -675,49 +676,6 @@ pub fn oldest_in_worklist(conn: &mut DbConnection, audience: &Audience, limit: i
     rows.retain(|r| r.in_worklist);
     rows.truncate(limit.max(0) as usize);
     Ok(rows)
-}
-
-/// The rows of several queries of the same columns in one statement, each
-/// query kept whole (its ORDER BY and LIMIT) as a subquery.
-struct UnionAll<Q> {
-    parts: Vec<Q>,
-}
-
-impl<Q> diesel::query_builder::QueryId for UnionAll<Q> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for UnionAll<Q> {
-    type SqlType = Q::SqlType;
-}
-
-impl<Q> RunQueryDsl<DbConnection> for UnionAll<Q> {}
-
-impl<Q: diesel::query_builder::QueryFragment<MultiBackend>> diesel::query_builder::QueryFragment<MultiBackend> for UnionAll<Q> {
-    /// Kept prepared, keyed by its text: diesel refuses to keep any
-    /// statement with literal SQL in it (the sorts' ORDER BY, the cursor's
-    /// row-value comparison), and SQLite then parsed and planned the union
-    /// of every source anew on each page. Its text depends only on the
-    /// shape of the query (which sources, filters, sort and cursor, each
-    /// literal one of a few per sort), never on values: those are binds,
-    /// lists of ids included (`db::ids`), so the statements kept per
-    /// connection stay few.
-    fn is_safe_to_cache_prepared(&self, _backend: &MultiBackend) -> QueryResult<bool> {
-        Ok(true)
-    }
-
-    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        for (i, part) in self.parts.iter().enumerate() {
-            if i > 0 {
-                out.push_sql(" UNION ALL ");
-            }
-            out.push_sql("SELECT * FROM (");
-            part.walk_ast(out.reborrow())?;
-            out.push_sql(&format!(") AS s{i}"));
-        }
-        Ok(())
-    }
 }
 
 /// Holding accounts that appear in the actor's list and whose name starts
