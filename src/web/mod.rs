@@ -67,6 +67,14 @@ pub fn fields_i64(pairs: &[(String, String)], name: &str) -> Vec<i64> {
 }
 
 /// Renders a page with a status (400 for a form shown again with errors).
+/// A day as `YYYY-MM-DD`, written directly: `chrono`'s `format` parses its
+/// pattern on every call, and a list writes one per row.
+pub fn day(t: chrono::NaiveDateTime) -> String {
+    use chrono::Datelike;
+    let d = t.date();
+    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+}
+
 pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, AppError> {
     let body = page.render().map_err(AppError::internal)?;
     Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
@@ -100,6 +108,14 @@ pub fn safe_next(next: Option<&str>) -> &str {
 #[cfg(test)]
 mod tests {
     use super::safe_next;
+
+    #[test]
+    fn a_day_is_written_as_chrono_writes_it() {
+        for s in ["2026-11-26 10:36:15", "0999-01-02 00:00:00", "2024-02-29 23:59:59.999"] {
+            let t = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").unwrap();
+            assert_eq!(super::day(t), t.format("%Y-%m-%d").to_string(), "{s}");
+        }
+    }
 
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {

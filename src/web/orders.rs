@@ -653,7 +653,7 @@ impl orders::QueuedOrder {
         crate::domain::worklist::ago(self.days)
     }
     pub fn since_date(&self) -> String {
-        self.since.format("%Y-%m-%d").to_string()
+        crate::web::day(self.since)
     }
 }
 

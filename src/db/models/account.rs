@@ -21,9 +21,12 @@ pub struct SmartAccountRow {
     pub state_province: Option<String>,
     pub postal_code: Option<String>,
     pub rejection_reason: Option<String>,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub agreement_accepted_at: Option<chrono::NaiveDateTime>,
     pub agreement_accepted_by: Option<i64>,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub created_at: chrono::NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub activated_at: Option<chrono::NaiveDateTime>,
     pub version: i32,
     pub name_key: String,
@@ -61,6 +64,7 @@ pub struct VirtualAccountRow {
     pub description: String,
     pub is_public: bool,
     pub is_default: bool,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub created_at: chrono::NaiveDateTime,
 }
 
@@ -85,6 +89,7 @@ pub struct AccountRoleRow {
     pub role: String,
     pub partner_access: bool,
     pub granted_by: Option<i64>,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub created_at: chrono::NaiveDateTime,
 }
 
@@ -106,8 +111,11 @@ pub struct SetupLinkRow {
     pub smart_account_id: i64,
     pub token_hash: String,
     pub email: String,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub created_at: chrono::NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub expires_at: chrono::NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub used_at: Option<chrono::NaiveDateTime>,
 }
 
@@ -120,8 +128,10 @@ pub struct AccessRequestRow {
     pub message: String,
     pub status: String,
     pub decided_by: Option<i64>,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub decided_at: Option<chrono::NaiveDateTime>,
     pub reason: Option<String>,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub created_at: chrono::NaiveDateTime,
 }
 
@@ -134,6 +144,7 @@ pub struct AccountEventRow {
     pub actor_user_id: Option<i64>,
     pub kind: String,
     pub detail: String,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub created_at: chrono::NaiveDateTime,
 }
 

@@ -8,6 +8,7 @@ pub struct Company {
     pub id: i64,
     pub name: String,
     pub kind: String,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub created_at: chrono::NaiveDateTime,
 }
 

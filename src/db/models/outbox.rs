@@ -11,11 +11,15 @@ pub struct OutboxMessage {
     pub body_text: String,
     pub kind: String,
     pub dedupe_key: Option<String>,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub created_at: chrono::NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub next_attempt_at: chrono::NaiveDateTime,
     pub attempts: i32,
     pub last_error: Option<String>,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub claimed_until: Option<chrono::NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub sent_at: Option<chrono::NaiveDateTime>,
 }
 

@@ -12,13 +12,18 @@ pub struct User {
     pub password_hash: String,
     pub notify_orders: bool,
     pub notify_reminders: bool,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub created_at: chrono::NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub last_sign_in_at: Option<chrono::NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub email_confirmed_at: Option<chrono::NaiveDateTime>,
     pub is_company_admin: bool,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub deactivated_at: Option<chrono::NaiveDateTime>,
     pub requested_company_name: Option<String>,
     pub totp_secret: Option<String>,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub totp_enabled_at: Option<chrono::NaiveDateTime>,
     pub totp_last_step: Option<i64>,
 }

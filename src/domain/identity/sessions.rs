@@ -81,7 +81,7 @@ pub fn start(conn: &mut DbConnection, user: &User, client: &Client, base_url: &s
 /// actor when they are a member. `None` when the session has ended, the
 /// person is deactivated or gone.
 pub fn lookup(conn: &mut DbConnection, token: &str) -> QueryResult<Option<(i64, Person, Option<Actor>)>> {
-    let row: Option<(i64, chrono::NaiveDateTime, User, Option<Company>)> = user_sessions::table
+    let row: Option<(i64, crate::db::stamp::Stamp, User, Option<Company>)> = user_sessions::table
         .inner_join(users::table.left_join(companies::table))
         .filter(user_sessions::token_hash.eq(hash_token(token)))
         .filter(user_sessions::ended_at.is_null())
@@ -91,7 +91,7 @@ pub fn lookup(conn: &mut DbConnection, token: &str) -> QueryResult<Option<(i64, 
         .optional()?;
     let Some((session_id, last_seen, user, company)) = row else { return Ok(None) };
     let now = crate::db::now();
-    if now - last_seen > Duration::minutes(TOUCH_AFTER_MINUTES) {
+    if now - last_seen.0 > Duration::minutes(TOUCH_AFTER_MINUTES) {
         diesel::update(user_sessions::table.find(session_id)).set(user_sessions::last_seen_at.eq(now)).execute(conn)?;
     }
     let person = Person::from_row(&user);

@@ -40,18 +40,27 @@ pub struct OrderRow {
     pub default_virtual_account_id: Option<i64>,
     pub associated_holding_account_id: Option<i64>,
     pub sales_order_number: Option<String>,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
     pub created_at: chrono::NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub converted_at: Option<chrono::NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub submitted_at: Option<chrono::NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub booked_at: Option<chrono::NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub shipped_at: Option<chrono::NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub licenses_due_at: Option<chrono::NaiveDateTime>,
     pub version: i32,
     pub sa_rank: i32,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub waiting_since: Option<chrono::NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub assigned_at: Option<chrono::NaiveDateTime>,
     pub holding_virtual_account_id: Option<i64>,
     pub handoff_company_id: Option<i64>,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub handoff_at: Option<chrono::NaiveDateTime>,
     pub end_customer_key: String,
     pub holding_name_key: String,
@@ -71,6 +80,7 @@ pub struct LineRow {
     pub unit_price_cents: i64,
     pub account_id: Option<i64>,
     pub virtual_account_id: Option<i64>,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
     pub licenses_deposited_at: Option<chrono::NaiveDateTime>,
     /// The claim code of a shipped PAK line that went to no account.
     pub pak_code: Option<String>,
