@@ -4,6 +4,7 @@
 pub mod ids;
 pub mod models;
 pub mod schema;
+pub mod stamp;
 pub mod union;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -288,7 +289,9 @@ pub fn build_counted_pool(url: &str, max_size: u32, statements: Arc<AtomicU64>) 
         }
         // WAL once, at start-up: it is a property of the file, not of a connection.
         let mut c = manager.connect().map_err(|e| anyhow::anyhow!("cannot open the SQLite database {}: {e}", manager.url))?;
-        c.batch_execute("PRAGMA journal_mode = WAL;")?;
+        // Waiting as every pooled connection does: another process (a
+        // portal stopping, say) may hold the file for a moment.
+        c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")?;
     }
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
