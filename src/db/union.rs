@@ -39,14 +39,120 @@ impl<Q: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for UnionAll<Q>
     }
 
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        walk_union(&self.parts, " UNION ALL ", &mut out)
+    }
+}
+
+fn walk_union<'b, Q: QueryFragment<MultiBackend>>(parts: &'b [Q], op: &str, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push_sql(op);
+        }
+        out.push_sql("SELECT * FROM (");
+        part.walk_ast(out.reborrow())?;
+        out.push_sql(&format!(") AS s{i}"));
+    }
+    Ok(())
+}
+
+/// `column IN (SELECT id FROM (part UNION part … ORDER BY … LIMIT n) AS u
+/// WHERE …)`: the first `limit` distinct keys of several sources, merged in
+/// one order by the database. Each part selects `id` and the columns that
+/// `order_by` and `conditions` name (unqualified), filtered but neither
+/// ordered nor limited; the same order read twice gives the same key row,
+/// which the `UNION` keeps once. SQLite merges the parts as each one's index
+/// yields them in order and stops at the limit, so a page reads about as
+/// many index entries as it shows; PostgreSQL reads each part's first
+/// `limit` in its own order (`arm_order_by`) and merges those. Either way
+/// only the page's keys leave the database. The conditions apply after the
+/// limit: they may only drop rows that sort after every row they keep.
+pub struct FirstKeys<C, Q> {
+    pub column: C,
+    pub parts: Vec<Q>,
+    /// `("sa_rank >", 0)`: each is `text ?` with the value bound.
+    pub conditions: Vec<(&'static str, i32)>,
+    /// The order by the parts' output columns (`sa_rank ASC, id ASC`).
+    pub order_by: String,
+    /// The same order by the table's columns, for PostgreSQL's parts.
+    pub arm_order_by: String,
+    pub limit: i64,
+}
+
+impl<C, Q> diesel::Expression for FirstKeys<C, Q> {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<C, Q, QS> diesel::AppearsOnTable<QS> for FirstKeys<C, Q> where C: diesel::AppearsOnTable<QS> {}
+
+impl<C, Q, QS> diesel::SelectableExpression<QS> for FirstKeys<C, Q> where C: diesel::SelectableExpression<QS> {}
+
+impl<C, Q> diesel::expression::ValidGrouping<()> for FirstKeys<C, Q> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl<C, Q> QueryId for FirstKeys<C, Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<C: QueryFragment<MultiBackend>, Q: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for FirstKeys<C, Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        let sqlite = matches!(out.backend(), MultiBackend::Sqlite(_));
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(" IN (SELECT id FROM (");
         for (i, part) in self.parts.iter().enumerate() {
             if i > 0 {
-                out.push_sql(" UNION ALL ");
+                out.push_sql(" UNION ");
             }
-            out.push_sql("SELECT * FROM (");
-            part.walk_ast(out.reborrow())?;
-            out.push_sql(&format!(") AS s{i}"));
+            if sqlite {
+                part.walk_ast(out.reborrow())?;
+            } else {
+                out.push_sql("SELECT * FROM (");
+                part.walk_ast(out.reborrow())?;
+                out.push_sql(" ORDER BY ");
+                out.push_sql(&self.arm_order_by);
+                out.push_sql(" LIMIT ");
+                out.push_bind_param::<diesel::sql_types::BigInt, i64>(&self.limit)?;
+                out.push_sql(&format!(") AS s{i}"));
+            }
         }
+        out.push_sql(" ORDER BY ");
+        out.push_sql(&self.order_by);
+        out.push_sql(" LIMIT ");
+        out.push_bind_param::<diesel::sql_types::BigInt, i64>(&self.limit)?;
+        out.push_sql(") AS u");
+        for (i, (condition, value)) in self.conditions.iter().enumerate() {
+            out.push_sql(if i == 0 { " WHERE " } else { " AND " });
+            out.push_sql(condition);
+            out.push_sql(" ");
+            out.push_bind_param::<diesel::sql_types::Integer, i32>(value)?;
+        }
+        out.push_sql(")");
         Ok(())
+    }
+}
+
+/// A statement whose literal SQL (a sort's ORDER BY, say) depends only on
+/// its shape, kept prepared by its text as `UnionAll` is.
+pub struct Shaped<Q>(pub Q);
+
+impl<Q> QueryId for Shaped<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: Query> Query for Shaped<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q> RunQueryDsl<DbConnection> for Shaped<Q> {}
+
+impl<Q: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for Shaped<Q> {
+    fn is_safe_to_cache_prepared(&self, _backend: &MultiBackend) -> QueryResult<bool> {
+        Ok(true)
+    }
+
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        self.0.walk_ast(out)
     }
 }

@@ -199,7 +199,7 @@ impl ListRow {
         self.order.status().badge_class()
     }
     pub fn submitted(&self) -> String {
-        self.order.submitted_at.unwrap_or(self.order.created_at).format("%Y-%m-%d").to_string()
+        crate::web::day(self.order.submitted_at.unwrap_or(self.order.created_at))
     }
     pub fn created(&self) -> String {
         self.order.created_at.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -289,7 +289,6 @@ impl Results {
 pub struct ListPageView {
     pub layout: Layout,
     pub view: Results,
-    pub holdings: Vec<(i64, String)>,
 }
 
 /// How many holding accounts the filter suggests at a time.
@@ -316,7 +315,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, user: SignedIn) 
     let params = Params::from_pairs(&form_pairs(req.query_string().as_bytes()));
     let partial = req.headers().contains_key("HX-Request");
     let (actor, p) = (user.actor.clone(), params.clone());
-    let (query, errors, page, holdings, seen) = run(&state, move |conn| {
+    let (query, errors, page, seen) = run(&state, move |conn| {
         let base = ListQuery::smart_account_orders();
         let (query, errors) = match p.resolve(conn, &actor, base.clone())? {
             Ok(q) => (q, FieldErrors::new()),
@@ -325,19 +324,13 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, user: SignedIn) 
         // Taken before the list is read: a change after it refuses a bulk move.
         let seen = assignment::snapshot(conn)?;
         let page = if errors.is_empty() { listing::page(conn, &actor, &query)? } else { empty_page() };
-        // Suggestions for the name as typed, unless it is not a name at all.
-        let typed = if errors.get("holding").is_some() { "" } else { p.holding.as_str() };
-        let holdings = if partial { Vec::new() } else { listing::holding_choices(conn, &actor, typed, HOLDING_SUGGESTIONS)? };
-        Ok((query, errors, page, holdings, seen))
+        Ok((query, errors, page, seen))
     })
     .await??;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let view = Results { params, query, page, errors, seen };
-    let mut resp = if partial {
-        render(status, &ResultsFragment { view })?
-    } else {
-        render(status, &ListPageView { layout: user.layout, view, holdings })?
-    };
+    let mut resp =
+        if partial { render(status, &ResultsFragment { view })? } else { render(status, &ListPageView { layout: user.layout, view })? };
     resp.headers_mut().insert(actix_web::http::header::VARY, actix_web::http::header::HeaderValue::from_static("HX-Request"));
     Ok(resp)
 }

@@ -922,11 +922,17 @@ async fn the_holding_filter_reads_a_typed_name_and_suggests_only_the_viewers_hol
         };
         let carlos = as_user(&app, "carlos@contoso.example").await;
 
-        // The page suggests the viewer's own holding accounts, by name.
+        // The page reads no suggestions itself: the field asks for them
+        // when it is first focused, and then for what is typed.
         let page = carlos.get_text("/smart-account-orders").await;
-        let suggested = attrs(&page, "#holding-choices option", "value");
+        assert!(attrs(&page, "#holding-choices option", "value").is_empty(), "{backend:?}");
+        let field = attrs(&page, "#holding", "data-hx-trigger");
+        assert_eq!(field, vec!["focus once, input changed delay:200ms".to_string()]);
+        // On focus (nothing typed yet) it suggests the viewer's own holding accounts, by name.
+        let first = carlos.get_text("/smart-account-orders/holding-accounts?holding=").await;
+        let suggested = attrs(&first, "#holding-choices option", "value");
         assert_eq!(suggested, vec!["Contoso Holding".to_string(), "Contoso Reserve".to_string()], "{backend:?}");
-        assert!(!page.contains("Northwind Holding"), "another company's holding account is never suggested");
+        assert!(!first.contains("Northwind Holding"), "another company's holding account is never suggested");
 
         // A full name filters on that account; any case, any spaces around it.
         assert_eq!(shown(&carlos.get_text("/smart-account-orders?holding=Contoso+Holding").await), ids(&in_main));

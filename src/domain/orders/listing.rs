@@ -20,7 +20,7 @@ use super::visibility::{self, Audience, OrderAccess};
 use super::{load_row, OrderRow};
 use crate::db::ids::{ids_in, nullable_ids_in};
 use crate::db::schema::{mixed_order_accounts, order_lines, orders, smart_accounts};
-use crate::db::union::UnionAll;
+use crate::db::union::{FirstKeys, Shaped, UnionAll};
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::error::DomainResult;
 use crate::domain::orders::rules::{CustomerAccountStatus, OrderStatus, OrderType};
@@ -505,28 +505,45 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
     let wanted = |rank: i32| (!l.needs_account || rank > RANK_NONE) && l.rank.is_none_or(|r| rank == r);
     let (rows, more, names) = if l.needs_account && l.sort.seeks_rank() {
         // The status sort's keys are in every source's index: the sources
-        // read only keys (no table rows), the page's rows are read by id.
-        let parts = source_pages().map(|q| q.select((orders::id, orders::sa_rank, orders::waiting_since))).collect();
-        let mut keys: Vec<(i64, i32, Option<NaiveDateTime>)> = UnionAll { parts }.load(conn)?;
-        keys.retain(|k| wanted(k.1));
-        keys.sort_unstable_by_key(|k| (k.1, k.2, k.0));
-        keys.dedup_by_key(|k| k.0);
-        if desc {
-            keys.reverse();
+        // read only keys (no table rows), the database merges them and
+        // keeps the page's first keys, whose rows come with their holding
+        // account's name, all in one statement.
+        let parts = sources(audience)
+            .into_iter()
+            .map(|source| {
+                let mut q = filtered(&source, l, seek);
+                if let Some(f) = cursor.and_then(|c| beyond(c, forward)) {
+                    q = q.filter(f);
+                }
+                q.select((orders::id, orders::sa_rank, orders::waiting_since))
+            })
+            .collect();
+        let mut conditions = Vec::new();
+        if l.needs_account {
+            conditions.push(("sa_rank >", RANK_NONE));
         }
-        let more = keys.len() as i64 > l.limit;
-        keys.truncate(l.limit as usize);
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let mut found: Vec<(OrderRow, Option<String>)> = if ids.is_empty() {
-            Vec::new()
-        } else {
+        if let Some(r) = l.rank {
+            conditions.push(("sa_rank =", r));
+        }
+        let order = order_by(l.sort, desc);
+        let first = FirstKeys {
+            column: orders::id,
+            parts,
+            conditions,
+            order_by: order.replace("orders.", ""),
+            arm_order_by: order.clone(),
+            limit: l.limit + 1,
+        };
+        let mut found: Vec<(OrderRow, Option<String>)> = Shaped(
             orders::table
                 .left_join(smart_accounts::table.on(orders::holding_account_id.eq(smart_accounts::id.nullable())))
-                .filter(ids_in(orders::id, &ids))
+                .filter(first)
                 .select((OrderRow::as_select(), smart_accounts::name.nullable()))
-                .load(conn)?
-        };
-        found.sort_by_key(|(o, _)| ids.iter().position(|id| *id == o.id));
+                .order(sql::<BigInt>(&order)),
+        )
+        .load(conn)?;
+        let more = found.len() as i64 > l.limit;
+        found.truncate(l.limit as usize);
         let names = found.iter().filter_map(|(o, n)| Some((o.holding_account_id?, n.clone()?))).collect();
         (found.into_iter().map(|(o, _)| o).collect::<Vec<_>>(), more, names)
     } else {
