@@ -534,14 +534,17 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
             arm_order_by: order.clone(),
             limit: l.limit + 1,
         };
-        let mut found: Vec<(OrderRow, Option<String>)> = Shaped(
+        // PostgreSQL would plan a union of several sources anew on each page.
+        let several = first.parts.len() > 1;
+        let query = Shaped(
             orders::table
                 .left_join(smart_accounts::table.on(orders::holding_account_id.eq(smart_accounts::id.nullable())))
                 .filter(first)
                 .select((OrderRow::as_select(), smart_accounts::name.nullable()))
                 .order(sql::<BigInt>(&order)),
-        )
-        .load(conn)?;
+        );
+        let mut found: Vec<(OrderRow, Option<String>)> =
+            if several { crate::db::with_generic_plan(conn, |conn| query.load(conn))? } else { query.load(conn)? };
         let more = found.len() as i64 > l.limit;
         found.truncate(l.limit as usize);
         let names = found.iter().filter_map(|(o, n)| Some((o.holding_account_id?, n.clone()?))).collect();
