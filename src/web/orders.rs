@@ -24,7 +24,7 @@ use crate::web::session::PortalSession;
 use crate::web::{field, fields_i64, form_pairs, render, run, see_other};
 
 fn when(t: &chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+    crate::web::minute(t)
 }
 
 // ---------------------------------------------------------------- list and new
@@ -210,8 +210,9 @@ async fn order_page_with(
     let actor = user.actor.clone();
     let (view, products, cases) = run(state, move |conn| {
         let view = orders::load(conn, &actor, id)?;
-        let products = catalogue::all(conn)?;
-        let cases = if view.can_reassign { cases::for_order(conn, &actor, id)? } else { Vec::new() };
+        // The catalogue is offered only while items can be added.
+        let products = if view.items_editable() { catalogue::all(conn)? } else { Vec::new() };
+        let cases = cases::for_view(conn, &view)?;
         Ok((view, products, cases))
     })
     .await??;

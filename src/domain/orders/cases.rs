@@ -10,7 +10,7 @@ use crate::db::DbConnection;
 use crate::domain::error::{DomainResult, FieldErrors};
 use crate::domain::orders::assignment::{default_va, label_of, record, target};
 use crate::domain::orders::rules::{AssignmentHow, OrderStatus};
-use crate::domain::orders::{for_change, listing, load_row, notices, web_order_id};
+use crate::domain::orders::{for_change, listing, load_row, notices, web_order_id, OrderView};
 use crate::domain::roles::AccountKind;
 use crate::domain::{policy, Actor, DomainError};
 
@@ -197,12 +197,15 @@ macro_rules! case_columns {
     };
 }
 
-/// The cases of an order, for those who may change its assignments.
-pub fn for_order(conn: &mut DbConnection, actor: &Actor, order_id: i64) -> DomainResult<Vec<CaseView>> {
-    for_change(conn, actor, order_id, None)?;
+/// The cases of an order as `view` shows it: none unless the viewer may
+/// change its assignments, which the view judged when it was loaded for them.
+pub fn for_view(conn: &mut DbConnection, view: &OrderView) -> DomainResult<Vec<CaseView>> {
+    if !view.can_reassign {
+        return Ok(Vec::new());
+    }
     let rows: Vec<CaseRow> = cases::table
         .inner_join(users::table.on(users::id.eq(cases::opened_by)))
-        .filter(cases::order_id.eq(order_id))
+        .filter(cases::order_id.eq(view.order.id))
         .order(cases::id.desc())
         .select(case_columns!())
         .load(conn)?;

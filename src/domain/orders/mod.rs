@@ -316,7 +316,7 @@ fn may_change(actor: &Actor, audience: &visibility::Audience, order: &OrderRow, 
 
 fn account_refs(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<AccountRef>> {
     let rows: Vec<(i64, String, String, String)> = smart_accounts::table
-        .filter(smart_accounts::id.eq_any(ids))
+        .filter(crate::db::ids::ids_in(smart_accounts::id, ids))
         .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
         .load(conn)?;
     Ok(rows.into_iter().map(|(id, name, domain, status)| AccountRef { id, name, domain, status }).collect())
@@ -350,17 +350,22 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, id: i64) -> DomainResult<Ord
 /// The order as `actor` sees it: 404 if they do not; only their lines for a
 /// customer account's users; the reseller's choices masked for a distributor.
 fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult<OrderView> {
-    let (audience, access, sight) = sight_of(conn, actor, &order)?;
-    if !sight.any() {
-        return Err(DomainError::NotFound);
-    }
-    let masked = visibility::masked(&audience, &access);
+    // The lines are read once: their assignments are what sight judges by
+    // (as `sight_of` does), and nothing of them is shown before it has.
     let rows: Vec<(LineRow, catalogue::Product)> = order_lines::table
         .inner_join(products::table)
         .filter(order_lines::order_id.eq(order.id))
         .order(order_lines::line_no)
         .select((LineRow::as_select(), catalogue::Product::as_select()))
         .load(conn)?;
+    let audience = visibility::audience(conn, actor)?;
+    let access = order
+        .access(rows.iter().map(|(l, _)| visibility::LineAccess { id: l.id, account: l.account_id, va: l.virtual_account_id }).collect());
+    let sight = visibility::sight(&audience, &access);
+    if !sight.any() {
+        return Err(DomainError::NotFound);
+    }
+    let masked = visibility::masked(&audience, &access);
     let mut ids: Vec<i64> = rows.iter().filter_map(|(l, _)| l.account_id).collect();
     ids.extend([order.holding_account_id, order.default_account_id, order.associated_holding_account_id].into_iter().flatten());
     let accounts = account_refs(conn, &ids)?;
@@ -374,7 +379,7 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult
         Vec::new()
     } else {
         virtual_accounts::table
-            .filter(virtual_accounts::id.eq_any(&va_ids))
+            .filter(crate::db::ids::ids_in(virtual_accounts::id, &va_ids))
             .select((virtual_accounts::id, virtual_accounts::name))
             .load(conn)?
     };
@@ -417,11 +422,20 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult
         line.minor_needs_account = minors.iter().any(|m| m.needs_account());
         line.minor_optional_open = minors.iter().any(|m| m.requirement == SaRequirement::Optional && m.account.is_none());
     }
-    let (company_name, created_by): (String, String) = companies::table
+    // The ordering company's name, its author's, and whom it was handed to, in one statement.
+    let handoff = diesel::alias!(companies as handoff);
+    let (company_name, created_by, handoff_company): (String, Option<String>, Option<String>) = companies::table
         .find(order.company_id)
-        .select(companies::name)
-        .first::<String>(conn)
-        .and_then(|c| users::table.find(order.created_by).select(users::name).first::<String>(conn).map(|u| (c, u)))?;
+        .select((
+            companies::name,
+            users::table.find(order.created_by).select(users::name).single_value(),
+            handoff
+                .filter(handoff.field(companies::id).nullable().eq(order.handoff_company_id))
+                .select(handoff.field(companies::name))
+                .single_value(),
+        ))
+        .first(conn)?;
+    let created_by = created_by.ok_or(diesel::result::Error::NotFound)?;
     let f = facts(&order, &lines);
     lines.retain(|l| sight.shows_line(l.id));
     if masked {
@@ -432,10 +446,6 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult
         }
     }
     let holding_virtual_account = va_name(order.holding_virtual_account_id);
-    let handoff_company: Option<String> = match order.handoff_company_id {
-        Some(c) => companies::table.find(c).select(companies::name).first(conn).optional()?,
-        None => None,
-    };
     let can_reassign = may_change(actor, &audience, &order, access.lines.clone());
     Ok(OrderView {
         blockers: rules::submit_blockers(&f),
