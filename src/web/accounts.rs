@@ -67,7 +67,7 @@ impl AccountHeader {
 }
 
 fn fmt_time(t: &chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+    crate::web::minute(t)
 }
 
 async fn load_ctx(state: &AppState, user: &SignedIn, id: i64) -> Result<AccountInContext, AppError> {

@@ -24,7 +24,7 @@ use crate::web::session::PortalSession;
 use crate::web::{render, run, see_other};
 
 fn fmt_time(t: &chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+    crate::web::minute(t)
 }
 
 // ---------------------------------------------------------------- overview

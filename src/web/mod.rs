@@ -66,17 +66,52 @@ pub fn fields_i64(pairs: &[(String, String)], name: &str) -> Vec<i64> {
     pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.trim().parse().ok().filter(|id: &i64| *id > 0).unwrap_or(-1)).collect()
 }
 
-/// Renders a page with a status (400 for a form shown again with errors).
 /// A day as `YYYY-MM-DD`, written directly: `chrono`'s `format` parses its
 /// pattern on every call, and a list writes one per row.
 pub fn day(t: chrono::NaiveDateTime) -> String {
-    use chrono::Datelike;
-    let d = t.date();
-    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+    let mut s = String::with_capacity(10);
+    push_day(&mut s, &t);
+    s
 }
 
+/// A moment as `YYYY-MM-DD HH:MM UTC`, written directly as `day` is.
+pub fn minute(t: &chrono::NaiveDateTime) -> String {
+    use chrono::Timelike;
+    let mut s = String::with_capacity(20);
+    push_day(&mut s, t);
+    s.push(' ');
+    push_digits(&mut s, t.hour(), 2);
+    s.push(':');
+    push_digits(&mut s, t.minute(), 2);
+    s.push_str(" UTC");
+    s
+}
+
+fn push_day(s: &mut String, t: &chrono::NaiveDateTime) {
+    use chrono::Datelike;
+    match u32::try_from(t.year()) {
+        Ok(y) if y <= 9999 => push_digits(s, y, 4),
+        _ => s.push_str(&format!("{:04}", t.year())),
+    }
+    s.push('-');
+    push_digits(s, t.month(), 2);
+    s.push('-');
+    push_digits(s, t.day(), 2);
+}
+
+/// `n` in decimal, left-padded with zeros to `width` digits (`n` has no more).
+fn push_digits(s: &mut String, n: u32, width: u32) {
+    for p in (0..width).rev() {
+        s.push(char::from(b'0' + (n / 10u32.pow(p) % 10) as u8));
+    }
+}
+
+/// Renders a page with a status (400 for a form shown again with errors).
+/// The buffer starts big enough for the longest lists, so a page is written
+/// without growing (and copying) it on the way.
 pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, AppError> {
-    let body = page.render().map_err(AppError::internal)?;
+    let mut body = String::with_capacity(48 * 1024);
+    page.render_into(&mut body).map_err(AppError::internal)?;
     Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
 }
 
@@ -110,10 +145,11 @@ mod tests {
     use super::safe_next;
 
     #[test]
-    fn a_day_is_written_as_chrono_writes_it() {
-        for s in ["2026-11-26 10:36:15", "0999-01-02 00:00:00", "2024-02-29 23:59:59.999"] {
+    fn days_and_minutes_are_written_as_chrono_writes_them() {
+        for s in ["2026-11-26 10:36:15", "0999-01-02 00:00:00", "2024-02-29 23:59:59.999", "0001-12-31 09:05:00", "9999-10-10 20:50:59"] {
             let t = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").unwrap();
             assert_eq!(super::day(t), t.format("%Y-%m-%d").to_string(), "{s}");
+            assert_eq!(super::minute(&t), t.format("%Y-%m-%d %H:%M UTC").to_string(), "{s}");
         }
     }
 

@@ -202,7 +202,7 @@ impl ListRow {
         crate::web::day(self.order.submitted_at.unwrap_or(self.order.created_at))
     }
     pub fn created(&self) -> String {
-        self.order.created_at.format("%Y-%m-%d %H:%M UTC").to_string()
+        crate::web::minute(&self.order.created_at)
     }
     pub fn not_assigned(&self) -> bool {
         self.order.sa_rank == RANK_NOT_ASSIGNED

@@ -179,7 +179,7 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str
     } else {
         let accounts: Vec<i64> = candidates.iter().map(|c| c.0).collect();
         let mut q = smart_accounts::table
-            .filter(smart_accounts::id.eq_any(accounts))
+            .filter(crate::db::ids::ids_in(smart_accounts::id, &accounts))
             .select(smart_accounts::id)
             .into_boxed::<crate::db::MultiBackend>();
         if let Some(f) = assignable_filter(actor) {
@@ -193,7 +193,7 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str
         let mut rows = prefix_search(conn, kind, actor, &q)?;
         if !private_accounts.is_empty() {
             let extra: Vec<(i64, String, String, String)> = smart_accounts::table
-                .filter(smart_accounts::id.eq_any(&private_accounts))
+                .filter(crate::db::ids::ids_in(smart_accounts::id, &private_accounts))
                 .filter(smart_accounts::kind.eq(kind.as_str()))
                 .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
                 .load(conn)?;
@@ -210,7 +210,7 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str
         Vec::new()
     } else {
         virtual_accounts::table
-            .filter(virtual_accounts::smart_account_id.eq_any(&ids))
+            .filter(crate::db::ids::ids_in(virtual_accounts::smart_account_id, &ids))
             .filter(virtual_accounts::is_public.eq(true))
             .order((virtual_accounts::is_default.desc(), virtual_accounts::name_key))
             .select((virtual_accounts::smart_account_id, virtual_accounts::id, virtual_accounts::name))

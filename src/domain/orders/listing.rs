@@ -16,8 +16,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::load_row;
 use super::visibility::{self, Audience, OrderAccess};
-use super::{load_row, OrderRow};
 use crate::db::ids::{ids_in, nullable_ids_in};
 use crate::db::schema::{mixed_order_accounts, order_lines, orders, smart_accounts};
 use crate::db::union::{FirstKeys, Shaped, UnionAll};
@@ -203,7 +203,7 @@ impl Sort {
             Sort::Created => &["orders.created_at", "orders.id"],
         }
     }
-    fn key(self, o: &OrderRow) -> Vec<Key> {
+    fn key(self, o: &ListedOrder) -> Vec<Key> {
         let mut k = match self {
             Sort::Status | Sort::DaysInHolding => vec![Key::Int(o.sa_rank as i64), Key::Time(o.waiting_since.unwrap_or(o.created_at))],
             Sort::WebOrderId => vec![],
@@ -287,10 +287,48 @@ impl ListQuery {
     }
 }
 
+/// An order as lists show it: the columns their rows, sort keys and
+/// visibility judgements use, and no more (a list reads 50 of them a page).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = orders)]
+pub struct ListedOrder {
+    pub id: i64,
+    pub company_id: i64,
+    pub name: String,
+    pub end_customer_name: String,
+    pub status: String,
+    pub holding_account_id: Option<i64>,
+    pub associated_holding_account_id: Option<i64>,
+    pub holding_virtual_account_id: Option<i64>,
+    pub handoff_company_id: Option<i64>,
+    pub sales_order_number: Option<String>,
+    #[diesel(deserialize_as = crate::db::stamp::Stamp)]
+    pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
+    pub submitted_at: Option<NaiveDateTime>,
+    pub version: i32,
+    pub sa_rank: i32,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
+    pub waiting_since: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::db::stamp::MaybeStamp)]
+    pub assigned_at: Option<NaiveDateTime>,
+    pub end_customer_key: String,
+    pub holding_name_key: String,
+}
+
+impl ListedOrder {
+    pub fn status(&self) -> super::rules::OrderStatus {
+        super::rules::OrderStatus::parse(&self.status)
+    }
+    pub fn web_order_id(&self) -> String {
+        super::web_order_id(self.id)
+    }
+}
+
 /// One row of a list.
 #[derive(Debug, Clone)]
 pub struct ListRow {
-    pub order: OrderRow,
+    pub order: ListedOrder,
     pub holding: Option<String>,
     /// The order was handed to a reseller, whose choice of customer account
     /// this viewer does not see.
@@ -540,18 +578,18 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
             orders::table
                 .left_join(smart_accounts::table.on(orders::holding_account_id.eq(smart_accounts::id.nullable())))
                 .filter(first)
-                .select((OrderRow::as_select(), smart_accounts::name.nullable()))
+                .select((ListedOrder::as_select(), smart_accounts::name.nullable()))
                 .order(sql::<BigInt>(&order)),
         );
-        let mut found: Vec<(OrderRow, Option<String>)> =
+        let mut found: Vec<(ListedOrder, Option<String>)> =
             if several { crate::db::with_generic_plan(conn, |conn| query.load(conn))? } else { query.load(conn)? };
         let more = found.len() as i64 > l.limit;
         found.truncate(l.limit as usize);
         let names = found.iter().filter_map(|(o, n)| Some((o.holding_account_id?, n.clone()?))).collect();
         (found.into_iter().map(|(o, _)| o).collect::<Vec<_>>(), more, names)
     } else {
-        let parts = source_pages().map(|q| q.select(OrderRow::as_select())).collect();
-        let mut rows: Vec<OrderRow> = UnionAll { parts }.load(conn)?;
+        let parts = source_pages().map(|q| q.select(ListedOrder::as_select())).collect();
+        let mut rows: Vec<ListedOrder> = UnionAll { parts }.load(conn)?;
         rows.retain(|o| wanted(o.sa_rank));
         rows.sort_by_key(|o| l.sort.key(o));
         rows.dedup_by_key(|o| o.id);
@@ -569,7 +607,7 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
     if !forward {
         rows.reverse();
     }
-    let cursor_at = |o: &OrderRow| Cursor { sort: l.sort, desc: l.desc, key: l.sort.key(o) };
+    let cursor_at = |o: &ListedOrder| Cursor { sort: l.sort, desc: l.desc, key: l.sort.key(o) };
     let (next, prev) = if forward {
         (if more { rows.last().map(cursor_at) } else { None }, if cursor.is_some() { rows.first().map(cursor_at) } else { None })
     } else {
@@ -580,7 +618,7 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
 }
 
 /// Holding account names and masking.
-fn decorate(audience: &Audience, rows: Vec<OrderRow>, names: &[(i64, String)]) -> Vec<ListRow> {
+fn decorate(audience: &Audience, rows: Vec<ListedOrder>, names: &[(i64, String)]) -> Vec<ListRow> {
     let now = crate::db::now();
     rows.into_iter()
         .map(|o| {
@@ -683,10 +721,10 @@ pub fn oldest_in_worklist(conn: &mut DbConnection, audience: &Audience, limit: i
             if let Source::Company(c) = source {
                 q = q.filter(orders::handoff_company_id.is_null().or(orders::handoff_company_id.eq(c)));
             }
-            q.order((orders::waiting_since.asc(), orders::id.asc())).limit(limit).select(OrderRow::as_select())
+            q.order((orders::waiting_since.asc(), orders::id.asc())).limit(limit).select(ListedOrder::as_select())
         })
         .collect();
-    let mut rows: Vec<OrderRow> = UnionAll { parts }.load(conn)?;
+    let mut rows: Vec<ListedOrder> = UnionAll { parts }.load(conn)?;
     rows.sort_by_key(|o| (o.waiting_since, o.id));
     rows.dedup_by_key(|o| o.id);
     let ids: Vec<i64> = rows.iter().filter_map(|o| o.holding_account_id).collect();

@@ -180,7 +180,7 @@ fn load_audience(conn: &mut DbConnection, actor: &Actor) -> QueryResult<Audience
     } else {
         account_role_virtual_accounts::table
             .inner_join(virtual_accounts::table)
-            .filter(account_role_virtual_accounts::account_role_id.eq_any(&va_role_ids))
+            .filter(crate::db::ids::ids_in(account_role_virtual_accounts::account_role_id, &va_role_ids))
             .select((
                 account_role_virtual_accounts::account_role_id,
                 virtual_accounts::id,
