@@ -65,7 +65,7 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
     let (person, actor) = match session.token() {
         Some(token) => {
             let st = state.clone();
-            let (found, count, statements) = web::block(move || -> Result<_, AppError> {
+            let (found, count, statements, conn) = web::block(move || -> Result<_, AppError> {
                 let mut conn = st.pool.get()?;
                 let before = crate::db::statements_on(&mut conn);
                 let mut found = sessions::lookup(&mut conn, &token)?;
@@ -79,10 +79,16 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
                     }),
                     _ => None,
                 };
-                Ok((found, count, crate::db::statements_on(&mut conn) - before))
+                let statements = crate::db::statements_on(&mut conn) - before;
+                Ok((found, count, statements, conn))
             })
             .await??;
             crate::web::statements::add(statements);
+            // A page view's work runs on the same connection.
+            if safe {
+                crate::web::statements::keep_connections();
+            }
+            crate::web::statements::keep(conn);
             not_assigned = count;
             match found {
                 Some((session_id, person, actor)) => (Some((session_id, person)), actor),

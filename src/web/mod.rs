@@ -39,15 +39,21 @@ where
     F: FnOnce(&mut crate::db::DbConnection) -> crate::domain::error::DomainResult<T> + Send + 'static,
 {
     let pool = state.pool.clone();
-    let result = actix_web::web::block(move || -> Result<(crate::domain::error::DomainResult<T>, u64), AppError> {
-        let mut conn = pool.get()?;
+    let held = statements::take_held();
+    let (result, n, conn) = actix_web::web::block(move || -> Result<_, AppError> {
+        let mut conn = match held {
+            Some(c) => c,
+            None => pool.get()?,
+        };
         let before = crate::db::statements_on(&mut conn);
         let result = f(&mut conn);
-        Ok((result, crate::db::statements_on(&mut conn) - before))
+        let n = crate::db::statements_on(&mut conn) - before;
+        Ok((result, n, conn))
     })
     .await??;
-    statements::add(result.1);
-    Ok(result.0)
+    statements::add(n);
+    statements::keep(conn);
+    Ok(result)
 }
 
 /// Form fields as pairs, for forms with repeated names (checkbox lists).

@@ -231,13 +231,11 @@ pub async fn update_profile(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let preferences = Preferences { notify_orders: form.notify_orders.is_some(), notify_reminders: form.notify_reminders.is_some() };
-    let pool = state.pool.clone();
     let actor = user.actor.clone();
     let name = form.name.clone();
-    let outcome = web::block(move || {
-        let mut conn = pool.get().map_err(|e| DomainError::Other(e.into()))?;
+    let outcome = run(&state, move |conn| {
         let permit = policy::may_edit_own_profile(&actor);
-        users::update_profile(&mut conn, permit, &actor, &name, preferences)
+        users::update_profile(conn, permit, &actor, &name, preferences)
     })
     .await?;
     match outcome {

@@ -1,8 +1,17 @@
 //! SQL statements per request: the handlers' database work adds to a count
 //! kept for the request, logged at debug level when the response is ready
 //! (`RUST_LOG=smart_account_portal=debug` or `portal=debug`).
+//!
+//! A page view (GET or HEAD) also keeps the pooled connection its first
+//! database work checked out (the signed-in person), so the page's work runs
+//! on it: one checkout per request, and on PostgreSQL one validity check
+//! less. It goes back to the pool when the response is ready. Requests that
+//! change something give theirs back at once: they may do slow work between
+//! database calls (a password hash, say) that should not hold a connection.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+
+use crate::db::PooledConnection;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -10,6 +19,34 @@ use actix_web::middleware::Next;
 
 tokio::task_local! {
     static STATEMENTS: Cell<u64>;
+    static HELD: RefCell<Held>;
+}
+
+#[derive(Default)]
+struct Held {
+    /// Whether this request keeps a connection (page views only).
+    keeps: bool,
+    conn: Option<PooledConnection>,
+}
+
+/// From now on this request keeps the connection it is given (see `keep`).
+pub fn keep_connections() {
+    let _ = HELD.try_with(|h| h.borrow_mut().keeps = true);
+}
+
+/// The connection this request holds, if any (taken: give it back with `keep`).
+pub fn take_held() -> Option<PooledConnection> {
+    HELD.try_with(|h| h.borrow_mut().conn.take()).ok().flatten()
+}
+
+/// Keeps `conn` for the rest of a page view; otherwise it goes back to the pool.
+pub fn keep(conn: PooledConnection) {
+    let _ = HELD.try_with(|h| {
+        let mut h = h.borrow_mut();
+        if h.keeps {
+            h.conn = Some(conn);
+        }
+    });
 }
 
 /// Adds `n` statements to the current request's count (nothing outside a request).
@@ -19,12 +56,11 @@ pub fn add(n: u64) {
 
 /// Middleware: keeps the count for one request and logs it.
 pub async fn count(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    STATEMENTS
-        .scope(Cell::new(0), async move {
-            let response = next.call(req).await;
-            let statements = STATEMENTS.with(Cell::get);
-            tracing::debug!(statements, "SQL statements of the request");
-            response
-        })
-        .await
+    let counted = STATEMENTS.scope(Cell::new(0), async move {
+        let response = next.call(req).await;
+        let statements = STATEMENTS.with(Cell::get);
+        tracing::debug!(statements, "SQL statements of the request");
+        response
+    });
+    HELD.scope(RefCell::new(Held::default()), counted).await
 }
