@@ -235,7 +235,9 @@ async fn sign_in_registration_and_profile_answer_503_when_the_database_is_gone()
             "Analytical Engines",
             portal::domain::company::CompanyKind::Customer,
         );
-        let stranger = TestApp { client: client(), ..app.clone_handle() };
+        // Taking the database away may take longer than the server keeps an
+        // idle connection open: each request opens its own.
+        let stranger = TestApp { client: fresh_connection_client(), ..app.clone_handle() };
         let sign_in_token = csrf_from(&stranger.get_text("/sign-in").await);
         let register_token = csrf_from(&stranger.get_text("/register").await);
         let mut held = None;

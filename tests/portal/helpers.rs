@@ -226,6 +226,18 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// A client that opens a new connection for every request: for a request
+/// sent after a long pause, when the server may have closed an idle one.
+pub fn fresh_connection_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
 /// The value of the hidden `csrf_token` field in a page.
 pub fn csrf_from(html: &str) -> String {
     let doc = scraper::Html::parse_document(html);
