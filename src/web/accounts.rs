@@ -66,10 +66,6 @@ impl AccountHeader {
     }
 }
 
-fn fmt_time(t: &chrono::NaiveDateTime) -> String {
-    crate::web::minute(t)
-}
-
 async fn load_ctx(state: &AppState, user: &SignedIn, id: i64) -> Result<AccountInContext, AppError> {
     let actor = user.actor.clone();
     Ok(run(state, move |conn| accounts::load(conn, &actor, id)).await??)
@@ -188,8 +184,8 @@ fn account_page(layout: Layout, ctx: AccountInContext, name: String, version: i3
         layout,
         header: AccountHeader::new(&ctx, "overview"),
         can_edit: ctx.can(Capability::EditProperties),
-        created_at: fmt_time(&ctx.account.created_at),
-        activated_at: ctx.account.activated_at.as_ref().map(fmt_time).unwrap_or_default(),
+        created_at: crate::web::minute(&ctx.account.created_at),
+        activated_at: ctx.account.activated_at.as_ref().map(crate::web::minute).unwrap_or_default(),
         name,
         version,
         errors,
@@ -588,7 +584,7 @@ pub async fn show_agreement(state: web::Data<AppState>, user: SignedIn, path: we
         &AgreementPage {
             layout: user.layout,
             header: AccountHeader::new(&ctx, "agreement"),
-            accepted_at: ctx.account.agreement_accepted_at.as_ref().map(fmt_time),
+            accepted_at: ctx.account.agreement_accepted_at.as_ref().map(crate::web::minute),
             accepted_by: ctx.account.agreement_accepted_by.clone(),
             can_accept: ctx.can(Capability::AcceptAgreement),
             active: ctx.account.status == AccountStatus::Active,
@@ -692,7 +688,7 @@ pub async fn list_events(
 
 impl AccountEvent {
     pub fn when(&self) -> String {
-        fmt_time(&self.at)
+        crate::web::minute(&self.at)
     }
 }
 

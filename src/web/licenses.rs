@@ -23,10 +23,6 @@ use crate::web::layout::Layout;
 use crate::web::session::PortalSession;
 use crate::web::{render, run, see_other};
 
-fn fmt_time(t: &chrono::NaiveDateTime) -> String {
-    crate::web::minute(t)
-}
-
 // ---------------------------------------------------------------- overview
 
 #[derive(Template)]
@@ -251,7 +247,7 @@ pub struct TokensPage {
 
 impl TokensPage {
     pub fn fmt(&self, t: &chrono::NaiveDateTime) -> String {
-        fmt_time(t)
+        crate::web::minute(t)
     }
 }
 
@@ -324,7 +320,7 @@ pub struct DevicesPage {
 
 impl DevicesPage {
     pub fn fmt(&self, t: &chrono::NaiveDateTime) -> String {
-        fmt_time(t)
+        crate::web::minute(t)
     }
     pub fn base(&self) -> String {
         format!("/accounts/{}/licenses/va/{}/devices", self.view.ctx.account.id, self.va.id)
@@ -453,7 +449,7 @@ pub struct CustodyPage {
 
 impl CustodyPage {
     pub fn fmt(&self, t: &chrono::NaiveDateTime) -> String {
-        fmt_time(t)
+        crate::web::minute(t)
     }
 }
 
