@@ -23,10 +23,6 @@ use crate::web::sa_orders::Params;
 use crate::web::session::PortalSession;
 use crate::web::{field, fields_i64, form_pairs, render, run, see_other};
 
-fn when(t: &chrono::NaiveDateTime) -> String {
-    crate::web::minute(t)
-}
-
 // ---------------------------------------------------------------- list and new
 
 #[derive(Template)]
@@ -217,24 +213,24 @@ async fn order_page_with(
     })
     .await??;
     let o = &view.order;
-    let mut timeline = vec![("Created", when(&o.created_at), true)];
+    let mut timeline = vec![("Created", crate::web::minute(&o.created_at), true)];
     if let Some(t) = o.converted_at {
-        timeline.push(("Converted from quote", when(&t), true));
+        timeline.push(("Converted from quote", crate::web::minute(&t), true));
     }
     for (label, at) in [("Submitted", o.submitted_at), ("Booked", o.booked_at), ("Shipped", o.shipped_at)] {
-        timeline.push((label, at.as_ref().map(when).unwrap_or_default(), at.is_some()));
+        timeline.push((label, at.as_ref().map(crate::web::minute).unwrap_or_default(), at.is_some()));
     }
     let now = crate::db::now();
     let provisioning_note = o.licenses_due_at.map(|due| {
         if due <= now {
-            format!("Licenses available since {}", when(&due))
+            format!("Licenses available since {}", crate::web::minute(&due))
         } else {
-            format!("Licenses available at {}", when(&due))
+            format!("Licenses available at {}", crate::web::minute(&due))
         }
     });
     timeline.push((
         "Licenses available",
-        o.licenses_due_at.as_ref().map(when).unwrap_or_default(),
+        o.licenses_due_at.as_ref().map(crate::web::minute).unwrap_or_default(),
         o.licenses_due_at.is_some_and(|d| d <= now),
     ));
     render(status, &OrderPage { layout: user.layout, view, products, collapsed, error, timeline, provisioning_note, cases, add })
@@ -592,7 +588,7 @@ pub struct HistoryPage {
 
 impl HistoryEntry {
     pub fn when(&self) -> String {
-        when(&self.at)
+        crate::web::minute(&self.at)
     }
 }
 
@@ -785,7 +781,7 @@ pub struct CaseQueuePage {
 
 impl CaseView {
     pub fn opened(&self) -> String {
-        when(&self.created_at)
+        crate::web::minute(&self.created_at)
     }
     /// Whole days it has been open.
     pub fn days_open(&self) -> i64 {

@@ -293,8 +293,19 @@ pub(crate) fn sight_of(
     actor: &Actor,
     order: &OrderRow,
 ) -> QueryResult<(visibility::Audience, visibility::OrderAccess, visibility::Sight)> {
+    let lines = line_access(conn, order.id)?;
+    judged(conn, actor, order, lines)
+}
+
+/// `sight_of` for lines already read.
+fn judged(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    order: &OrderRow,
+    lines: Vec<visibility::LineAccess>,
+) -> QueryResult<(visibility::Audience, visibility::OrderAccess, visibility::Sight)> {
     let audience = visibility::audience(conn, actor)?;
-    let access = order.access(line_access(conn, order.id)?);
+    let access = order.access(lines);
     let sight = visibility::sight(&audience, &access);
     Ok((audience, access, sight))
 }
@@ -350,18 +361,16 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, id: i64) -> DomainResult<Ord
 /// The order as `actor` sees it: 404 if they do not; only their lines for a
 /// customer account's users; the reseller's choices masked for a distributor.
 fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult<OrderView> {
-    // The lines are read once: their assignments are what sight judges by
-    // (as `sight_of` does), and nothing of them is shown before it has.
+    // The lines are read once: their assignments are what sight judges by,
+    // and nothing of them is shown before it has.
     let rows: Vec<(LineRow, catalogue::Product)> = order_lines::table
         .inner_join(products::table)
         .filter(order_lines::order_id.eq(order.id))
         .order(order_lines::line_no)
         .select((LineRow::as_select(), catalogue::Product::as_select()))
         .load(conn)?;
-    let audience = visibility::audience(conn, actor)?;
-    let access = order
-        .access(rows.iter().map(|(l, _)| visibility::LineAccess { id: l.id, account: l.account_id, va: l.virtual_account_id }).collect());
-    let sight = visibility::sight(&audience, &access);
+    let lines = rows.iter().map(|(l, _)| visibility::LineAccess { id: l.id, account: l.account_id, va: l.virtual_account_id }).collect();
+    let (audience, access, sight) = judged(conn, actor, &order, lines)?;
     if !sight.any() {
         return Err(DomainError::NotFound);
     }
