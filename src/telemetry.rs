@@ -3,8 +3,8 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use tracing::Span;
-use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
+use actix_web::middleware::Next;
+use tracing::Instrument;
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::EnvFilter;
 
@@ -28,19 +28,49 @@ pub fn init() -> tracing_appender::non_blocking::WorkerGuard {
     guard
 }
 
-/// The request span, with room for the signed-in user's id.
-pub struct PortalRootSpan;
+/// A request's id in the log: this process's random tag and a counter, so
+/// ids are unique across instances without asking the system for
+/// randomness on every request.
+fn next_request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static TAG: OnceLock<String> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let tag = TAG.get_or_init(|| format!("{:08x}", rand::random::<u32>()));
+    format!("{tag}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
 
-impl RootSpanBuilder for PortalRootSpan {
-    /// Load balancers' health probes, several a second per instance, are
-    /// not logged: a failing check logs its own warning.
-    fn on_request_start(request: &ServiceRequest) -> Span {
-        if request.path() == "/healthz" {
-            return Span::none();
-        }
-        tracing_actix_web::root_span!(request, user_id = tracing::field::Empty)
+/// Middleware: one span per request, logged when it closes with its id,
+/// method, path (without the query, which may hold what someone searched
+/// for), client address, signed-in user, status and time. Events logged
+/// while the request runs carry the same fields. Load balancers' health
+/// probes, several a second per instance, are not logged: a failing check
+/// logs its own warning.
+pub async fn log_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.path() == "/healthz" || !tracing::enabled!(tracing::Level::INFO) {
+        return next.call(req).await;
     }
-    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
-        DefaultRootSpanBuilder::on_request_end(span, outcome);
-    }
+    let client = match req.app_data::<actix_web::web::Data<crate::startup::AppState>>() {
+        Some(state) => crate::web::extract::client_address(req.request(), state.settings.trust_forwarded_for),
+        None => req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+    };
+    let span = tracing::info_span!(
+        "request",
+        id = %next_request_id(),
+        method = %req.method(),
+        path = req.path(),
+        client = %client,
+        user_id = tracing::field::Empty,
+        status = tracing::field::Empty,
+    );
+    let response = next.call(req).instrument(span.clone()).await;
+    let status = match &response {
+        Ok(r) => r.status(),
+        Err(e) => e.as_response_error().status_code(),
+    };
+    span.record("status", status.as_u16());
+    response
 }

@@ -59,30 +59,34 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
     let session = PortalSession::from_request(&req);
     // Full pages show the Not Assigned count in the navigation; htmx fragments do not.
     let with_count = !req.headers().contains_key("HX-Request");
-    // A request that changes nothing judges by one load of the actor's roles.
     let safe = matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD);
     let mut not_assigned = None;
     let (person, actor) = match session.token() {
         Some(token) => {
-            let st = state.clone();
-            let (found, count, statements, conn) = web::block(move || -> Result<_, AppError> {
-                let mut conn = st.pool.get()?;
-                let before = crate::db::statements_on(&mut conn);
-                let mut found = sessions::lookup(&mut conn, &token)?;
-                if let (Some((_, _, Some(actor))), true) = (&mut found, safe) {
-                    *actor = actor.clone().remember_audience();
+            // On SQLite a page view's signed-in check reads a few indexed
+            // rows in this process: it runs here, on the server's thread,
+            // when a pooled connection is free at once and the session is
+            // not due a write, instead of waiting for a thread of the
+            // blocking pool and back (a hop that cost as much as the reads).
+            let free = if safe && state.embedded_database() { state.pool.try_get() } else { None };
+            let inline = match free {
+                Some(mut conn) => signed_in(&mut conn, &state, &token, safe, with_count, false)?
+                    .map(|(found, count, statements)| (found, count, statements, conn)),
+                None => None,
+            };
+            let (found, count, statements, conn) = match inline {
+                Some(done) => done,
+                None => {
+                    let st = state.clone();
+                    web::block(move || -> Result<_, AppError> {
+                        let mut conn = st.pool.get()?;
+                        let (found, count, statements) =
+                            signed_in(&mut conn, &st, &token, safe, with_count, true)?.expect("a check that may write finishes");
+                        Ok((found, count, statements, conn))
+                    })
+                    .await??
                 }
-                let count = match (&found, with_count) {
-                    (Some((_, _, Some(a))), true) => crate::domain::orders::visibility::audience(&mut conn, a).ok().and_then(|audience| {
-                        let cap = crate::domain::orders::listing::NAV_COUNT_CAP;
-                        st.kept_counts.not_assigned(&mut conn, &audience, cap).ok()
-                    }),
-                    _ => None,
-                };
-                let statements = crate::db::statements_on(&mut conn) - before;
-                Ok((found, count, statements, conn))
-            })
-            .await??;
+            };
             crate::web::statements::add(statements);
             // A page view's work runs on the same connection.
             if safe {
@@ -122,6 +126,43 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
         layout.person = person.as_ref().map(|(_, p)| p.name.clone());
     }
     Ok(Viewer { actor, person, layout })
+}
+
+type Found = Option<(i64, Person, Option<Actor>)>;
+
+/// The session's person and actor and, for a full page, the Not Assigned
+/// count, with the statements it took. `None` when the session is due a
+/// write and `may_write` is false.
+fn signed_in(
+    conn: &mut crate::db::PooledConnection,
+    state: &AppState,
+    token: &str,
+    safe: bool,
+    with_count: bool,
+    may_write: bool,
+) -> Result<Option<(Found, Option<i64>, u64)>, AppError> {
+    let before = crate::db::statements_on(conn);
+    let mut found = if may_write {
+        sessions::lookup(conn, token)?
+    } else {
+        match sessions::lookup_without_writing(conn, token)? {
+            Ok(found) => found,
+            Err(sessions::NeedsTouch) => return Ok(None),
+        }
+    };
+    // A request that changes nothing judges by one load of the actor's roles.
+    if let (Some((_, _, Some(actor))), true) = (&mut found, safe) {
+        *actor = actor.clone().remember_audience();
+    }
+    let count = match (&found, with_count) {
+        (Some((_, _, Some(a))), true) => crate::domain::orders::visibility::audience(conn, a).ok().and_then(|audience| {
+            let cap = crate::domain::orders::listing::NAV_COUNT_CAP;
+            state.kept_counts.not_assigned(conn, &audience, cap).ok()
+        }),
+        _ => None,
+    };
+    let statements = crate::db::statements_on(conn) - before;
+    Ok(Some((found, count, statements)))
 }
 
 impl FromRequest for Viewer {

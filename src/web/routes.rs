@@ -3,13 +3,12 @@
 use actix_web::web;
 
 use crate::web::{
-    account_request, accounts, assets, auth, company, dev_mail, devices_api, health, home, identity, licenses, orders, profile, sa_orders,
+    account_request, accounts, assets, auth, company, dev_mail, devices_api, home, identity, licenses, orders, profile, sa_orders,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
     // Anyone
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/static/{path:.*}", web::get().to(assets::asset))
+    cfg.route("/static/{path:.*}", web::get().to(assets::asset))
         .route("/", web::get().to(home::home))
         .route("/sign-in", web::get().to(auth::sign_in_form))
         .route("/sign-in", web::post().to(auth::sign_in))

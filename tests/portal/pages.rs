@@ -24,6 +24,24 @@ async fn pages_carry_security_headers_and_a_http_only_same_site_session_cookie()
     assert!(!cookie.contains("Secure"), "plain http in tests: {cookie}");
 }
 
+/// Load balancers' probes answer beside the pages: the same headers, no
+/// session, and a missing page beside them is still the portal's own 404
+/// page.
+#[tokio::test]
+async fn health_probes_carry_the_headers_but_start_no_session() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let resp = app.get("/healthz").await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let h = resp.headers();
+    assert_eq!(h.get("x-frame-options").unwrap(), "DENY");
+    assert!(h.get("content-security-policy").is_some());
+    assert!(h.get("set-cookie").is_none(), "{:?}", h.get("set-cookie"));
+    let missing = app.get("/healthz/more").await;
+    assert_eq!(missing.status().as_u16(), 404);
+    assert_eq!(missing.headers().get("x-frame-options").unwrap(), "DENY");
+    assert!(missing.text().await.unwrap().contains("<h1"), "the portal's error page");
+}
+
 #[tokio::test]
 async fn the_session_id_changes_at_sign_in() {
     let app = spawn_app(Backend::Sqlite).await;

@@ -4,7 +4,7 @@
 //! and a copied cookie then opens nothing, on every instance and with either
 //! session store.
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::models::company::Company;
@@ -79,8 +79,42 @@ pub fn start(conn: &mut DbConnection, user: &User, client: &Client, base_url: &s
 
 /// Who a session token belongs to, in one statement: the person, and the
 /// actor when they are a member. `None` when the session has ended, the
-/// person is deactivated or gone.
+/// person is deactivated or gone. Every few minutes it also records that
+/// the session was seen.
 pub fn lookup(conn: &mut DbConnection, token: &str) -> QueryResult<Option<(i64, Person, Option<Actor>)>> {
+    match find(conn, token)? {
+        Found::Open(session_id, last_seen, person, actor) => {
+            touch(conn, session_id, last_seen)?;
+            Ok(Some((session_id, person, actor)))
+        }
+        Found::Closed => Ok(None),
+    }
+}
+
+/// `lookup` for a caller that must not write (a page view answered on the
+/// server's own threads): `Err(NeedsTouch)` when the session is due to be
+/// recorded as seen, which `lookup` does.
+pub fn lookup_without_writing(
+    conn: &mut DbConnection,
+    token: &str,
+) -> QueryResult<Result<Option<(i64, Person, Option<Actor>)>, NeedsTouch>> {
+    match find(conn, token)? {
+        Found::Open(_, last_seen, ..) if touch_due(last_seen) => Ok(Err(NeedsTouch)),
+        Found::Open(session_id, _, person, actor) => Ok(Ok(Some((session_id, person, actor)))),
+        Found::Closed => Ok(Ok(None)),
+    }
+}
+
+/// The session is due to be recorded as seen (a write).
+#[derive(Debug)]
+pub struct NeedsTouch;
+
+enum Found {
+    Open(i64, NaiveDateTime, Person, Option<Actor>),
+    Closed,
+}
+
+fn find(conn: &mut DbConnection, token: &str) -> QueryResult<Found> {
     let row: Option<(i64, crate::db::stamp::Stamp, User, Option<Company>)> = user_sessions::table
         .inner_join(users::table.left_join(companies::table))
         .filter(user_sessions::token_hash.eq(hash_token(token)))
@@ -89,17 +123,24 @@ pub fn lookup(conn: &mut DbConnection, token: &str) -> QueryResult<Option<(i64, 
         .select((user_sessions::id, user_sessions::last_seen_at, User::as_select(), Option::<Company>::as_select()))
         .first(conn)
         .optional()?;
-    let Some((session_id, last_seen, user, company)) = row else { return Ok(None) };
-    let now = crate::db::now();
-    if now - last_seen.0 > Duration::minutes(TOUCH_AFTER_MINUTES) {
-        diesel::update(user_sessions::table.find(session_id)).set(user_sessions::last_seen_at.eq(now)).execute(conn)?;
-    }
+    let Some((session_id, last_seen, user, company)) = row else { return Ok(Found::Closed) };
     let person = Person::from_row(&user);
     let actor = match company {
         Some(c) if user.email_confirmed_at.is_some() => Some(Actor::from_rows(user, c)),
         _ => None,
     };
-    Ok(Some((session_id, person, actor)))
+    Ok(Found::Open(session_id, last_seen.0, person, actor))
+}
+
+fn touch_due(last_seen: NaiveDateTime) -> bool {
+    crate::db::now() - last_seen > Duration::minutes(TOUCH_AFTER_MINUTES)
+}
+
+fn touch(conn: &mut DbConnection, session_id: i64, last_seen: NaiveDateTime) -> QueryResult<()> {
+    if touch_due(last_seen) {
+        diesel::update(user_sessions::table.find(session_id)).set(user_sessions::last_seen_at.eq(crate::db::now())).execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Ends one session (sign-out).
