@@ -574,15 +574,21 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
         };
         // PostgreSQL would plan a union of several sources anew on each page.
         let several = first.parts.len() > 1;
+        // The rows come in no particular order: sorted here by the same keys,
+        // rather than by the database writing the page's wide rows to a
+        // sorter and reading them back.
         let query = Shaped(
             orders::table
                 .left_join(smart_accounts::table.on(orders::holding_account_id.eq(smart_accounts::id.nullable())))
                 .filter(first)
-                .select((ListedOrder::as_select(), smart_accounts::name.nullable()))
-                .order(sql::<BigInt>(&order)),
+                .select((ListedOrder::as_select(), smart_accounts::name.nullable())),
         );
         let mut found: Vec<(ListedOrder, Option<String>)> =
             if several { crate::db::with_generic_plan(conn, |conn| query.load(conn))? } else { query.load(conn)? };
+        found.sort_by_cached_key(|(o, _)| l.sort.key(o));
+        if desc {
+            found.reverse();
+        }
         let more = found.len() as i64 > l.limit;
         found.truncate(l.limit as usize);
         let names = found.iter().filter_map(|(o, n)| Some((o.holding_account_id?, n.clone()?))).collect();
