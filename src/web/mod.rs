@@ -56,6 +56,30 @@ where
     Ok(result)
 }
 
+/// `run` for the bounded reads of a page view (one page of a list, an
+/// order, a search's first results; never an export). On SQLite, with the
+/// connection the signed-in check took on the server's thread, the reads
+/// run right here: an embedded database answers them in a fraction of a
+/// millisecond, less than handing them to a blocking thread and back costs.
+/// Otherwise (PostgreSQL, a request that holds no connection) it is `run`.
+pub async fn read_page<T, F>(state: &crate::startup::AppState, f: F) -> Result<crate::domain::error::DomainResult<T>, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut crate::db::DbConnection) -> crate::domain::error::DomainResult<T> + Send + 'static,
+{
+    let held = if state.embedded_database() { statements::take_held() } else { None };
+    let Some(mut conn) = held else {
+        return run(state, f).await;
+    };
+    let before = crate::db::statements_on(&mut conn);
+    // A panic is answered as `run` answers one; the connection is not reused.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut conn)))
+        .map_err(|_| AppError::internal(anyhow::anyhow!("a page's reads panicked")))?;
+    statements::add(crate::db::statements_on(&mut conn) - before);
+    statements::keep(conn);
+    Ok(result)
+}
+
 /// Form fields as pairs, for forms with repeated names (checkbox lists).
 pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).into_owned().collect()

@@ -21,7 +21,7 @@ use crate::web::extract::SignedIn;
 use crate::web::layout::Layout;
 use crate::web::sa_orders::Params;
 use crate::web::session::PortalSession;
-use crate::web::{field, fields_i64, form_pairs, render, run, see_other};
+use crate::web::{field, fields_i64, form_pairs, read_page, render, run, see_other};
 
 // ---------------------------------------------------------------- list and new
 
@@ -204,7 +204,7 @@ async fn order_page_with(
     add: AddItemTyped,
 ) -> Result<HttpResponse, AppError> {
     let actor = user.actor.clone();
-    let (view, products, cases) = run(state, move |conn| {
+    let (view, products, cases) = read_page(state, move |conn| {
         let view = orders::load(conn, &actor, id)?;
         // The catalogue is offered only while items can be added.
         let products = if view.items_editable() { catalogue::all(conn)? } else { Vec::new() };
@@ -463,7 +463,7 @@ pub async fn assignment_form(
     let (actor, q2) = (user.actor.clone(), q.clone());
     if req.headers().contains_key("HX-Request") {
         // The results only: the order's id and version, not its lines.
-        let ((order, editable), results) = run(&state, move |conn| {
+        let ((order, editable), results) = read_page(&state, move |conn| {
             let access = orders::assignment_access(conn, &actor, id)?;
             let results = if access.1 { assignment::search(conn, &actor, kind, &q2)? } else { Vec::new() };
             Ok((access, results))
@@ -478,7 +478,7 @@ pub async fn assignment_form(
         resp.headers_mut().insert(actix_web::http::header::VARY, actix_web::http::header::HeaderValue::from_static("HX-Request"));
         return Ok(resp);
     }
-    let (view, results) = run(&state, move |conn| {
+    let (view, results) = read_page(&state, move |conn| {
         let view = orders::load(conn, &actor, id)?;
         let results = assignment::search(conn, &actor, kind, &q2)?;
         Ok((view, results))

@@ -16,7 +16,7 @@ use crate::startup::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::SignedIn;
 use crate::web::layout::Layout;
-use crate::web::{field, form_pairs, render, run};
+use crate::web::{field, form_pairs, read_page, render, run};
 
 /// The list's parameters as the user gave them (kept to show them again).
 #[derive(Debug, Clone, Default)]
@@ -315,7 +315,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, user: SignedIn) 
     let params = Params::from_pairs(&form_pairs(req.query_string().as_bytes()));
     let partial = req.headers().contains_key("HX-Request");
     let (actor, p) = (user.actor.clone(), params.clone());
-    let (query, errors, page, seen) = run(&state, move |conn| {
+    let (query, errors, page, seen) = read_page(&state, move |conn| {
         let base = ListQuery::smart_account_orders();
         let (query, errors) = match p.resolve(conn, &actor, base.clone())? {
             Ok(q) => (q, FieldErrors::new()),
