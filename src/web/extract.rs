@@ -66,8 +66,8 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
             // On SQLite a page view's signed-in check reads a few indexed
             // rows in this process: it runs here, on the server's thread,
             // when a pooled connection is free at once and the session is
-            // not due a write, instead of waiting for a thread of the
-            // blocking pool and back (a hop that cost as much as the reads).
+            // not due a write, instead of handing them to a thread of the
+            // blocking pool and waiting for it: two thread switches less.
             let free = if safe && state.embedded_database() { state.pool.try_get() } else { None };
             let inline = match free {
                 Some(mut conn) => signed_in(&mut conn, &state, &token, safe, with_count, false)?

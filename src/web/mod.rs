@@ -60,7 +60,9 @@ where
 /// order, a search's first results; never an export). On SQLite, with the
 /// connection the signed-in check took on the server's thread, the reads
 /// run right here: an embedded database answers them in a fraction of a
-/// millisecond, less than handing them to a blocking thread and back costs.
+/// millisecond, while handing them to the blocking pool and back costs two
+/// thread switches, the largest kernel cost in the server's profile under
+/// load.
 /// Otherwise (PostgreSQL, a request that holds no connection) it is `run`.
 pub async fn read_page<T, F>(state: &crate::startup::AppState, f: F) -> Result<crate::domain::error::DomainResult<T>, AppError>
 where
