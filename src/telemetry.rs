@@ -74,3 +74,16 @@ pub async fn log_requests(
     span.record("status", status.as_u16());
     response
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn request_ids_share_the_process_tag_and_never_repeat() {
+        let ids: Vec<String> = (0..1000).map(|_| super::next_request_id()).collect();
+        let tag = ids[0].split('-').next().unwrap().to_string();
+        assert_eq!(tag.len(), 8);
+        assert!(ids.iter().all(|id| id.starts_with(&format!("{tag}-"))), "{ids:?}");
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+    }
+}

@@ -62,8 +62,8 @@ where
 /// run right here: an embedded database answers them in a fraction of a
 /// millisecond, while handing them to the blocking pool and back costs two
 /// thread switches, the largest kernel cost in the server's profile under
-/// load.
-/// Otherwise (PostgreSQL, a request that holds no connection) it is `run`.
+/// load. Otherwise (PostgreSQL, a request that holds no connection) it is
+/// `run`.
 pub async fn read_page<T, F>(state: &crate::startup::AppState, f: F) -> Result<crate::domain::error::DomainResult<T>, AppError>
 where
     T: Send + 'static,
