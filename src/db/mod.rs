@@ -405,10 +405,22 @@ pub fn with_generic_plan<T>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConne
     if !outermost_pg {
         return f(conn);
     }
-    conn.transaction(|conn| {
-        conn.batch_execute("SET LOCAL plan_cache_mode = force_generic_plan")?;
-        f(conn)
-    })
+    // The transaction and its setting in one round trip.
+    if let DbConnection::Postgresql(inner) = conn {
+        if let Err(e) = AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan") {
+            // A block that began and then failed would stay open, aborted.
+            let _ = inner.batch_execute("ROLLBACK");
+            return Err(e);
+        }
+    }
+    let result = f(conn);
+    if let DbConnection::Postgresql(inner) = conn {
+        match &result {
+            Ok(_) => AnsiTransactionManager::commit_transaction(inner)?,
+            Err(_) => AnsiTransactionManager::rollback_transaction(inner)?,
+        }
+    }
+    result
 }
 
 #[cfg(test)]
