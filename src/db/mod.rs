@@ -370,20 +370,47 @@ where
     if !outermost_sqlite {
         return conn.transaction(f);
     }
-    if let DbConnection::Sqlite(inner) = conn {
-        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE").map_err(E::from)?;
+    begun_with(conn, "BEGIN IMMEDIATE", f)
+}
+
+/// Runs `f` in the outermost transaction, opened by `begin` (SQL that may
+/// also set something for the transaction), then commits; when `f` fails it
+/// rolls back and returns `f`'s error.
+fn begun_with<T, E, F>(conn: &mut DbConnection, begin: &str, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    enum Step<'a> {
+        Begin(&'a str),
+        Commit,
+        Rollback,
     }
+    fn on<C: Connection<TransactionManager = AnsiTransactionManager>>(c: &mut C, step: Step<'_>) -> QueryResult<()> {
+        match step {
+            Step::Begin(sql) => AnsiTransactionManager::begin_transaction_sql(c, sql).inspect_err(|e| {
+                // SQL that began a block and then failed would leave it open, aborted.
+                if !matches!(e, diesel::result::Error::AlreadyInTransaction) {
+                    let _ = c.batch_execute("ROLLBACK");
+                }
+            }),
+            Step::Commit => AnsiTransactionManager::commit_transaction(c),
+            Step::Rollback => AnsiTransactionManager::rollback_transaction(c),
+        }
+    }
+    let step = |conn: &mut DbConnection, s: Step<'_>| match conn {
+        DbConnection::Sqlite(c) => on(c, s),
+        DbConnection::Postgresql(c) => on(c, s),
+    };
+    step(conn, Step::Begin(begin)).map_err(E::from)?;
     match f(conn) {
         Ok(value) => {
-            if let DbConnection::Sqlite(inner) = conn {
-                AnsiTransactionManager::commit_transaction(inner).map_err(E::from)?;
-            }
+            step(conn, Step::Commit).map_err(E::from)?;
             Ok(value)
         }
         Err(e) => {
-            if let DbConnection::Sqlite(inner) = conn {
-                let _ = AnsiTransactionManager::rollback_transaction(inner);
-            }
+            let _ = step(conn, Step::Rollback);
             Err(e)
         }
     }
@@ -406,21 +433,7 @@ pub fn with_generic_plan<T>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConne
         return f(conn);
     }
     // The transaction and its setting in one round trip.
-    if let DbConnection::Postgresql(inner) = conn {
-        if let Err(e) = AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan") {
-            // A block that began and then failed would stay open, aborted.
-            let _ = inner.batch_execute("ROLLBACK");
-            return Err(e);
-        }
-    }
-    let result = f(conn);
-    if let DbConnection::Postgresql(inner) = conn {
-        match &result {
-            Ok(_) => AnsiTransactionManager::commit_transaction(inner)?,
-            Err(_) => AnsiTransactionManager::rollback_transaction(inner)?,
-        }
-    }
-    result
+    begun_with(conn, "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan", f)
 }
 
 #[cfg(test)]
