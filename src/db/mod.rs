@@ -155,18 +155,31 @@ impl ManageConnection for ConnectionManager {
         }
     }
 
-    /// PostgreSQL: a round trip, as the server may have closed the
-    /// connection. SQLite: an open connection to a file stays usable, so
-    /// checking out costs no statement.
+    /// PostgreSQL: a round trip when the connection has been idle for a
+    /// while (`PROBE_AFTER`), as the server may have closed it since; one
+    /// that answered a moment ago is handed out as it is, and should it
+    /// have died since, the statement that finds out marks it lost and the
+    /// pool drops it (`has_broken`). The probe is not counted as a
+    /// statement of the request. SQLite: an open connection to a file
+    /// stays usable, so checking out costs nothing.
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        let answered = conn.instrumentation().downcast_ref::<StatementCounter>().and_then(|c| c.answered);
         match conn {
-            DbConnection::Postgresql(c) => c.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError),
+            DbConnection::Postgresql(_) if answered.is_some_and(|at| at.elapsed() < PROBE_AFTER) => Ok(()),
+            DbConnection::Postgresql(c) => {
+                let probed = c.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError);
+                if let Some(counter) = conn.instrumentation().downcast_mut::<StatementCounter>() {
+                    counter.uncount_probe();
+                }
+                probed
+            }
             DbConnection::Sqlite(_) => Ok(()),
         }
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// A connection on which a statement found the server gone.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.instrumentation().downcast_ref::<StatementCounter>().is_some_and(|c| c.lost)
     }
 }
 
@@ -178,6 +191,10 @@ impl ManageConnection for ConnectionManager {
 pub struct StatementCounter {
     total: Arc<AtomicU64>,
     here: u64,
+    /// When a statement last finished without error.
+    answered: Option<std::time::Instant>,
+    /// A statement found the connection closed or could not be sent.
+    lost: bool,
     /// The statement running and when it started, while tracing.
     running: Option<(std::time::Instant, String)>,
 }
@@ -193,7 +210,15 @@ impl Instrumentation for StatementCounter {
                     self.running = Some((std::time::Instant::now(), sql));
                 }
             }
-            InstrumentationEvent::FinishQuery { .. } => {
+            InstrumentationEvent::FinishQuery { error, .. } => {
+                match error {
+                    None => self.answered = Some(std::time::Instant::now()),
+                    Some(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::ClosedConnection | diesel::result::DatabaseErrorKind::UnableToSendCommand,
+                        _,
+                    )) => self.lost = true,
+                    Some(_) => {}
+                }
                 if let Some((started, sql)) = self.running.take() {
                     tracing::trace!(target: "portal::sql", micros = started.elapsed().as_micros() as u64, "{sql}");
                 }
@@ -202,6 +227,17 @@ impl Instrumentation for StatementCounter {
         }
     }
 }
+
+impl StatementCounter {
+    /// The checkout probe is the pool's, not a statement of the request.
+    fn uncount_probe(&mut self) {
+        self.here -= 1;
+        self.total.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A PostgreSQL connection idle longer than this is probed before it is handed out.
+const PROBE_AFTER: Duration = Duration::from_secs(5);
 
 /// How many statements have run on this connection since the pool opened it
 /// (0 for a connection from outside a pool).
@@ -222,7 +258,7 @@ impl CustomizeConnection<DbConnection, r2d2::Error> for Customizer {
             c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
                 .map_err(r2d2::Error::QueryError)?;
         }
-        conn.set_instrumentation(StatementCounter { total: self.statements.clone(), here: 0, running: None });
+        conn.set_instrumentation(StatementCounter { total: self.statements.clone(), here: 0, answered: None, lost: false, running: None });
         Ok(())
     }
 }
@@ -296,7 +332,8 @@ pub fn build_counted_pool(url: &str, max_size: u32, statements: Arc<AtomicU64>) 
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
         // A request waits at most this long for a connection (then 503);
-        // each checkout is tested first, so a dead connection is replaced.
+        // a connection idle for a while is tested first, so a dead one is
+        // replaced (`ConnectionManager::is_valid`).
         .connection_timeout(Duration::from_secs(3))
         .test_on_check_out(true)
         .connection_customizer(Box::new(Customizer { statements }))
