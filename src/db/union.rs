@@ -66,6 +66,12 @@ fn walk_union<'b, Q: QueryFragment<MultiBackend>>(parts: &'b [Q], op: &str, out:
 /// `limit` in its own order (`arm_order_by`) and merges those. Either way
 /// only the page's keys leave the database. The conditions apply after the
 /// limit: they may only drop rows that sort after every row they keep.
+///
+/// The limit is written into the text, not bound: it is one of a few sizes
+/// (a page and one more), and PostgreSQL's generic plan, not knowing a bound
+/// limit, expects a tenth of each part's index range and sizes the hash
+/// table that merges the parts for that: tens of thousands of entries,
+/// cleared and walked on every page, for the page's few hundred keys.
 pub struct FirstKeys<C, Q> {
     pub column: C,
     pub parts: Vec<Q>,
@@ -111,16 +117,12 @@ impl<C: QueryFragment<MultiBackend>, Q: QueryFragment<MultiBackend>> QueryFragme
                 part.walk_ast(out.reborrow())?;
                 out.push_sql(" ORDER BY ");
                 out.push_sql(&self.arm_order_by);
-                out.push_sql(" LIMIT ");
-                out.push_bind_param::<diesel::sql_types::BigInt, i64>(&self.limit)?;
-                out.push_sql(&format!(") AS s{i}"));
+                out.push_sql(&format!(" LIMIT {}) AS s{i}", self.limit));
             }
         }
         out.push_sql(" ORDER BY ");
         out.push_sql(&self.order_by);
-        out.push_sql(" LIMIT ");
-        out.push_bind_param::<diesel::sql_types::BigInt, i64>(&self.limit)?;
-        out.push_sql(") AS u");
+        out.push_sql(&format!(" LIMIT {}) AS u", self.limit));
         for (i, (condition, value)) in self.conditions.iter().enumerate() {
             out.push_sql(if i == 0 { " WHERE " } else { " AND " });
             out.push_sql(condition);
