@@ -155,10 +155,7 @@ fn signed_in(
         *actor = actor.clone().remember_audience();
     }
     let count = match (&found, with_count) {
-        (Some((_, _, Some(a))), true) => crate::domain::orders::visibility::audience(conn, a).ok().and_then(|audience| {
-            let cap = crate::domain::orders::listing::NAV_COUNT_CAP;
-            state.kept_counts.not_assigned(conn, &audience, cap).ok()
-        }),
+        (Some((_, _, Some(a))), true) => state.kept_counts.not_assigned(conn, a, crate::domain::orders::listing::NAV_COUNT_CAP).ok(),
         _ => None,
     };
     let statements = crate::db::statements_on(conn) - before;

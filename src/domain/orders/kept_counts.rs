@@ -3,37 +3,41 @@
 //!
 //! A count can change only when an order changes in a way the count looks
 //! at (its rank, company, holding account or VA, associated holding account,
-//! hand-off) or when the actor's roles change. Database triggers add a row
-//! to `worklist_changes` for every change of the first kind; the second is
-//! part of the key, since the count is kept per `Audience` (loaded on every
-//! request). Each page asks the database, in one statement, whether a change
-//! has appeared that the kept count could not have seen, and counts anew
-//! (with `listing::not_assigned_count_for`, the one judgement) only then.
+//! hand-off) or when what the actor holds changes (their roles, the VAs a
+//! role covers, a VA's account or default flag, an account's kind).
+//! Database triggers add a row to `worklist_changes` for every change of
+//! either kind. Each full page asks the database, in one statement, whether
+//! a change has appeared that the kept count could not have seen; only then
+//! does it load the actor's audience and count anew (with
+//! `listing::not_assigned_count_for`, the one judgement). The audience is
+//! kept with the count, so while the count holds the page reads no roles
+//! either: the actor's judgements for the rest of the request use the kept
+//! audience, which the same statement has shown to be current.
 //!
 //! "Could not have seen": on SQLite, one writer commits at a time, so a
 //! count taken after the newest change's id saw every change up to it. On
 //! PostgreSQL ids are allocated before commit, so a change with a lower id
 //! may still commit later: the stamp also carries the snapshot taken with
 //! it, and a change whose transaction that snapshot could not see counts as
-//! new whatever its id. The stamp is always taken before the count is, so
-//! a kept count is never older than its stamp.
+//! new whatever its id. The stamp is always taken before the audience and
+//! the count are, so neither is ever older than its stamp.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 
 use super::listing;
-use super::visibility::Audience;
+use super::visibility::{self, Audience};
 use crate::db::schema::worklist_changes;
 use crate::db::DbConnection;
 use crate::domain::error::DomainResult;
+use crate::domain::Actor;
 
 /// A kept count is recounted at least this often, whatever the stamps say.
 const LONGEST: Duration = Duration::from_secs(600);
-/// At most this many audiences are kept; past it, all are forgotten.
+/// At most this many people's counts are kept; past it, all are forgotten.
 const MOST: usize = 10_000;
 /// Rows of `worklist_changes` older than this are pruned (`prune`): far
 /// beyond `LONGEST`, so no kept count is still judged by them.
@@ -48,10 +52,20 @@ enum Stamp {
     Postgres(i64, String),
 }
 
-/// The counts this instance keeps, per audience and cap.
+/// The counts this instance keeps, per person (and company and its kind): the audience
+/// they were counted for, the cap and the count.
 #[derive(Default)]
 pub struct KeptCounts {
-    entries: Mutex<HashMap<u64, (Stamp, Instant, i64)>>,
+    entries: Mutex<HashMap<(i64, i64, bool), Kept>>,
+}
+
+#[derive(Clone)]
+struct Kept {
+    stamp: Stamp,
+    taken: Instant,
+    audience: Audience,
+    cap: i64,
+    count: i64,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -94,42 +108,55 @@ fn stamp(conn: &mut DbConnection, kept: Option<&Stamp>) -> DomainResult<(Stamp, 
 }
 
 impl KeptCounts {
-    fn key(audience: &Audience, cap: i64) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        audience.hash(&mut h);
-        cap.hash(&mut h);
-        h.finish()
-    }
-
-    /// The count of Not Assigned orders in the audience's worklist, up to
-    /// `cap`: the kept one while no change has appeared since it was taken,
-    /// else counted anew and kept.
-    pub fn not_assigned(&self, conn: &mut DbConnection, audience: &Audience, cap: i64) -> DomainResult<i64> {
-        let key = Self::key(audience, cap);
+    /// The actor's audience and the count of Not Assigned orders in their
+    /// worklist, up to `cap`: the kept ones while no change has appeared
+    /// since they were taken (one statement), else loaded and counted anew
+    /// (with `visibility::audience` and `listing::not_assigned_count_for`,
+    /// the one judgement) and kept. The audience is remembered on the actor
+    /// (`Actor::remember_audience`), for the rest of the request.
+    pub fn not_assigned(&self, conn: &mut DbConnection, actor: &Actor, cap: i64) -> DomainResult<i64> {
+        let who = (actor.user_id.0, actor.company_id.0, actor.is_operations());
         let kept = {
             let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            entries.get(&key).filter(|(_, at, _)| at.elapsed() < LONGEST).cloned()
+            entries.get(&who).filter(|k| k.taken.elapsed() < LONGEST && k.cap == cap).cloned()
         };
-        let (now, holds) = stamp(conn, kept.as_ref().map(|k| &k.0))?;
-        if let (Some((_, _, n)), true) = (&kept, holds) {
-            return Ok(*n);
+        let (now, holds) = stamp(conn, kept.as_ref().map(|k| &k.stamp))?;
+        if let (Some(k), true) = (kept, holds) {
+            visibility::remember(actor, k.audience);
+            return Ok(k.count);
         }
-        let n = listing::not_assigned_count_for(conn, audience, cap)?;
+        // Both taken after the stamp, so never older than it.
+        let audience = visibility::audience(conn, actor)?;
+        let count = listing::not_assigned_count_for(conn, &audience, cap)?;
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MOST {
             entries.clear();
         }
-        entries.insert(key, (now, Instant::now(), n));
-        Ok(n)
+        entries.insert(who, Kept { stamp: now, taken: Instant::now(), audience, cap, count });
+        Ok(count)
     }
 }
 
-/// Removes the change rows no kept count needs any more (all but the
-/// newest, which keeps ids rising on SQLite). Returns how many.
+/// Removes the change rows no kept count needs any more: those before the
+/// first row of the last `PRUNE_AFTER_HOURS`, but never the newest, which
+/// keeps ids rising on SQLite. Returns how many.
+///
+/// Rows come in id order and (to within a transaction) in time order, so
+/// the first recent row is found by reading from the oldest, which stops as
+/// soon as one is recent: the old rows read are the ones deleted, and the
+/// rest is a range of ids. (A condition on the time alone read every row of
+/// the table each time, a million in the bench data.) An old row after a
+/// recent one is left for a later run.
 pub fn prune(conn: &mut DbConnection) -> DomainResult<usize> {
     let before = crate::db::now() - chrono::Duration::hours(PRUNE_AFTER_HOURS);
     let newest: Option<i64> = worklist_changes::table.select(diesel::dsl::max(worklist_changes::id)).first(conn)?;
     let Some(newest) = newest else { return Ok(0) };
-    Ok(diesel::delete(worklist_changes::table.filter(worklist_changes::changed_at.lt(before)).filter(worklist_changes::id.lt(newest)))
-        .execute(conn)?)
+    let first_recent: Option<i64> = worklist_changes::table
+        .filter(worklist_changes::changed_at.ge(before))
+        .select(worklist_changes::id)
+        .order(worklist_changes::id)
+        .first(conn)
+        .optional()?;
+    let below = first_recent.map_or(newest, |id| id.min(newest));
+    Ok(diesel::delete(worklist_changes::table.filter(worklist_changes::id.lt(below))).execute(conn)?)
 }

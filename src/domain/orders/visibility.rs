@@ -163,6 +163,16 @@ pub fn audience(conn: &mut DbConnection, actor: &Actor) -> QueryResult<Audience>
     }
 }
 
+/// Remembers `audience` as the actor's, when it was loaded for this actor
+/// and nothing it depends on has changed since (`kept_counts`): the
+/// request's judgements then read no roles. Does nothing for an actor whose
+/// audience is not remembered or already loaded.
+pub(crate) fn remember(actor: &Actor, audience: Audience) {
+    if let Some(cell) = &actor.audience {
+        let _ = cell.set(audience);
+    }
+}
+
 /// Loads what the actor holds: one query for roles, one for the VAs they cover.
 fn load_audience(conn: &mut DbConnection, actor: &Actor) -> QueryResult<Audience> {
     let mut a = Audience { operations: actor.is_operations(), company_id: actor.company_id.0, ..Default::default() };

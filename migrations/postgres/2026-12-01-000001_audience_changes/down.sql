@@ -1,0 +1,9 @@
+DROP TRIGGER smart_accounts_worklist_update ON smart_accounts;
+DROP TRIGGER virtual_accounts_worklist_update ON virtual_accounts;
+DROP TRIGGER virtual_accounts_worklist_delete ON virtual_accounts;
+DROP TRIGGER role_vas_worklist_update ON account_role_virtual_accounts;
+DROP TRIGGER role_vas_worklist_delete ON account_role_virtual_accounts;
+DROP TRIGGER role_vas_worklist_insert ON account_role_virtual_accounts;
+DROP TRIGGER account_roles_worklist_update ON account_roles;
+DROP TRIGGER account_roles_worklist_delete ON account_roles;
+DROP TRIGGER account_roles_worklist_insert ON account_roles;

@@ -1,0 +1,9 @@
+DROP TRIGGER smart_accounts_worklist_update;
+DROP TRIGGER virtual_accounts_worklist_update;
+DROP TRIGGER virtual_accounts_worklist_delete;
+DROP TRIGGER role_vas_worklist_update;
+DROP TRIGGER role_vas_worklist_delete;
+DROP TRIGGER role_vas_worklist_insert;
+DROP TRIGGER account_roles_worklist_update;
+DROP TRIGGER account_roles_worklist_delete;
+DROP TRIGGER account_roles_worklist_insert;
