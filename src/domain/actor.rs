@@ -32,6 +32,13 @@ pub struct Actor {
     pub(crate) audience: Option<std::sync::Arc<std::sync::OnceLock<crate::domain::orders::visibility::Audience>>>,
 }
 
+/// A user's settings that an actor carries.
+pub(crate) struct Settings {
+    pub notify_orders: bool,
+    pub notify_reminders: bool,
+    pub is_company_admin: bool,
+}
+
 impl Actor {
     /// Loads a user as an actor; `None` unless they are a confirmed, active
     /// member of a company.
@@ -48,16 +55,25 @@ impl Actor {
     }
 
     pub(crate) fn from_rows(u: User, c: Company) -> Actor {
+        let settings =
+            Settings { notify_orders: u.notify_orders, notify_reminders: u.notify_reminders, is_company_admin: u.is_company_admin };
+        Actor::from_parts(u.id, u.email, u.name, settings, (c.id, c.name, c.kind))
+    }
+
+    /// An actor from the columns it is made of: the user's id, address and
+    /// name, their settings, and their company's id, name and kind.
+    pub(crate) fn from_parts(user_id: i64, email: String, name: String, settings: Settings, company: (i64, String, String)) -> Actor {
+        let (company_id, company_name, kind) = company;
         Actor {
-            user_id: UserId(u.id),
-            email: u.email,
-            name: u.name,
-            company_id: CompanyId(c.id),
-            company_name: c.name,
-            company_kind: CompanyKind::parse(&c.kind).unwrap_or(CompanyKind::Customer),
-            notify_orders: u.notify_orders,
-            notify_reminders: u.notify_reminders,
-            is_company_admin: u.is_company_admin,
+            user_id: UserId(user_id),
+            email,
+            name,
+            company_id: CompanyId(company_id),
+            company_name,
+            company_kind: CompanyKind::parse(&kind).unwrap_or(CompanyKind::Customer),
+            notify_orders: settings.notify_orders,
+            notify_reminders: settings.notify_reminders,
+            is_company_admin: settings.is_company_admin,
             audience: None,
         }
     }

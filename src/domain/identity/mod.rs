@@ -14,8 +14,6 @@ pub mod security;
 pub mod sessions;
 pub mod two_step;
 
-use crate::db::models::user::User;
-
 /// Someone who is signed in, whatever their standing with a company.
 #[derive(Debug, Clone)]
 pub struct Person {
@@ -28,17 +26,6 @@ pub struct Person {
 }
 
 impl Person {
-    pub(crate) fn from_row(u: &User) -> Person {
-        Person {
-            user_id: u.id,
-            email: u.email.clone(),
-            name: u.name.clone(),
-            confirmed: u.email_confirmed_at.is_some(),
-            company_id: u.company_id,
-            totp_enabled: u.totp_enabled_at.is_some(),
-        }
-    }
-
     /// The domain part of the address: the company the person claims.
     pub fn email_domain(&self) -> &str {
         self.email.rsplit_once('@').map(|(_, d)| d).unwrap_or("")

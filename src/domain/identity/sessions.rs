@@ -7,7 +7,6 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::models::company::Company;
 use crate::db::models::user::User;
 use crate::db::schema::{companies, user_sessions, users};
 use crate::db::DbConnection;
@@ -114,19 +113,44 @@ enum Found {
     Closed,
 }
 
+/// The columns a session's check reads: the session, the person, and their
+/// company if they have one (not the password hash, second-factor secret or
+/// dates the check does not look at).
+type SessionRow =
+    (i64, crate::db::stamp::Stamp, (i64, Option<i64>, String, String, bool, bool, bool, bool, bool), Option<(i64, String, String)>);
+
 fn find(conn: &mut DbConnection, token: &str) -> QueryResult<Found> {
-    let row: Option<(i64, crate::db::stamp::Stamp, User, Option<Company>)> = user_sessions::table
+    let row: Option<SessionRow> = user_sessions::table
         .inner_join(users::table.left_join(companies::table))
         .filter(user_sessions::token_hash.eq(hash_token(token)))
         .filter(user_sessions::ended_at.is_null())
         .filter(users::deactivated_at.is_null())
-        .select((user_sessions::id, user_sessions::last_seen_at, User::as_select(), Option::<Company>::as_select()))
+        .select((
+            user_sessions::id,
+            user_sessions::last_seen_at,
+            (
+                users::id,
+                users::company_id,
+                users::email,
+                users::name,
+                users::notify_orders,
+                users::notify_reminders,
+                users::is_company_admin,
+                users::email_confirmed_at.is_not_null(),
+                users::totp_enabled_at.is_not_null(),
+            ),
+            (companies::id, companies::name, companies::kind).nullable(),
+        ))
         .first(conn)
         .optional()?;
     let Some((session_id, last_seen, user, company)) = row else { return Ok(Found::Closed) };
-    let person = Person::from_row(&user);
+    let (user_id, company_id, email, name, notify_orders, notify_reminders, is_company_admin, confirmed, totp_enabled) = user;
+    let person = Person { user_id, email: email.clone(), name: name.clone(), confirmed, company_id, totp_enabled };
     let actor = match company {
-        Some(c) if user.email_confirmed_at.is_some() => Some(Actor::from_rows(user, c)),
+        Some(c) if confirmed => {
+            let settings = crate::domain::actor::Settings { notify_orders, notify_reminders, is_company_admin };
+            Some(Actor::from_parts(user_id, email, name, settings, c))
+        }
         _ => None,
     };
     Ok(Found::Open(session_id, last_seen.0, person, actor))
