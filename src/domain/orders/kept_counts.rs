@@ -37,8 +37,11 @@ use crate::domain::Actor;
 
 /// A kept count is recounted at least this often, whatever the stamps say.
 const LONGEST: Duration = Duration::from_secs(600);
-/// At most this many people's counts are kept; past it, all are forgotten.
+/// At most this many people's counts are kept, holding at most `MOST_IDS`
+/// account and VA ids in their audiences (8 bytes each); past either, all
+/// are forgotten.
 const MOST: usize = 10_000;
+const MOST_IDS: usize = 2_000_000;
 /// Rows of `worklist_changes` older than this are pruned (`prune`): far
 /// beyond `LONGEST`, so no kept count is still judged by them.
 pub const PRUNE_AFTER_HOURS: i64 = 24;
@@ -56,7 +59,14 @@ enum Stamp {
 /// they were counted for, the cap and the count.
 #[derive(Default)]
 pub struct KeptCounts {
-    entries: Mutex<HashMap<(i64, i64, bool), Kept>>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    kept: HashMap<(i64, i64, bool), Kept>,
+    /// The ids the kept audiences hold.
+    ids: usize,
 }
 
 #[derive(Clone)]
@@ -118,7 +128,7 @@ impl KeptCounts {
         let who = (actor.user_id.0, actor.company_id.0, actor.is_operations());
         let kept = {
             let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            entries.get(&who).filter(|k| k.taken.elapsed() < LONGEST && k.cap == cap).cloned()
+            entries.kept.get(&who).filter(|k| k.taken.elapsed() < LONGEST && k.cap == cap).cloned()
         };
         let (now, holds) = stamp(conn, kept.as_ref().map(|k| &k.stamp))?;
         if let (Some(k), true) = (kept, holds) {
@@ -128,11 +138,16 @@ impl KeptCounts {
         // Both taken after the stamp, so never older than it.
         let audience = visibility::audience(conn, actor)?;
         let count = listing::not_assigned_count_for(conn, &audience, cap)?;
+        let size = audience.ids();
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= MOST {
-            entries.clear();
+        if let Some(old) = entries.kept.remove(&who) {
+            entries.ids -= old.audience.ids();
         }
-        entries.insert(who, Kept { stamp: now, taken: Instant::now(), audience, cap, count });
+        if entries.kept.len() >= MOST || entries.ids + size > MOST_IDS {
+            *entries = Entries::default();
+        }
+        entries.ids += size;
+        entries.kept.insert(who, Kept { stamp: now, taken: Instant::now(), audience, cap, count });
         Ok(count)
     }
 }

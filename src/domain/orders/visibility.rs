@@ -29,6 +29,17 @@ pub struct Audience {
     pub customer_default_va_accounts: Vec<i64>,
 }
 
+impl Audience {
+    /// How many account and VA ids it holds.
+    pub fn ids(&self) -> usize {
+        self.holding_wide.len()
+            + self.holding_vas.len()
+            + self.customer_wide.len()
+            + self.customer_vas.len()
+            + self.customer_default_va_accounts.len()
+    }
+}
+
 /// What the judgements need to know of an order.
 #[derive(Debug, Clone, Default)]
 pub struct OrderAccess {
