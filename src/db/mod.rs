@@ -231,8 +231,10 @@ impl Instrumentation for StatementCounter {
 impl StatementCounter {
     /// The checkout probe is the pool's, not a statement of the request.
     fn uncount_probe(&mut self) {
-        self.here -= 1;
-        self.total.fetch_sub(1, Ordering::Relaxed);
+        if self.here > 0 {
+            self.here -= 1;
+            self.total.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
