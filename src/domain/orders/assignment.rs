@@ -693,24 +693,21 @@ impl std::str::FromStr for Snapshot {
     }
 }
 
-#[derive(diesel::QueryableByName)]
-struct PgSnapshotRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    bound: i64,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    snap: String,
-}
-
 /// What a list loaded now has seen, taken before the list is read: a
 /// change committed after it refuses a bulk move of "all matching".
 pub fn snapshot(conn: &mut DbConnection) -> DomainResult<Snapshot> {
     match conn {
-        DbConnection::Postgresql(pg) => {
+        DbConnection::Postgresql(_) => {
+            use diesel::dsl::sql;
+            use diesel::sql_types::{BigInt, Text};
             // One statement: the bound and the snapshot are of one moment.
-            let row: PgSnapshotRow =
-                diesel::sql_query("SELECT COALESCE(MAX(id), 0) AS bound, pg_current_snapshot()::text AS snap FROM assignment_events")
-                    .get_result(pg)?;
-            Ok(Snapshot { bound: row.bound, pg: Some(row.snap) })
+            // It has no parameters, so its one plan is kept prepared
+            // (`Shaped`) rather than parsed and planned on every list page.
+            let (bound, snap): (i64, String) = crate::db::union::Shaped(
+                assignment_events::table.select((sql::<BigInt>("COALESCE(MAX(id), 0)"), sql::<Text>("pg_current_snapshot()::text"))),
+            )
+            .get_result(conn)?;
+            Ok(Snapshot { bound, pg: Some(snap) })
         }
         DbConnection::Sqlite(_) => {
             let max: Option<i64> = assignment_events::table.select(diesel::dsl::max(assignment_events::id)).first(conn)?;
