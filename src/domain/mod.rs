@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod error;
 pub mod identity;
 pub mod licenses;
+pub mod moment;
 pub mod orders;
 pub mod policy;
 pub mod roles;

@@ -12,6 +12,7 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::domain::identity::sessions;
 use crate::domain::identity::Person;
+use crate::domain::moment::Moment;
 use crate::domain::Actor;
 use crate::startup::AppState;
 use crate::web::error::AppError;
@@ -23,6 +24,8 @@ pub struct Viewer {
     /// Whoever is signed in, member or not, with their session row.
     pub person: Option<(i64, Person)>,
     pub layout: Layout,
+    /// The moment the session was read, when one is open.
+    pub began: Option<Moment>,
 }
 
 pub struct SignedIn {
@@ -30,6 +33,8 @@ pub struct SignedIn {
     /// The `user_sessions` row of this browser.
     pub session_id: i64,
     pub layout: Layout,
+    /// The moment the session was read, before anything the page reads.
+    pub began: Moment,
 }
 
 /// Anyone signed in, whether or not a company has admitted them yet.
@@ -61,6 +66,7 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
     let with_count = !req.headers().contains_key("HX-Request");
     let safe = matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD);
     let mut not_assigned = None;
+    let mut began = None;
     let (person, actor) = match session.token() {
         Some(token) => {
             // On SQLite a page view's signed-in check reads a few indexed
@@ -95,7 +101,10 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
             crate::web::statements::keep(conn);
             not_assigned = count;
             match found {
-                Some((session_id, person, actor)) => (Some((session_id, person)), actor),
+                Some((session_id, person, actor, moment)) => {
+                    began = Some(moment);
+                    (Some((session_id, person)), actor)
+                }
                 None => {
                     // The session row ended (sign-out elsewhere, password change, deactivation).
                     session.sign_out();
@@ -125,10 +134,10 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
     if actor.is_none() {
         layout.person = person.as_ref().map(|(_, p)| p.name.clone());
     }
-    Ok(Viewer { actor, person, layout })
+    Ok(Viewer { actor, person, layout, began })
 }
 
-type Found = Option<(i64, Person, Option<Actor>)>;
+type Found = Option<(i64, Person, Option<Actor>, Moment)>;
 
 /// The session's person and actor and, for a full page, the Not Assigned
 /// count, with the statements it took. `None` when the session is due a
@@ -142,24 +151,36 @@ fn signed_in(
     may_write: bool,
 ) -> Result<Option<(Found, Option<i64>, u64)>, AppError> {
     let before = crate::db::statements_on(conn);
-    let mut found = if may_write {
-        sessions::lookup(conn, token)?
+    // The transactions this session's kept count waits on, asked about in the same statement.
+    let asked = if safe || with_count { state.kept_counts.watched(token) } else { Vec::new() };
+    let found = if may_write {
+        sessions::lookup(conn, token, asked)?
     } else {
-        match sessions::lookup_without_writing(conn, token)? {
+        match sessions::lookup_without_writing(conn, token, asked)? {
             Ok(found) => found,
             Err(sessions::NeedsTouch) => return Ok(None),
         }
     };
-    // A request that changes nothing judges by one load of the actor's roles.
-    if let (Some((_, _, Some(actor))), true) = (&mut found, safe) {
-        *actor = actor.clone().remember_audience();
-    }
-    let count = match (&found, with_count) {
-        (Some((_, _, Some(a))), true) => state.kept_counts.not_assigned(conn, a, crate::domain::orders::listing::NAV_COUNT_CAP).ok(),
+    let Some((session_id, sessions::Opened { person, actor, began })) = found else {
+        return Ok(Some((None, None, crate::db::statements_on(conn) - before)));
+    };
+    // A request that changes nothing judges by one load of the actor's roles:
+    // the one kept with the count while it holds.
+    let actor = match (actor, safe) {
+        (Some(a), true) => Some(a.remember_audience()),
+        (a, _) => a,
+    };
+    let (cap, now) = (crate::domain::orders::listing::NAV_COUNT_CAP, began.worklist.clone());
+    let count = match (&actor, with_count, safe) {
+        (Some(a), true, _) => state.kept_counts.not_assigned(conn, a, cap, now, token).ok(),
+        (Some(a), false, true) => {
+            let _ = state.kept_counts.reuse_audience(conn, a, cap, now, token);
+            None
+        }
         _ => None,
     };
     let statements = crate::db::statements_on(conn) - before;
-    Ok(Some((found, count, statements)))
+    Ok(Some((Some((session_id, person, actor, began)), count, statements)))
 }
 
 impl FromRequest for Viewer {
@@ -180,7 +201,8 @@ impl FromRequest for SignedIn {
             let viewer = load_viewer(req, Need::Member).await?;
             let actor = viewer.actor.expect("load_viewer(Member) returns an actor");
             let session_id = viewer.person.map(|(id, _)| id).expect("a member has a session row");
-            Ok(SignedIn { actor, session_id, layout: viewer.layout })
+            let began = viewer.began.expect("a member has a session row");
+            Ok(SignedIn { actor, session_id, layout: viewer.layout, began })
         })
     }
 }

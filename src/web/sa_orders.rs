@@ -315,16 +315,16 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>, user: SignedIn) 
     let params = Params::from_pairs(&form_pairs(req.query_string().as_bytes()));
     let partial = req.headers().contains_key("HX-Request");
     let (actor, p) = (user.actor.clone(), params.clone());
-    let (query, errors, page, seen) = read_page(&state, move |conn| {
+    // Taken before the list is read, with the session: a change after it refuses a bulk move.
+    let seen = user.began.assignments.clone();
+    let (query, errors, page) = read_page(&state, move |conn| {
         let base = ListQuery::smart_account_orders();
         let (query, errors) = match p.resolve(conn, &actor, base.clone())? {
             Ok(q) => (q, FieldErrors::new()),
             Err(e) => (base, e),
         };
-        // Taken before the list is read: a change after it refuses a bulk move.
-        let seen = assignment::snapshot(conn)?;
         let page = if errors.is_empty() { listing::page(conn, &actor, &query)? } else { empty_page() };
-        Ok((query, errors, page, seen))
+        Ok((query, errors, page))
     })
     .await??;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };

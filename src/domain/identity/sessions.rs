@@ -9,9 +9,11 @@ use diesel::prelude::*;
 
 use crate::db::models::user::User;
 use crate::db::schema::{companies, user_sessions, users};
+use crate::db::union::Shaped;
 use crate::db::DbConnection;
 use crate::domain::identity::links::{hash_token, new_token};
 use crate::domain::identity::{security, Person};
+use crate::domain::moment::{self, Moment};
 use crate::domain::Actor;
 
 /// How stale `last_seen_at` may get before a request refreshes it (so that
@@ -76,15 +78,24 @@ pub fn start(conn: &mut DbConnection, user: &User, client: &Client, base_url: &s
     Ok(token)
 }
 
-/// Who a session token belongs to, in one statement: the person, and the
-/// actor when they are a member. `None` when the session has ended, the
+/// An open session's person, their actor when they are a member, and the
+/// moment it was read.
+pub struct Opened {
+    pub person: Person,
+    pub actor: Option<Actor>,
+    pub began: Moment,
+}
+
+/// Who a session token belongs to, in one statement: the session's id and
+/// what it opens, with the moment (asking about the transactions `asked`,
+/// from `KeptCounts::watched`). `None` when the session has ended, the
 /// person is deactivated or gone. Every few minutes it also records that
 /// the session was seen.
-pub fn lookup(conn: &mut DbConnection, token: &str) -> QueryResult<Option<(i64, Person, Option<Actor>)>> {
-    match find(conn, token)? {
-        Found::Open(session_id, last_seen, person, actor) => {
+pub fn lookup(conn: &mut DbConnection, token: &str, asked: Vec<u64>) -> QueryResult<Option<(i64, Opened)>> {
+    match find(conn, token, asked)? {
+        Found::Open(session_id, last_seen, opened) => {
             touch(conn, session_id, last_seen)?;
-            Ok(Some((session_id, person, actor)))
+            Ok(Some((session_id, opened)))
         }
         Found::Closed => Ok(None),
     }
@@ -96,10 +107,11 @@ pub fn lookup(conn: &mut DbConnection, token: &str) -> QueryResult<Option<(i64, 
 pub fn lookup_without_writing(
     conn: &mut DbConnection,
     token: &str,
-) -> QueryResult<Result<Option<(i64, Person, Option<Actor>)>, NeedsTouch>> {
-    match find(conn, token)? {
-        Found::Open(_, last_seen, ..) if touch_due(last_seen) => Ok(Err(NeedsTouch)),
-        Found::Open(session_id, _, person, actor) => Ok(Ok(Some((session_id, person, actor)))),
+    asked: Vec<u64>,
+) -> QueryResult<Result<Option<(i64, Opened)>, NeedsTouch>> {
+    match find(conn, token, asked)? {
+        Found::Open(_, last_seen, _) if touch_due(last_seen) => Ok(Err(NeedsTouch)),
+        Found::Open(session_id, _, opened) => Ok(Ok(Some((session_id, opened)))),
         Found::Closed => Ok(Ok(None)),
     }
 }
@@ -109,41 +121,53 @@ pub fn lookup_without_writing(
 pub struct NeedsTouch;
 
 enum Found {
-    Open(i64, NaiveDateTime, Person, Option<Actor>),
+    Open(i64, NaiveDateTime, Opened),
     Closed,
 }
 
 /// The columns a session's check reads: the session, the person, and their
 /// company if they have one (not the password hash, second-factor secret or
 /// dates the check does not look at).
-type SessionRow =
-    (i64, crate::db::stamp::Stamp, (i64, Option<i64>, String, String, bool, bool, bool, bool, bool), Option<(i64, String, String)>);
+type SessionRow = (
+    i64,
+    crate::db::stamp::Stamp,
+    (i64, Option<i64>, String, String, bool, bool, bool, bool, bool),
+    Option<(i64, String, String)>,
+    moment::Row,
+);
 
-fn find(conn: &mut DbConnection, token: &str) -> QueryResult<Found> {
-    let row: Option<SessionRow> = user_sessions::table
-        .inner_join(users::table.left_join(companies::table))
-        .filter(user_sessions::token_hash.eq(hash_token(token)))
-        .filter(user_sessions::ended_at.is_null())
-        .filter(users::deactivated_at.is_null())
-        .select((
-            user_sessions::id,
-            user_sessions::last_seen_at,
-            (
-                users::id,
-                users::company_id,
-                users::email,
-                users::name,
-                users::notify_orders,
-                users::notify_reminders,
-                users::is_company_admin,
-                users::email_confirmed_at.is_not_null(),
-                users::totp_enabled_at.is_not_null(),
-            ),
-            (companies::id, companies::name, companies::kind).nullable(),
-        ))
-        .first(conn)
-        .optional()?;
-    let Some((session_id, last_seen, user, company)) = row else { return Ok(Found::Closed) };
+fn find(conn: &mut DbConnection, token: &str, asked: Vec<u64>) -> QueryResult<Found> {
+    let began = moment::columns(conn, &asked);
+    // The moment's SQL is literal text, fixed per backend: kept prepared.
+    let row: Option<SessionRow> = Shaped(
+        user_sessions::table
+            .inner_join(users::table.left_join(companies::table))
+            .filter(user_sessions::token_hash.eq(hash_token(token)))
+            .filter(user_sessions::ended_at.is_null())
+            .filter(users::deactivated_at.is_null())
+            .select((
+                user_sessions::id,
+                user_sessions::last_seen_at,
+                (
+                    users::id,
+                    users::company_id,
+                    users::email,
+                    users::name,
+                    users::notify_orders,
+                    users::notify_reminders,
+                    users::is_company_admin,
+                    users::email_confirmed_at.is_not_null(),
+                    users::totp_enabled_at.is_not_null(),
+                ),
+                (companies::id, companies::name, companies::kind).nullable(),
+                began,
+            ))
+            .limit(1),
+    )
+    .get_result(conn)
+    .optional()?;
+    let Some((session_id, last_seen, user, company, began)) = row else { return Ok(Found::Closed) };
+    let began = Moment::read(conn, began, asked);
     let (user_id, company_id, email, name, notify_orders, notify_reminders, is_company_admin, confirmed, totp_enabled) = user;
     let person = Person { user_id, email: email.clone(), name: name.clone(), confirmed, company_id, totp_enabled };
     let actor = match company {
@@ -153,7 +177,7 @@ fn find(conn: &mut DbConnection, token: &str) -> QueryResult<Found> {
         }
         _ => None,
     };
-    Ok(Found::Open(session_id, last_seen.0, person, actor))
+    Ok(Found::Open(session_id, last_seen.0, Opened { person, actor, began }))
 }
 
 fn touch_due(last_seen: NaiveDateTime) -> bool {

@@ -631,6 +631,12 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The snapshot of the newest change's id and, on PostgreSQL, the
+    /// database's snapshot (`xmin:xmax:xip`) of the same moment.
+    pub fn at(bound: i64, pg: Option<String>) -> Snapshot {
+        Snapshot { bound, pg }
+    }
+
     /// The newest change's id.
     pub fn bound(&self) -> i64 {
         self.bound
