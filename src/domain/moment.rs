@@ -42,9 +42,7 @@ pub fn columns(conn: &DbConnection, asked: &[u64]) -> (SqlLiteral<BigInt>, SqlLi
                 "COALESCE((SELECT xact FROM worklist_changes ORDER BY xact DESC LIMIT 1)::text, '0') \
                  || ' ' || pg_current_snapshot()::text",
             ),
-            sql::<Bool>("EXISTS (SELECT 1 FROM worklist_changes WHERE xact = ANY(CAST(")
-                .bind::<Text, _>(kept_counts::xid_array(asked))
-                .sql(" AS xid8[])))"),
+            sql::<Bool>(kept_counts::COMMITTED_AMONG.0).bind::<Text, _>(kept_counts::xid_array(asked)).sql(kept_counts::COMMITTED_AMONG.1),
         ),
         DbConnection::Sqlite(_) => {
             (worklist, assignments, sql::<Text>("''"), sql::<Bool>("(").bind::<Text, _>(String::new()).sql(" IS NULL)"))

@@ -538,3 +538,43 @@ async fn old_worklist_changes_are_pruned_but_never_the_newest() {
         app.handle.stop(false).await;
     }
 }
+
+/// The statement that checks each session and reads its moment keeps to
+/// indexes whatever plan PostgreSQL keeps for it: planned without its values
+/// (the generic plan it may choose after five runs), asking about
+/// transactions or not, it never reads the worklist's change rows one by one.
+#[tokio::test]
+async fn the_session_statement_scans_no_table_in_its_generic_plan() {
+    use portal::domain::identity::sessions;
+    if !backends().contains(&Backend::Postgres) {
+        return;
+    }
+    #[derive(QueryableByName)]
+    struct Scans {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let app = spawn_app(Backend::Postgres).await;
+    crate::orders::shop(&app);
+    let mut conn = app.conn();
+    conn.batch_execute(
+        "INSERT INTO worklist_changes (changed_at) SELECT now() AT TIME ZONE 'UTC' FROM generate_series(1, 100000); \
+         ANALYZE worklist_changes",
+    )
+    .unwrap();
+    let user: portal::db::models::user::User = users::table.filter(users::email.eq("carlos@contoso.example")).first(&mut conn).unwrap();
+    let token = sessions::start(&mut conn, &user, &sessions::Client::default(), &app.settings.base_url).unwrap();
+    conn.batch_execute("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan").unwrap();
+    for asked in [vec![], vec![7, 8, 9]] {
+        let found = sessions::lookup_without_writing(&mut conn, &token, asked).unwrap();
+        assert!(matches!(found, Ok(Some(_))), "the session is open");
+    }
+    let scans: Scans = diesel::sql_query(
+        "SELECT COALESCE(SUM(seq_scan), 0)::bigint AS n FROM pg_stat_xact_user_tables \
+         WHERE relname = 'worklist_changes'",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    conn.batch_execute("COMMIT").unwrap();
+    assert_eq!(scans.n, 0, "sequential scans of the change rows");
+}

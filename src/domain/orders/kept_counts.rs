@@ -187,14 +187,19 @@ pub fn xid_array(transactions: &[u64]) -> String {
     format!("{{{}}}", transactions.iter().map(u64::to_string).collect::<Vec<_>>().join(","))
 }
 
+/// SQL around a bound `xid_array`: whether any of those transactions has a
+/// change visible. One index lookup per transaction whatever plan
+/// PostgreSQL keeps: written as `xact = ANY(array)`, its generic plan (chosen
+/// after five runs, not knowing the array) read the whole table.
+pub const COMMITTED_AMONG: (&str, &str) = (
+    "EXISTS (SELECT 1 FROM unnest(CAST(",
+    " AS xid8[])) AS asked(x) WHERE EXISTS (SELECT 1 FROM worklist_changes w WHERE w.xact = asked.x))",
+);
+
 /// Whether any of these transactions has a change visible now.
 fn any_committed(conn: &mut DbConnection, transactions: &[u64]) -> DomainResult<bool> {
-    Ok(Shaped(diesel::select(
-        sql::<Bool>("EXISTS (SELECT 1 FROM worklist_changes WHERE xact = ANY(CAST(")
-            .bind::<Text, _>(xid_array(transactions))
-            .sql(" AS xid8[])))"),
-    ))
-    .get_result(conn)?)
+    let (before, after) = COMMITTED_AMONG;
+    Ok(Shaped(diesel::select(sql::<Bool>(before).bind::<Text, _>(xid_array(transactions)).sql(after))).get_result(conn)?)
 }
 
 impl KeptCounts {
