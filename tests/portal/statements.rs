@@ -350,6 +350,26 @@ async fn the_navigation_count_is_kept_until_an_order_or_a_role_changes() {
     }
 }
 
+/// Runs `sql` in a transaction held open on a connection of its own; the
+/// returned function commits it.
+fn held_open(app: &TestApp, sql: String) -> impl FnOnce() {
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let (started, is_started) = std::sync::mpsc::channel::<()>();
+    let mut held = app.conn();
+    let thread = std::thread::spawn(move || {
+        held.batch_execute("BEGIN").unwrap();
+        held.batch_execute(&sql).unwrap();
+        started.send(()).unwrap();
+        wait.recv().unwrap();
+        held.batch_execute("COMMIT").unwrap();
+    });
+    is_started.recv().unwrap();
+    move || {
+        go.send(()).unwrap();
+        thread.join().unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_change_committed_late_with_an_older_id_still_ends_the_kept_count() {
     for backend in backends() {
@@ -369,23 +389,11 @@ async fn a_change_committed_late_with_an_older_id_still_ends_the_kept_count() {
         assert_eq!(other.sign_in("carlos@contoso.example", PASSWORD).await.status().as_u16(), 303);
         assert_eq!(badge(&other.get_text("/profile").await), "3 Not Assigned");
         // X: order 0 leaves the count (rank 2, as if assigned), held open.
-        let (go, wait) = std::sync::mpsc::channel::<()>();
-        let (started, is_started) = std::sync::mpsc::channel::<()>();
-        let mut held = app.conn();
-        let x = ids[0];
-        let first = std::thread::spawn(move || {
-            held.batch_execute("BEGIN").unwrap();
-            held.batch_execute(&format!("UPDATE orders SET sa_rank = 2 WHERE id = {x}")).unwrap();
-            started.send(()).unwrap();
-            wait.recv().unwrap();
-            held.batch_execute("COMMIT").unwrap();
-        });
-        is_started.recv().unwrap();
+        let commit_x = held_open(&app, format!("UPDATE orders SET sa_rank = 2 WHERE id = {}", ids[0]));
         // Y: order 1 leaves the count too, committed first, with a newer change id.
         app.conn().batch_execute(&format!("UPDATE orders SET sa_rank = 2 WHERE id = {}", ids[1])).unwrap();
         assert_eq!(badge(&carlos.get_text("/profile").await), "2 Not Assigned", "Y seen, X not yet committed");
-        go.send(()).unwrap();
-        first.join().unwrap();
+        commit_x();
         // The second browser's session was not there when X was seen in
         // progress: it asks about X on its own, and counts again.
         assert_eq!(badge(&other.get_text("/profile").await), "1 Not Assigned", "X committed late: counted again");
@@ -410,18 +418,7 @@ async fn a_change_committed_late_is_asked_about_with_the_session() {
     quiet(&app).await;
     let (counted, html) = measure(&carlos, "/profile", false).await;
     assert_eq!(badge(&html), "3 Not Assigned");
-    let (go, wait) = std::sync::mpsc::channel::<()>();
-    let (started, is_started) = std::sync::mpsc::channel::<()>();
-    let mut held = app.conn();
-    let x = ids[0];
-    let first = std::thread::spawn(move || {
-        held.batch_execute("BEGIN").unwrap();
-        held.batch_execute(&format!("UPDATE orders SET sa_rank = 2 WHERE id = {x}")).unwrap();
-        started.send(()).unwrap();
-        wait.recv().unwrap();
-        held.batch_execute("COMMIT").unwrap();
-    });
-    is_started.recv().unwrap();
+    let commit_x = held_open(&app, format!("UPDATE orders SET sa_rank = 2 WHERE id = {}", ids[0]));
     app.conn().batch_execute(&format!("UPDATE orders SET sa_rank = 2 WHERE id = {}", ids[1])).unwrap();
     let (again, html) = measure(&carlos, "/profile", false).await;
     assert_eq!(badge(&html), "2 Not Assigned", "Y seen, X in progress");
@@ -429,8 +426,7 @@ async fn a_change_committed_late_is_asked_about_with_the_session() {
     let (kept, html) = measure(&carlos, "/profile", false).await;
     assert_eq!(badge(&html), "2 Not Assigned", "X still in progress: kept");
     assert_eq!(kept, counted - 3, "nothing read again while X is in progress");
-    go.send(()).unwrap();
-    first.join().unwrap();
+    commit_x();
     let (late, html) = measure(&carlos, "/profile", false).await;
     assert_eq!(badge(&html), "1 Not Assigned", "X committed late: counted again");
     assert_eq!(late, counted, "X asked about with the session, not on its own");
