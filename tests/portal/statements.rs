@@ -47,11 +47,11 @@ const BUDGETS: &[Budget] = &[
     Budget { page: "smart account orders, page 1", partner: 2, operations: 2, partner_pg: 2 },
     Budget { page: "smart account orders, next page", partner: 2, operations: 2, partner_pg: 2 },
     Budget { page: "smart account orders, fragment", partner: 2, operations: 2, partner_pg: 2 },
-    // The frame, the order, its lines (read once: what sight judges by and
-    // what the page shows), their accounts and VAs, the names of the company,
-    // the author and the reseller it was handed to in one statement, and its
-    // cases; the catalogue only while items can be added.
-    Budget { page: "order page", partner: 6, operations: 6, partner_pg: 0 },
+    // The frame, the order with the names of its company, its author and the
+    // reseller it was handed to, its lines (read once: what sight judges by
+    // and what the page shows), their accounts and VAs in one statement, and
+    // its cases; the catalogue only while items can be added.
+    Budget { page: "order page", partner: 5, operations: 5, partner_pg: 0 },
     // A search: the frame, then the matches by name and by domain identifier
     // in one statement (for a partner, in each place its accounts come from),
     // and their virtual accounts; an assignment search also reads the order

@@ -325,12 +325,34 @@ fn may_change(actor: &Actor, audience: &visibility::Audience, order: &OrderRow, 
     }
 }
 
-fn account_refs(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<AccountRef>> {
-    let rows: Vec<(i64, String, String, String)> = smart_accounts::table
-        .filter(crate::db::ids::ids_in(smart_accounts::id, ids))
-        .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
-        .load(conn)?;
-    Ok(rows.into_iter().map(|(id, name, domain, status)| AccountRef { id, name, domain, status }).collect())
+/// The accounts and the virtual accounts an order names, in one statement.
+fn account_and_va_refs(conn: &mut DbConnection, ids: &[i64], va_ids: &[i64]) -> QueryResult<(Vec<AccountRef>, Vec<(i64, String)>)> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    let accounts = smart_accounts::table.filter(crate::db::ids::ids_in(smart_accounts::id, ids)).select((
+        sql::<Bool>("FALSE"),
+        smart_accounts::id,
+        smart_accounts::name,
+        smart_accounts::domain,
+        smart_accounts::status,
+    ));
+    let vas = virtual_accounts::table.filter(crate::db::ids::ids_in(virtual_accounts::id, va_ids)).select((
+        sql::<Bool>("TRUE"),
+        virtual_accounts::id,
+        virtual_accounts::name,
+        virtual_accounts::name,
+        virtual_accounts::name,
+    ));
+    let rows: Vec<(bool, i64, String, String, String)> = crate::db::union::Pair(accounts, vas).load(conn)?;
+    let (mut refs, mut names) = (Vec::new(), Vec::new());
+    for (is_va, id, name, domain, status) in rows {
+        if is_va {
+            names.push((id, name));
+        } else {
+            refs.push(AccountRef { id, name, domain, status });
+        }
+    }
+    Ok((refs, names))
 }
 
 pub(crate) fn load_row(conn: &mut DbConnection, id: i64) -> DomainResult<OrderRow> {
@@ -354,13 +376,47 @@ pub fn assignment_access(conn: &mut DbConnection, actor: &Actor, id: i64) -> Dom
 
 /// Loads an order the actor may see (404 otherwise), with its lines and assignments.
 pub fn load(conn: &mut DbConnection, actor: &Actor, id: i64) -> DomainResult<OrderView> {
-    let order = load_row(conn, id)?;
-    view(conn, actor, order)
+    let (order, names) = load_named(conn, id)?;
+    view(conn, actor, order, Some(names))
+}
+
+/// The ordering company's name, its author's, and whom it was handed to.
+type Names = (String, String, Option<String>);
+
+/// The order with its names, in one statement.
+fn load_named(conn: &mut DbConnection, id: i64) -> DomainResult<(OrderRow, Names)> {
+    let handoff = diesel::alias!(companies as handoff);
+    orders::table
+        .inner_join(companies::table.on(companies::id.eq(orders::company_id)))
+        .inner_join(users::table.on(users::id.eq(orders::created_by)))
+        .left_join(handoff.on(handoff.field(companies::id).nullable().eq(orders::handoff_company_id)))
+        .filter(orders::id.eq(id))
+        .select((OrderRow::as_select(), (companies::name, users::name, handoff.field(companies::name).nullable())))
+        .first(conn)
+        .optional()?
+        .ok_or(DomainError::NotFound)
+}
+
+/// The names of an order read on its own.
+fn names(conn: &mut DbConnection, order: &OrderRow) -> QueryResult<Names> {
+    let handoff = diesel::alias!(companies as handoff);
+    let (company_name, created_by, handoff_company): (String, Option<String>, Option<String>) = companies::table
+        .find(order.company_id)
+        .select((
+            companies::name,
+            users::table.find(order.created_by).select(users::name).single_value(),
+            handoff
+                .filter(handoff.field(companies::id).nullable().eq(order.handoff_company_id))
+                .select(handoff.field(companies::name))
+                .single_value(),
+        ))
+        .first(conn)?;
+    Ok((company_name, created_by.ok_or(diesel::result::Error::NotFound)?, handoff_company))
 }
 
 /// The order as `actor` sees it: 404 if they do not; only their lines for a
 /// customer account's users; the reseller's choices masked for a distributor.
-fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult<OrderView> {
+fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow, names: Option<Names>) -> DomainResult<OrderView> {
     // The lines are read once: their assignments are what sight judges by,
     // and nothing of them is shown before it has.
     let rows: Vec<(LineRow, catalogue::Product)> = order_lines::table
@@ -377,21 +433,13 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult
     let masked = visibility::masked(&audience, &access);
     let mut ids: Vec<i64> = rows.iter().filter_map(|(l, _)| l.account_id).collect();
     ids.extend([order.holding_account_id, order.default_account_id, order.associated_holding_account_id].into_iter().flatten());
-    let accounts = account_refs(conn, &ids)?;
     let va_ids: Vec<i64> = rows
         .iter()
         .filter_map(|(l, _)| l.virtual_account_id)
         .chain(order.default_virtual_account_id)
         .chain(order.holding_virtual_account_id)
         .collect();
-    let vas: Vec<(i64, String)> = if va_ids.is_empty() {
-        Vec::new()
-    } else {
-        virtual_accounts::table
-            .filter(crate::db::ids::ids_in(virtual_accounts::id, &va_ids))
-            .select((virtual_accounts::id, virtual_accounts::name))
-            .load(conn)?
-    };
+    let (accounts, vas) = account_and_va_refs(conn, &ids, &va_ids)?;
     let find = |id: Option<i64>| id.and_then(|id| accounts.iter().find(|a| a.id == id).cloned());
     let va_name = |id: Option<i64>| id.and_then(|id| vas.iter().find(|v| v.0 == id).map(|v| v.1.clone()));
     let mut lines: Vec<LineView> = rows
@@ -431,20 +479,10 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow) -> DomainResult
         line.minor_needs_account = minors.iter().any(|m| m.needs_account());
         line.minor_optional_open = minors.iter().any(|m| m.requirement == SaRequirement::Optional && m.account.is_none());
     }
-    // The ordering company's name, its author's, and whom it was handed to, in one statement.
-    let handoff = diesel::alias!(companies as handoff);
-    let (company_name, created_by, handoff_company): (String, Option<String>, Option<String>) = companies::table
-        .find(order.company_id)
-        .select((
-            companies::name,
-            users::table.find(order.created_by).select(users::name).single_value(),
-            handoff
-                .filter(handoff.field(companies::id).nullable().eq(order.handoff_company_id))
-                .select(handoff.field(companies::name))
-                .single_value(),
-        ))
-        .first(conn)?;
-    let created_by = created_by.ok_or(diesel::result::Error::NotFound)?;
+    let (company_name, created_by, handoff_company) = match names {
+        Some(n) => n,
+        None => self::names(conn, &order)?,
+    };
     let f = facts(&order, &lines);
     lines.retain(|l| sight.shows_line(l.id));
     if masked {
@@ -706,7 +744,7 @@ pub fn convert_quote(conn: &mut DbConnection, actor: &Actor, order_id: i64, vers
 pub fn submit(conn: &mut DbConnection, actor: &Actor, order_id: i64, version: i32, base_url: &str) -> DomainResult<()> {
     crate::db::transaction(conn, |conn| {
         let order = for_change(conn, actor, order_id, Some(version))?;
-        let v = view(conn, actor, order.clone())?;
+        let v = view(conn, actor, order.clone(), None)?;
         if !v.blockers.is_empty() {
             let mut e = FieldErrors::new();
             e.add("submit", v.blockers.iter().map(|b| b.message.clone()).collect::<Vec<_>>().join(" "));
