@@ -55,10 +55,11 @@ const BUDGETS: &[Budget] = &[
     // A search: the frame, then the matches by name and by domain identifier
     // in one statement (for a partner, in each place its accounts come from),
     // and their virtual accounts; an assignment search also reads the order
+    // with its lines' assignments (what sight judges by) in one statement,
     // and looks for a private virtual account of the exact name.
     Budget { page: "account search fragment", partner: 4, operations: 4, partner_pg: 0 },
-    Budget { page: "assignment search fragment, customer", partner: 6, operations: 6, partner_pg: 2 },
-    Budget { page: "assignment search fragment, holding", partner: 6, operations: 6, partner_pg: 2 },
+    Budget { page: "assignment search fragment, customer", partner: 5, operations: 5, partner_pg: 2 },
+    Budget { page: "assignment search fragment, holding", partner: 5, operations: 5, partner_pg: 2 },
     // The frame, a page of accounts, then the page's accounts with their
     // roles, VAs, batches, consumption, products, tokens and devices, each
     // read once for the whole page.

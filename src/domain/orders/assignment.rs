@@ -1225,8 +1225,7 @@ pub struct HistoryEntry {
 
 /// The assignment history of an order (or of one line), oldest first.
 pub fn history(conn: &mut DbConnection, actor: &Actor, order_id: i64, line_id: Option<i64>) -> DomainResult<Vec<HistoryEntry>> {
-    let order = load_row(conn, order_id)?;
-    let (audience, _, sight) = crate::domain::orders::sight_of(conn, actor, &order)?;
+    let (order, audience, _, sight) = crate::domain::orders::seen(conn, actor, order_id)?;
     if !sight.any() {
         return Err(DomainError::NotFound);
     }

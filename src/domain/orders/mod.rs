@@ -297,6 +297,27 @@ pub(crate) fn sight_of(
     judged(conn, actor, order, lines)
 }
 
+/// An order (404 if there is none) and how much of it the actor sees: the
+/// order is read with its lines' assignments, what sight judges by, in one
+/// statement.
+pub(crate) fn seen(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+) -> DomainResult<(OrderRow, visibility::Audience, visibility::OrderAccess, visibility::Sight)> {
+    let rows: Vec<(OrderRow, Option<(i64, Option<i64>, Option<i64>)>)> = orders::table
+        .left_join(order_lines::table)
+        .filter(orders::id.eq(id))
+        .select((OrderRow::as_select(), (order_lines::id, order_lines::account_id, order_lines::virtual_account_id).nullable()))
+        .load(conn)?;
+    let mut rows = rows.into_iter();
+    let (order, first) = rows.next().ok_or(DomainError::NotFound)?;
+    let lines = first.into_iter().chain(rows.filter_map(|(_, l)| l));
+    let lines = lines.map(|(id, account, va)| visibility::LineAccess { id, account, va }).collect();
+    let (audience, access, sight) = judged(conn, actor, &order, lines)?;
+    Ok((order, audience, access, sight))
+}
+
 /// `sight_of` for lines already read.
 fn judged(
     conn: &mut DbConnection,
@@ -363,8 +384,7 @@ pub(crate) fn load_row(conn: &mut DbConnection, id: i64) -> DomainResult<OrderRo
 /// and whether the actor may change its assignments now: what
 /// `OrderView::assignments_editable` says, judged by the same rules.
 pub fn assignment_access(conn: &mut DbConnection, actor: &Actor, id: i64) -> DomainResult<(OrderRow, bool)> {
-    let order = load_row(conn, id)?;
-    let (audience, access, sight) = sight_of(conn, actor, &order)?;
+    let (order, audience, access, sight) = seen(conn, actor, id)?;
     if !sight.any() {
         return Err(DomainError::NotFound);
     }
@@ -601,8 +621,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: &NewOrderInput) -> 
 /// Loads an order for a change by the actor: 404 if they cannot see it, 403
 /// if they see it but may not change it, 409 if it changed since `version`.
 pub(crate) fn for_change(conn: &mut DbConnection, actor: &Actor, id: i64, version: Option<i32>) -> DomainResult<OrderRow> {
-    let order = load_row(conn, id)?;
-    let (audience, access, sight) = sight_of(conn, actor, &order)?;
+    let (order, audience, access, sight) = seen(conn, actor, id)?;
     if !sight.any() {
         return Err(DomainError::NotFound);
     }
