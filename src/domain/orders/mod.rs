@@ -349,7 +349,7 @@ fn may_change(actor: &Actor, audience: &visibility::Audience, order: &OrderRow, 
 /// The accounts and the virtual accounts an order names, in one statement.
 fn account_and_va_refs(conn: &mut DbConnection, ids: &[i64], va_ids: &[i64]) -> QueryResult<(Vec<AccountRef>, Vec<(i64, String)>)> {
     use diesel::dsl::sql;
-    use diesel::sql_types::Bool;
+    use diesel::sql_types::{Bool, Text};
     let accounts = smart_accounts::table.filter(crate::db::ids::ids_in(smart_accounts::id, ids)).select((
         sql::<Bool>("FALSE"),
         smart_accounts::id,
@@ -357,12 +357,13 @@ fn account_and_va_refs(conn: &mut DbConnection, ids: &[i64], va_ids: &[i64]) -> 
         smart_accounts::domain,
         smart_accounts::status,
     ));
+    // A VA has no domain or status: empty text in their places.
     let vas = virtual_accounts::table.filter(crate::db::ids::ids_in(virtual_accounts::id, va_ids)).select((
         sql::<Bool>("TRUE"),
         virtual_accounts::id,
         virtual_accounts::name,
-        virtual_accounts::name,
-        virtual_accounts::name,
+        sql::<Text>("''"),
+        sql::<Text>("''"),
     ));
     let rows: Vec<(bool, i64, String, String, String)> = crate::db::union::Pair(accounts, vas).load(conn)?;
     let (mut refs, mut names) = (Vec::new(), Vec::new());
@@ -397,7 +398,7 @@ pub fn assignment_access(conn: &mut DbConnection, actor: &Actor, id: i64) -> Dom
 /// Loads an order the actor may see (404 otherwise), with its lines and assignments.
 pub fn load(conn: &mut DbConnection, actor: &Actor, id: i64) -> DomainResult<OrderView> {
     let (order, names) = load_named(conn, id)?;
-    view(conn, actor, order, Some(names))
+    view(conn, actor, order, names)
 }
 
 /// The ordering company's name, its author's, and whom it was handed to.
@@ -417,26 +418,9 @@ fn load_named(conn: &mut DbConnection, id: i64) -> DomainResult<(OrderRow, Names
         .ok_or(DomainError::NotFound)
 }
 
-/// The names of an order read on its own.
-fn names(conn: &mut DbConnection, order: &OrderRow) -> QueryResult<Names> {
-    let handoff = diesel::alias!(companies as handoff);
-    let (company_name, created_by, handoff_company): (String, Option<String>, Option<String>) = companies::table
-        .find(order.company_id)
-        .select((
-            companies::name,
-            users::table.find(order.created_by).select(users::name).single_value(),
-            handoff
-                .filter(handoff.field(companies::id).nullable().eq(order.handoff_company_id))
-                .select(handoff.field(companies::name))
-                .single_value(),
-        ))
-        .first(conn)?;
-    Ok((company_name, created_by.ok_or(diesel::result::Error::NotFound)?, handoff_company))
-}
-
 /// The order as `actor` sees it: 404 if they do not; only their lines for a
 /// customer account's users; the reseller's choices masked for a distributor.
-fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow, names: Option<Names>) -> DomainResult<OrderView> {
+fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow, names: Names) -> DomainResult<OrderView> {
     // The lines are read once: their assignments are what sight judges by,
     // and nothing of them is shown before it has.
     let rows: Vec<(LineRow, catalogue::Product)> = order_lines::table
@@ -499,10 +483,7 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow, names: Option<N
         line.minor_needs_account = minors.iter().any(|m| m.needs_account());
         line.minor_optional_open = minors.iter().any(|m| m.requirement == SaRequirement::Optional && m.account.is_none());
     }
-    let (company_name, created_by, handoff_company) = match names {
-        Some(n) => n,
-        None => self::names(conn, &order)?,
-    };
+    let (company_name, created_by, handoff_company) = names;
     let f = facts(&order, &lines);
     lines.retain(|l| sight.shows_line(l.id));
     if masked {
@@ -763,7 +744,8 @@ pub fn convert_quote(conn: &mut DbConnection, actor: &Actor, order_id: i64, vers
 pub fn submit(conn: &mut DbConnection, actor: &Actor, order_id: i64, version: i32, base_url: &str) -> DomainResult<()> {
     crate::db::transaction(conn, |conn| {
         let order = for_change(conn, actor, order_id, Some(version))?;
-        let v = view(conn, actor, order.clone(), None)?;
+        let (_, names) = load_named(conn, order_id)?;
+        let v = view(conn, actor, order.clone(), names)?;
         if !v.blockers.is_empty() {
             let mut e = FieldErrors::new();
             e.add("submit", v.blockers.iter().map(|b| b.message.clone()).collect::<Vec<_>>().join(" "));
