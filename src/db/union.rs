@@ -164,6 +164,40 @@ impl<C: QueryFragment<MultiBackend>, Q: QueryFragment<MultiBackend>> QueryFragme
     }
 }
 
+/// A statement whose SQL text is the same on every call on a backend (its
+/// literal SQL depends on the backend alone), kept prepared under the
+/// marker type `K` of its one call site. Unlike `Shaped`, its text is not
+/// built again on every call to find the prepared statement. Each call site
+/// names its own `K`: two texts under one `K` would run the wrong statement.
+pub struct Fixed<K, Q>(pub Q, std::marker::PhantomData<K>);
+
+impl<K, Q> Fixed<K, Q> {
+    pub fn new(query: Q) -> Self {
+        Fixed(query, std::marker::PhantomData)
+    }
+}
+
+impl<K: 'static, Q> QueryId for Fixed<K, Q> {
+    type QueryId = K;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<K, Q: Query> Query for Fixed<K, Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<K, Q> RunQueryDsl<DbConnection> for Fixed<K, Q> {}
+
+impl<K, Q: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for Fixed<K, Q> {
+    fn is_safe_to_cache_prepared(&self, _backend: &MultiBackend) -> QueryResult<bool> {
+        Ok(true)
+    }
+
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        self.0.walk_ast(out)
+    }
+}
+
 /// A statement whose literal SQL (a sort's ORDER BY, say) depends only on
 /// its shape, kept prepared by its text as `UnionAll` is.
 pub struct Shaped<Q>(pub Q);

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use crate::db::models::user::User;
 use crate::db::schema::{companies, user_sessions, users};
-use crate::db::union::Shaped;
+use crate::db::union::Fixed;
 use crate::db::DbConnection;
 use crate::domain::identity::links::{hash_token, new_token};
 use crate::domain::identity::{security, Person};
@@ -138,8 +138,10 @@ type SessionRow = (
 
 fn find(conn: &mut DbConnection, token: &str, asked: Vec<u64>) -> QueryResult<Found> {
     let began = moment::columns(conn, &asked);
-    // The moment's SQL is literal text, fixed per backend: kept prepared.
-    let row: Option<SessionRow> = Shaped(
+    // The moment's SQL is literal text, fixed per backend: kept prepared
+    // under this statement's own name.
+    struct SessionCheck;
+    let row: Option<SessionRow> = Fixed::<SessionCheck, _>::new(
         user_sessions::table
             .inner_join(users::table.left_join(companies::table))
             .filter(user_sessions::token_hash.eq(hash_token(token)))

@@ -708,8 +708,9 @@ pub fn snapshot(conn: &mut DbConnection) -> DomainResult<Snapshot> {
             use diesel::sql_types::{BigInt, Text};
             // One statement: the bound and the snapshot are of one moment.
             // It has no parameters, so its one plan is kept prepared
-            // (`Shaped`) rather than parsed and planned on every list page.
-            let (bound, snap): (i64, String) = crate::db::union::Shaped(
+            // (`Fixed`) rather than parsed and planned on every list page.
+            struct ListSnapshot;
+            let (bound, snap): (i64, String) = crate::db::union::Fixed::<ListSnapshot, _>::new(
                 assignment_events::table.select((sql::<BigInt>("COALESCE(MAX(id), 0)"), sql::<Text>("pg_current_snapshot()::text"))),
             )
             .get_result(conn)?;

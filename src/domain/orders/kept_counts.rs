@@ -34,7 +34,7 @@ use diesel::sql_types::{Bool, Text};
 use super::listing;
 use super::visibility::{self, Audience};
 use crate::db::schema::worklist_changes;
-use crate::db::union::Shaped;
+use crate::db::union::Fixed;
 use crate::db::DbConnection;
 use crate::domain::error::DomainResult;
 use crate::domain::Actor;
@@ -199,7 +199,9 @@ pub const COMMITTED_AMONG: (&str, &str) = (
 /// Whether any of these transactions has a change visible now.
 fn any_committed(conn: &mut DbConnection, transactions: &[u64]) -> DomainResult<bool> {
     let (before, after) = COMMITTED_AMONG;
-    Ok(Shaped(diesel::select(sql::<Bool>(before).bind::<Text, _>(xid_array(transactions)).sql(after))).get_result(conn)?)
+    struct AnyCommitted;
+    Ok(Fixed::<AnyCommitted, _>::new(diesel::select(sql::<Bool>(before).bind::<Text, _>(xid_array(transactions)).sql(after)))
+        .get_result(conn)?)
 }
 
 impl KeptCounts {
