@@ -173,7 +173,17 @@ impl ManageConnection for ConnectionManager {
                 }
                 probed
             }
-            DbConnection::Sqlite(_) => Ok(()),
+            // A transaction left open (a page view's reads that ended in a
+            // panic, say) is rolled back here rather than handed on.
+            DbConnection::Sqlite(c) => {
+                use diesel::connection::{AnsiTransactionManager, TransactionManager};
+                if AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth().map_err(r2d2::Error::QueryError)?.is_some()
+                {
+                    AnsiTransactionManager::rollback_transaction(c).map_err(r2d2::Error::QueryError)?;
+                    uncount(conn);
+                }
+                Ok(())
+            }
         }
     }
 
@@ -229,7 +239,8 @@ impl Instrumentation for StatementCounter {
 }
 
 impl StatementCounter {
-    /// The checkout probe is the pool's, not a statement of the request.
+    /// The checkout probe is the pool's, not a statement of the request
+    /// (nor a page view's read transaction, see `begin_page_reads`).
     fn uncount_probe(&mut self) {
         if self.here > 0 {
             self.here -= 1;
@@ -452,6 +463,51 @@ where
             let _ = step(conn, Step::Rollback);
             Err(e)
         }
+    }
+}
+
+/// Opens a read transaction on SQLite for a page view's reads, so that
+/// they take SQLite's shared-memory read lock once, not once per
+/// statement (its mutex, shared by the connections of the process, is
+/// contended under load, every lock and unlock a system call), and all see
+/// one moment. Its `BEGIN` and `COMMIT` are not counted as statements of
+/// the request: they read no row and, on an embedded database, make no
+/// round trip. On PostgreSQL, or inside a transaction, nothing is opened;
+/// returns whether one was.
+pub fn begin_page_reads(conn: &mut DbConnection) -> bool {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConnection::Sqlite(c) = conn else { return false };
+    let idle = AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth().is_ok_and(|d| d.is_none());
+    let begun = idle && AnsiTransactionManager::begin_transaction_sql(c, "BEGIN").is_ok();
+    if begun {
+        uncount(conn);
+    }
+    begun
+}
+
+/// Ends the read transaction `begin_page_reads` opened, if one is open.
+/// One that cannot end (it cannot, short of a broken connection) marks the
+/// connection lost, so that the pool drops it.
+pub fn end_page_reads(conn: &mut DbConnection) {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConnection::Sqlite(c) = conn else { return };
+    if !AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth().is_ok_and(|d| d.is_some()) {
+        return;
+    }
+    // Committed rather than rolled back: the reads wrote nothing, and
+    // should anything have been written, it is not silently dropped.
+    let ended = AnsiTransactionManager::commit_transaction(c).is_ok();
+    uncount(conn);
+    if !ended {
+        if let Some(counter) = conn.instrumentation().downcast_mut::<StatementCounter>() {
+            counter.lost = true;
+        }
+    }
+}
+
+fn uncount(conn: &mut DbConnection) {
+    if let Some(counter) = conn.instrumentation().downcast_mut::<StatementCounter>() {
+        counter.uncount_probe();
     }
 }
 

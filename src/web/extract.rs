@@ -74,13 +74,25 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
             // when a pooled connection is free at once and the session is
             // not due a write, instead of handing them to a thread of the
             // blocking pool and waiting for it: two thread switches less.
+            // Its reads and the page's are one read transaction
+            // (`db::begin_page_reads`).
             let free = if safe && state.embedded_database() { state.pool.try_get() } else { None };
             let inline = match free {
-                Some(mut conn) => signed_in(&mut conn, &state, &token, safe, with_count, false)?
-                    .map(|(found, count, statements)| (found, count, statements, conn)),
+                Some(mut conn) => {
+                    let reading = crate::db::begin_page_reads(&mut conn);
+                    let checked = signed_in(&mut conn, &state, &token, safe, with_count, false);
+                    match checked {
+                        Ok(Some((found, count, statements))) => Some((found, count, statements, conn, reading)),
+                        other => {
+                            crate::db::end_page_reads(&mut conn);
+                            other?;
+                            None
+                        }
+                    }
+                }
                 None => None,
             };
-            let (found, count, statements, conn) = match inline {
+            let (found, count, statements, conn, reading) = match inline {
                 Some(done) => done,
                 None => {
                     let st = state.clone();
@@ -88,7 +100,7 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
                         let mut conn = st.pool.get()?;
                         let (found, count, statements) =
                             signed_in(&mut conn, &st, &token, safe, with_count, true)?.expect("a check that may write finishes");
-                        Ok((found, count, statements, conn))
+                        Ok((found, count, statements, conn, false))
                     })
                     .await??
                 }
@@ -98,7 +110,7 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
             if safe {
                 crate::web::statements::keep_connections();
             }
-            crate::web::statements::keep(conn);
+            crate::web::statements::keep_reading(conn, reading);
             not_assigned = count;
             match found {
                 Some((session_id, person, actor, moment)) => {

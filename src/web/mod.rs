@@ -69,16 +69,17 @@ where
     T: Send + 'static,
     F: FnOnce(&mut crate::db::DbConnection) -> crate::domain::error::DomainResult<T> + Send + 'static,
 {
-    let held = if state.embedded_database() { statements::take_held() } else { None };
-    let Some(mut conn) = held else {
+    let held = if state.embedded_database() { statements::take_held_reading() } else { None };
+    let Some((mut conn, reading)) = held else {
         return run(state, f).await;
     };
     let before = crate::db::statements_on(&mut conn);
-    // A panic is answered as `run` answers one; the connection is not reused.
+    // A panic is answered as `run` answers one; the connection is not
+    // reused by this request (the pool ends its read transaction).
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut conn)))
         .map_err(|_| AppError::internal(anyhow::anyhow!("a page's reads panicked")))?;
     statements::add(crate::db::statements_on(&mut conn) - before);
-    statements::keep(conn);
+    statements::keep_reading(conn, reading);
     Ok(result)
 }
 

@@ -27,6 +27,27 @@ struct Held {
     /// Whether this request keeps a connection (page views only).
     keeps: bool,
     conn: Option<PooledConnection>,
+    /// The connection is in the page view's read transaction
+    /// (`db::begin_page_reads`), ended when the request is done with it.
+    reading: bool,
+}
+
+impl Held {
+    fn end_reads(&mut self) {
+        if std::mem::take(&mut self.reading) {
+            if let Some(conn) = self.conn.as_mut() {
+                crate::db::end_page_reads(conn);
+            }
+        }
+    }
+}
+
+impl Drop for Held {
+    /// The response is ready, or the request was dropped: the connection
+    /// goes back to the pool out of its read transaction.
+    fn drop(&mut self) {
+        self.end_reads();
+    }
 }
 
 /// From now on this request keeps the connection it is given (see `keep`).
@@ -34,18 +55,52 @@ pub fn keep_connections() {
     let _ = HELD.try_with(|h| h.borrow_mut().keeps = true);
 }
 
-/// The connection this request holds, if any (taken: give it back with `keep`).
+/// The connection this request holds, if any, out of any read
+/// transaction (taken: give it back with `keep`).
 pub fn take_held() -> Option<PooledConnection> {
-    HELD.try_with(|h| h.borrow_mut().conn.take()).ok().flatten()
+    HELD.try_with(|h| {
+        let mut h = h.borrow_mut();
+        h.end_reads();
+        h.conn.take()
+    })
+    .ok()
+    .flatten()
+}
+
+/// The connection this request holds, if any, still in its read
+/// transaction when it is in one (for a page view's reads; give it back
+/// with `keep_reading`, which it tells).
+pub fn take_held_reading() -> Option<(PooledConnection, bool)> {
+    HELD.try_with(|h| {
+        let mut h = h.borrow_mut();
+        let reading = std::mem::take(&mut h.reading);
+        h.conn.take().map(|c| (c, reading))
+    })
+    .ok()
+    .flatten()
 }
 
 /// Keeps `conn` for the rest of a page view; otherwise it goes back to the pool.
 pub fn keep(conn: PooledConnection) {
+    keep_reading(conn, false);
+}
+
+/// `keep` for a connection that may be in the page view's read transaction
+/// (`reading`), ended when the request is done with it, or at once when
+/// the request keeps no connection.
+pub fn keep_reading(mut conn: PooledConnection, reading: bool) {
+    let keeps = HELD.try_with(|h| h.borrow().keeps).unwrap_or(false);
+    if !keeps {
+        if reading {
+            crate::db::end_page_reads(&mut conn);
+        }
+        return;
+    }
     let _ = HELD.try_with(|h| {
         let mut h = h.borrow_mut();
-        if h.keeps {
-            h.conn = Some(conn);
-        }
+        h.end_reads();
+        h.conn = Some(conn);
+        h.reading = reading;
     });
 }
 

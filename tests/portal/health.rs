@@ -312,3 +312,45 @@ async fn sign_in_registration_and_profile_answer_503_when_the_database_is_gone()
         drop(held);
     }
 }
+
+/// A page view's reads on SQLite are one read transaction: what another
+/// connection commits meanwhile is not seen until it ends, and its `BEGIN`
+/// and `COMMIT` are not counted as the page's statements. A connection
+/// given back to the pool still in a transaction (a page view's reads that
+/// panicked) is rolled back before it is handed out again.
+#[test]
+fn a_page_views_reads_see_one_moment_and_no_transaction_outlives_its_request_on_sqlite() {
+    use diesel::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("reads.db").to_string_lossy().into_owned();
+    let pool = portal::db::build_pool(&url, 2).unwrap();
+    portal::db::run_migrations(&mut *pool.get().unwrap()).unwrap();
+    let companies = |conn: &mut portal::db::DbConnection| -> i64 { portal::db::schema::companies::table.count().get_result(conn).unwrap() };
+    let insert = |conn: &mut portal::db::DbConnection| {
+        conn.batch_execute("INSERT INTO companies (name, kind, created_at) VALUES ('Meanwhile', 'customer', '2026-11-23 00:00:00')")
+            .unwrap()
+    };
+    let mut page = pool.get().unwrap();
+    let mut other = pool.get().unwrap();
+    let before = portal::db::statements_on(&mut page);
+    assert!(portal::db::begin_page_reads(&mut page), "a read transaction on SQLite");
+    assert_eq!(companies(&mut page), 0);
+    insert(&mut other);
+    assert_eq!(companies(&mut page), 0, "the page's second read sees the moment of its first");
+    portal::db::end_page_reads(&mut page);
+    assert_eq!(companies(&mut page), 1, "after the page, the change is seen");
+    assert_eq!(portal::db::statements_on(&mut page) - before, 3, "three reads counted, not the BEGIN and COMMIT");
+
+    // Given back in a transaction: rolled back at the next checkout.
+    assert!(portal::db::begin_page_reads(&mut page));
+    assert_eq!(companies(&mut page), 1);
+    drop(page);
+    insert(&mut other);
+    drop(other);
+    let mut again = pool.get().unwrap();
+    let mut second = pool.get().unwrap();
+    assert_eq!(companies(&mut again), 2, "no stale read transaction handed out");
+    assert_eq!(companies(&mut second), 2);
+    assert!(portal::db::begin_page_reads(&mut again), "out of any transaction, a new one begins");
+    portal::db::end_page_reads(&mut again);
+}
