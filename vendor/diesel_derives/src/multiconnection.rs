@@ -1126,10 +1126,37 @@ fn generate_querybuilder(connection_types: &[ConnectionVariant]) -> TokenStream 
         }
     });
 
+    // Change: an identifier without the backend's quote character is written
+    // between its quotes as it is, without the escaped copy diesel's builders
+    // allocate for every identifier. The quotes are learned once, from how
+    // the backend writes an empty identifier.
     let push_identifier_impl = connection_types.iter().map(|c| {
         let ident = c.name;
+        let ty = c.ty;
         quote::quote! {
-            Self::#ident(q) => q.push_identifier(identifier)
+            Self::#ident(q) => {
+                static QUOTES: std::sync::OnceLock<Option<(char, char)>> = std::sync::OnceLock::new();
+                let quotes = QUOTES.get_or_init(|| {
+                    let mut probe = <<#ty as diesel::connection::Connection>::Backend as diesel::backend::Backend>::QueryBuilder::default();
+                    diesel::query_builder::QueryBuilder::push_identifier(&mut probe, "").ok()?;
+                    let both = diesel::query_builder::QueryBuilder::finish(probe);
+                    let mut chars = both.chars();
+                    match (chars.next(), chars.next(), chars.next()) {
+                        (Some(open), Some(close), None) => Some((open, close)),
+                        _ => None,
+                    }
+                });
+                match quotes {
+                    Some((open, close)) if !identifier.contains(*close) => {
+                        let mut buf = [0u8; 4];
+                        q.push_sql(open.encode_utf8(&mut buf));
+                        q.push_sql(identifier);
+                        q.push_sql(close.encode_utf8(&mut buf));
+                        Ok(())
+                    }
+                    _ => q.push_identifier(identifier),
+                }
+            }
         }
     });
 
