@@ -83,10 +83,15 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
                     let checked = signed_in(&mut conn, &state, &token, safe, with_count, false);
                     match checked {
                         Ok(Some((found, count, statements))) => Some((found, count, statements, conn, reading)),
-                        other => {
+                        // Due a write: this connection goes back out of its
+                        // transaction, and the check runs again on the blocking pool.
+                        Ok(None) => {
                             crate::db::end_page_reads(&mut conn);
-                            other?;
                             None
+                        }
+                        Err(e) => {
+                            crate::db::end_page_reads(&mut conn);
+                            return Err(e);
                         }
                     }
                 }

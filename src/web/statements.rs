@@ -5,7 +5,9 @@
 //! A page view (GET or HEAD) also keeps the pooled connection its first
 //! database work checked out (the signed-in person), so the page's work runs
 //! on it: one checkout per request, and on PostgreSQL one validity check
-//! less. It goes back to the pool when the response is ready. Requests that
+//! less. It goes back to the pool when the response is ready; on SQLite the
+//! signed-in check and the page's reads are one read transaction on it
+//! (`db::begin_page_reads`), ended then. Requests that
 //! change something give theirs back at once: they may do slow work between
 //! database calls (a password hash, say) that should not hold a connection.
 
