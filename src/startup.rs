@@ -25,6 +25,9 @@ use crate::web::{csrf, routes};
 /// What every handler can reach.
 pub struct AppState {
     pub pool: Pool,
+    /// PostgreSQL's pool for the page views marked `web::routes::PlanStable`
+    /// (`db::build_plan_stable_pool`); none on SQLite.
+    plan_stable_pool: Option<Pool>,
     pub settings: Settings,
     pub mail: MailTransport,
     mail_wake: Arc<Notify>,
@@ -46,6 +49,15 @@ impl AppState {
     /// Whether the database is SQLite, in this process.
     pub fn embedded_database(&self) -> bool {
         crate::db::Backend::of_url(&self.settings.database_url) == crate::db::Backend::Sqlite
+    }
+
+    /// The pool a page view takes its connection from: on PostgreSQL, the
+    /// plan-stable pool for a page marked so.
+    pub fn page_pool(&self, plan_stable: bool) -> &Pool {
+        match (&self.plan_stable_pool, plan_stable) {
+            (Some(p), true) => p,
+            _ => &self.pool,
+        }
     }
 
     /// Asks the mail worker to look at the outbox now rather than at its next tick.
@@ -168,10 +180,11 @@ impl Application {
         let pool_size = settings.db_pool_size;
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
-        let pool = tokio::task::spawn_blocking(move || -> anyhow::Result<Pool> {
-            let pool = db::build_counted_pool(&database_url, pool_size, counter)?;
+        let (pool, plan_stable_pool) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Pool, Option<Pool>)> {
+            let pool = db::build_counted_pool(&database_url, pool_size, counter.clone())?;
             db::run_migrations(&mut *pool.get()?)?;
-            Ok(pool)
+            let plan_stable = db::build_plan_stable_pool(&database_url, pool_size, counter)?;
+            Ok((pool, plan_stable))
         })
         .await??;
 
@@ -212,6 +225,7 @@ impl Application {
 
         let state = web::Data::new(AppState {
             pool,
+            plan_stable_pool,
             settings: settings.clone(),
             mail,
             mail_wake,

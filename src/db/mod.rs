@@ -207,6 +207,9 @@ pub struct StatementCounter {
     lost: bool,
     /// The statement running and when it started, while tracing.
     running: Option<(std::time::Instant, String)>,
+    /// A PostgreSQL connection whose statements all run on their generic
+    /// plan (`build_plan_stable_pool`).
+    generic_plans: bool,
 }
 
 impl Instrumentation for StatementCounter {
@@ -263,15 +266,32 @@ pub fn statements_on(conn: &mut DbConnection) -> u64 {
 #[derive(Debug, Clone)]
 struct Customizer {
     statements: Arc<AtomicU64>,
+    /// PostgreSQL: every statement on its generic plan.
+    generic_plans: bool,
 }
 
 impl CustomizeConnection<DbConnection, r2d2::Error> for Customizer {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        if let DbConnection::Sqlite(c) = conn {
-            c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
-                .map_err(r2d2::Error::QueryError)?;
-        }
-        conn.set_instrumentation(StatementCounter { total: self.statements.clone(), here: 0, answered: None, lost: false, running: None });
+        let generic_plans = match conn {
+            DbConnection::Sqlite(c) => {
+                c.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+                    .map_err(r2d2::Error::QueryError)?;
+                false
+            }
+            DbConnection::Postgresql(c) if self.generic_plans => {
+                c.batch_execute("SET plan_cache_mode = force_generic_plan").map_err(r2d2::Error::QueryError)?;
+                true
+            }
+            DbConnection::Postgresql(_) => false,
+        };
+        conn.set_instrumentation(StatementCounter {
+            total: self.statements.clone(),
+            here: 0,
+            answered: None,
+            lost: false,
+            running: None,
+            generic_plans,
+        });
         Ok(())
     }
 }
@@ -328,6 +348,27 @@ pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
 
 /// Builds the pool; every statement its connections run adds one to `statements`.
 pub fn build_counted_pool(url: &str, max_size: u32, statements: Arc<AtomicU64>) -> anyhow::Result<Pool> {
+    counted_pool(url, max_size, statements, false)
+}
+
+/// On PostgreSQL, a second pool for the page views whose every statement
+/// has one plan whatever its values (`web::routes::PlanStable`): its
+/// connections run each prepared statement on its generic plan
+/// (`plan_cache_mode = force_generic_plan`, set once when a connection
+/// opens), so PostgreSQL neither plans them anew on every call nor needs
+/// `with_generic_plan`'s transaction, two round trips per page. Every
+/// other statement keeps PostgreSQL's own choice, which for some (a lookup
+/// by a value most rows share, say) depends on the value asked for. Its
+/// connections open when first needed. `None` on SQLite, which plans a
+/// prepared statement once.
+pub fn build_plan_stable_pool(url: &str, max_size: u32, statements: Arc<AtomicU64>) -> anyhow::Result<Option<Pool>> {
+    match Backend::of_url(url) {
+        Backend::Postgres => counted_pool(url, max_size, statements, true).map(Some),
+        Backend::Sqlite => Ok(None),
+    }
+}
+
+fn counted_pool(url: &str, max_size: u32, statements: Arc<AtomicU64>, generic_plans: bool) -> anyhow::Result<Pool> {
     let manager = ConnectionManager::new(url);
     let backend = manager.backend;
     if backend == Backend::Sqlite {
@@ -344,12 +385,13 @@ pub fn build_counted_pool(url: &str, max_size: u32, statements: Arc<AtomicU64>) 
     }
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
+        .min_idle(generic_plans.then_some(0))
         // A request waits at most this long for a connection (then 503);
         // a connection idle for a while is tested first, so a dead one is
         // replaced (`ConnectionManager::is_valid`).
         .connection_timeout(Duration::from_secs(3))
         .test_on_check_out(true)
-        .connection_customizer(Box::new(Customizer { statements }))
+        .connection_customizer(Box::new(Customizer { statements, generic_plans }))
         .build(manager)
         .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
     Ok(pool)
@@ -516,10 +558,15 @@ fn uncount(conn: &mut DbConnection) {
 /// whose plan is the same whatever its values (each index range stops at a
 /// few rows) but costs far more to plan than to run: PostgreSQL would
 /// otherwise plan it anew on every call, judging the generic plan by
-/// estimates for unknown values. Inside another transaction, or on SQLite
-/// (which plans once per prepared statement), `f` simply runs.
+/// estimates for unknown values. Inside another transaction, on a
+/// connection of the plan-stable pool (whose statements all run on their
+/// generic plan), or on SQLite (which plans once per prepared statement),
+/// `f` simply runs.
 pub fn with_generic_plan<T>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> QueryResult<T>) -> QueryResult<T> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if conn.instrumentation().downcast_ref::<StatementCounter>().is_some_and(|c| c.generic_plans) {
+        return f(conn);
+    }
     let outermost_pg = match conn {
         DbConnection::Postgresql(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?.is_none(),
         DbConnection::Sqlite(_) => false,

@@ -101,8 +101,9 @@ async fn load_viewer(req: HttpRequest, need: Need) -> Result<Viewer, AppError> {
                 Some(done) => done,
                 None => {
                     let st = state.clone();
+                    let plan_stable = safe && req.app_data::<crate::web::routes::PlanStable>().is_some();
                     web::block(move || -> Result<_, AppError> {
-                        let mut conn = st.pool.get()?;
+                        let mut conn = st.page_pool(plan_stable).get()?;
                         let (found, count, statements) =
                             signed_in(&mut conn, &st, &token, safe, with_count, true)?.expect("a check that may write finishes");
                         Ok((found, count, statements, conn, false))

@@ -6,6 +6,21 @@ use crate::web::{
     account_request, accounts, assets, auth, company, dev_mail, devices_api, home, identity, licenses, orders, profile, sa_orders,
 };
 
+/// Marks a page whose every statement has one plan whatever the values
+/// bound to it: index ranges keyed by ids that each stop at a page. On
+/// PostgreSQL its page views take their connection from the plan-stable
+/// pool (`db::build_plan_stable_pool`), where nothing is planned per call.
+/// A page that looks something up by a value many rows may share does not
+/// belong here.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanStable;
+
+/// A GET route marked `PlanStable`; like `cfg.route(path, web::get())`, it
+/// leaves the path's other methods to their own routes.
+fn plan_stable(path: &str) -> actix_web::Resource {
+    web::resource(path).guard(actix_web::guard::Get()).app_data(PlanStable)
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
     // Anyone
     cfg.route("/static/{path:.*}", web::get().to(assets::asset))
@@ -60,12 +75,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
         .route("/orders/{id}/lines/{line}/assignment/remove", web::post().to(orders::clear_line))
         .route("/orders/{id}/convert", web::post().to(orders::convert_quote))
         .route("/orders/{id}/submit", web::post().to(orders::submit_order))
-        .route("/orders/{id}/assignment", web::get().to(orders::assignment_form))
+        .service(plan_stable("/orders/{id}/assignment").to(orders::assignment_form))
         .route("/orders/{id}/assignment", web::post().to(orders::assign))
         .route("/orders/{id}/history", web::get().to(orders::history))
         .route("/orders/{id}/cases/new", web::get().to(orders::new_case))
         .route("/orders/{id}/cases", web::post().to(orders::open_case))
-        .route("/smart-account-orders", web::get().to(sa_orders::list))
+        .service(plan_stable("/smart-account-orders").to(sa_orders::list))
         .route("/smart-account-orders/export.csv", web::get().to(sa_orders::export))
         .route("/smart-account-orders/holding-accounts", web::get().to(sa_orders::holding_suggestions))
         .route("/smart-account-orders/reassign", web::get().to(sa_orders::reassign_form))

@@ -369,7 +369,6 @@ pub(crate) fn prefix_matches(
                     smart_accounts::kind,
                     smart_accounts::status,
                 ))
-                .limit(limit)
                 .into_boxed::<crate::db::MultiBackend>();
             if let Some(kind) = kind {
                 query = query.filter(smart_accounts::kind.eq(kind.as_str()));
@@ -392,7 +391,7 @@ pub(crate) fn prefix_matches(
             members.push(query);
         }
     }
-    let union = crate::db::union::UnionAll { parts: members };
+    let union = crate::db::union::UnionAll::limited(members, limit.max(0));
     // A partner's union of sources takes far longer for PostgreSQL to plan
     // than to run, and its plan does not depend on the values.
     let mut found: Vec<PrefixMatch> =

@@ -595,7 +595,7 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
         (found.into_iter().map(|(o, _)| o).collect::<Vec<_>>(), more, names)
     } else {
         let parts = source_pages().map(|q| q.select(ListedOrder::as_select())).collect();
-        let mut rows: Vec<ListedOrder> = UnionAll { parts }.load(conn)?;
+        let mut rows: Vec<ListedOrder> = UnionAll::new(parts).load(conn)?;
         rows.retain(|o| wanted(o.sa_rank));
         rows.sort_by_key(|o| l.sort.key(o));
         rows.dedup_by_key(|o| o.id);
@@ -696,10 +696,9 @@ pub fn not_assigned_count_for(conn: &mut DbConnection, audience: &Audience, cap:
                 orders::associated_holding_account_id,
                 orders::handoff_company_id,
             ))
-            .limit(cap)
         })
         .collect();
-    let rows: Vec<(i64, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>)> = UnionAll { parts }.load(conn)?;
+    let rows: Vec<(i64, i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>)> = UnionAll::limited(parts, cap).load(conn)?;
     let mut ids: Vec<i64> = rows
         .into_iter()
         .filter_map(|(id, company_id, holding, holding_va, associated, handoff_company)| {
@@ -730,7 +729,7 @@ pub fn oldest_in_worklist(conn: &mut DbConnection, audience: &Audience, limit: i
             q.order((orders::waiting_since.asc(), orders::id.asc())).limit(limit).select(ListedOrder::as_select())
         })
         .collect();
-    let mut rows: Vec<ListedOrder> = UnionAll { parts }.load(conn)?;
+    let mut rows: Vec<ListedOrder> = UnionAll::new(parts).load(conn)?;
     rows.sort_by_key(|o| (o.waiting_since, o.id));
     rows.dedup_by_key(|o| o.id);
     let ids: Vec<i64> = rows.iter().filter_map(|o| o.holding_account_id).collect();
@@ -779,7 +778,7 @@ pub fn holding_choices(conn: &mut DbConnection, actor: &Actor, prefix: &str, lim
                 .select(virtual_accounts::smart_account_id);
             parts.push(named().filter(smart_accounts::id.eq_any(vas)));
         }
-        let reached: Vec<(i64, String, String)> = UnionAll { parts }.load(conn)?;
+        let reached: Vec<(i64, String, String)> = UnionAll::new(parts).load(conn)?;
         rows.extend(reached);
         rows.sort_by(|a, b| (&a.2, a.0).cmp(&(&b.2, b.0)));
         rows.dedup_by_key(|r| r.0);
