@@ -483,18 +483,20 @@ async fn a_bulk_move_runs_the_same_statements_for_two_orders_as_for_twelve() {
     }
 }
 
-/// The generic plan the partner's search asks PostgreSQL for lasts as long as
-/// its own transaction: the connection goes back to the pool planning as usual.
-#[tokio::test]
-async fn the_generic_plan_ends_with_its_transaction() {
+/// The connection's `plan_cache_mode`.
+fn mode(conn: &mut portal::db::DbConnection) -> String {
     #[derive(diesel::QueryableByName)]
     struct Setting {
         #[diesel(sql_type = diesel::sql_types::Text)]
         v: String,
     }
-    let mode = |conn: &mut portal::db::DbConnection| -> String {
-        diesel::sql_query("SELECT current_setting('plan_cache_mode') AS v").get_result::<Setting>(conn).unwrap().v
-    };
+    diesel::sql_query("SELECT current_setting('plan_cache_mode') AS v").get_result::<Setting>(conn).unwrap().v
+}
+
+/// The generic plan the partner's search asks PostgreSQL for lasts as long as
+/// its own transaction: the connection goes back to the pool planning as usual.
+#[tokio::test]
+async fn the_generic_plan_ends_with_its_transaction() {
     let app = spawn_app(Backend::Postgres).await;
     let mut conn = app.conn();
     let inside = portal::db::with_generic_plan(&mut conn, |c| Ok(mode(c))).unwrap();
@@ -511,14 +513,6 @@ async fn the_generic_plan_ends_with_its_transaction() {
 /// PostgreSQL's own choice. SQLite has no such pool.
 #[tokio::test]
 async fn the_plan_stable_pool_plans_generically_without_a_transaction() {
-    #[derive(diesel::QueryableByName)]
-    struct Setting {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        v: String,
-    }
-    let mode = |conn: &mut portal::db::DbConnection| -> String {
-        diesel::sql_query("SELECT current_setting('plan_cache_mode') AS v").get_result::<Setting>(conn).unwrap().v
-    };
     let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let sqlite = TestDb::new(Backend::Sqlite);
     assert!(portal::db::build_plan_stable_pool(&sqlite.url, 2, counter.clone()).unwrap().is_none());
