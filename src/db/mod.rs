@@ -279,7 +279,9 @@ impl CustomizeConnection<DbConnection, r2d2::Error> for Customizer {
                 false
             }
             DbConnection::Postgresql(c) if self.generic_plans => {
-                c.batch_execute("SET plan_cache_mode = force_generic_plan").map_err(r2d2::Error::QueryError)?;
+                // Named, so that `pg_stat_activity` tells the two pools apart.
+                c.batch_execute(&format!("SET plan_cache_mode = force_generic_plan; SET application_name = '{PLAN_STABLE_NAME}'"))
+                    .map_err(r2d2::Error::QueryError)?;
                 true
             }
             DbConnection::Postgresql(_) => false,
@@ -350,6 +352,9 @@ pub fn build_pool(url: &str, max_size: u32) -> anyhow::Result<Pool> {
 pub fn build_counted_pool(url: &str, max_size: u32, statements: Arc<AtomicU64>) -> anyhow::Result<Pool> {
     counted_pool(url, max_size, statements, false)
 }
+
+/// The `application_name` of the plan-stable pool's connections.
+pub const PLAN_STABLE_NAME: &str = "portal plan-stable";
 
 /// On PostgreSQL, a second pool for the page views whose every statement
 /// has one plan whatever its values (`web::routes::PlanStable`): its

@@ -531,6 +531,48 @@ async fn the_plan_stable_pool_plans_generically_without_a_transaction() {
     assert_eq!(mode(&mut main), "auto");
 }
 
+/// On PostgreSQL, Smart Account Orders and the order page are read on the
+/// plan-stable pool's connections (named in `pg_stat_activity`), which open
+/// only when such a page is first asked for; other pages keep the main pool.
+#[tokio::test]
+async fn the_list_and_the_order_page_are_read_on_the_plan_stable_pool() {
+    #[derive(diesel::QueryableByName)]
+    struct Backends {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let app = spawn_app_with(Backend::Postgres, AppOptions { mail_poll_interval: "1h", ..AppOptions::default() }).await;
+    let logins = portal::demo::seed(&mut app.conn(), &app.settings.base_url).expect("demo data");
+    let password = logins.iter().find(|l| l.email == "carlos@contoso.example").map(|l| l.password.clone()).unwrap();
+    let holding = grow(&app, 10);
+    let order: i64 = portal::db::schema::orders::table
+        .filter(portal::db::schema::orders::holding_account_id.eq(holding))
+        .filter(portal::db::schema::orders::name.eq("Grown order 0"))
+        .select(portal::db::schema::orders::id)
+        .first(&mut app.conn())
+        .unwrap();
+    let plan_stable = |last: &str| -> i64 {
+        diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 \
+             AND query LIKE $2",
+        )
+        .bind::<diesel::sql_types::Text, _>(portal::db::PLAN_STABLE_NAME)
+        .bind::<diesel::sql_types::Text, _>(format!("%{last}%"))
+        .get_result::<Backends>(&mut app.conn())
+        .unwrap()
+        .n
+    };
+    assert_eq!(app.sign_in("carlos@contoso.example", &password).await.status().as_u16(), 303);
+    for path in ["/", "/accounts", "/licenses"] {
+        assert_eq!(app.get(path).await.status().as_u16(), 200, "{path}");
+    }
+    assert_eq!(plan_stable(""), 0, "no page so far asked for the plan-stable pool");
+    assert_eq!(app.get(&format!("/orders/{order}")).await.status().as_u16(), 200);
+    assert!(plan_stable("") >= 1, "the order page read on the plan-stable pool");
+    assert_eq!(app.get("/smart-account-orders").await.status().as_u16(), 200);
+    assert!(plan_stable("\"sa_rank\"") >= 1, "the list read on the plan-stable pool");
+}
+
 /// The change rows behind the kept counts are pruned once a day old, all but
 /// the newest; a recent row stays, and so does the newest however old.
 #[tokio::test]
