@@ -199,18 +199,23 @@ async fn pages(app: &TestApp, email: &str, password: &str, order: i64) -> BTreeM
     counts
 }
 
+/// The first order `grow` parked in `holding`.
+fn first_grown_order(app: &TestApp, holding: i64) -> i64 {
+    portal::db::schema::orders::table
+        .filter(portal::db::schema::orders::holding_account_id.eq(holding))
+        .filter(portal::db::schema::orders::name.eq("Grown order 0"))
+        .select(portal::db::schema::orders::id)
+        .first(&mut app.conn())
+        .unwrap()
+}
+
 /// Every page's counts at a given data size: (partner, operations).
 async fn counts_at(backend: Backend, extra: usize) -> (BTreeMap<&'static str, u64>, BTreeMap<&'static str, u64>) {
     let app = spawn_app_with(backend, AppOptions { mail_poll_interval: "1h", ..AppOptions::default() }).await;
     let logins = portal::demo::seed(&mut app.conn(), &app.settings.base_url).expect("demo data");
     let password = |email: &str| logins.iter().find(|l| l.email == email).map(|l| l.password.clone()).unwrap();
     let holding = grow(&app, extra);
-    let order: i64 = portal::db::schema::orders::table
-        .filter(portal::db::schema::orders::holding_account_id.eq(holding))
-        .filter(portal::db::schema::orders::name.eq("Grown order 0"))
-        .select(portal::db::schema::orders::id)
-        .first(&mut app.conn())
-        .unwrap();
+    let order = first_grown_order(&app, holding);
     quiet(&app).await;
     let partner = pages(&app, "carlos@contoso.example", &password("carlos@contoso.example"), order).await;
     let operations = pages(&app, "olga@ops.example", &password("olga@ops.example"), order).await;
@@ -545,12 +550,7 @@ async fn the_list_and_the_order_page_are_read_on_the_plan_stable_pool() {
     let logins = portal::demo::seed(&mut app.conn(), &app.settings.base_url).expect("demo data");
     let password = logins.iter().find(|l| l.email == "carlos@contoso.example").map(|l| l.password.clone()).unwrap();
     let holding = grow(&app, 10);
-    let order: i64 = portal::db::schema::orders::table
-        .filter(portal::db::schema::orders::holding_account_id.eq(holding))
-        .filter(portal::db::schema::orders::name.eq("Grown order 0"))
-        .select(portal::db::schema::orders::id)
-        .first(&mut app.conn())
-        .unwrap();
+    let order = first_grown_order(&app, holding);
     let plan_stable = |last: &str| -> i64 {
         diesel::sql_query(
             "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1 \
