@@ -997,3 +997,41 @@ async fn the_holding_filter_reads_a_typed_name_and_suggests_only_the_viewers_hol
         assert_eq!(nora.get("/smart-account-orders?holding=Contoso+Holding").await.status().as_u16(), 400);
     }
 }
+
+/// Renaming a holding account moves its orders to their new place in the
+/// list sorted by holding account, and their rows show the new name.
+#[tokio::test]
+async fn orders_sorted_by_holding_account_follow_its_new_name() {
+    use portal::domain::orders::web_order_id;
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let Shop { world, .. } = shop(&app);
+        let carlos_actor = actor(&app, "carlos@contoso.example");
+        let beta = portal::domain::accounts::request::create_active(
+            &mut app.conn(),
+            &portal::domain::users::console_permit(),
+            &carlos_actor,
+            "Beta Holding",
+            "beta-holding.example",
+            portal::domain::roles::AccountKind::Holding,
+        )
+        .unwrap();
+        let in_contoso = parked(&app, "carlos@contoso.example", world.contoso_holding, &["Acme Corp"], 1)[0];
+        let in_beta = parked(&app, "carlos@contoso.example", beta, &["Zeta Mining"], 1)[0];
+        let carlos = as_user(&app, "carlos@contoso.example").await;
+        let holdings = |html: &str| texts(html, "table.sa-orders tbody td:nth-child(6)");
+        let list = carlos.get_text("/smart-account-orders?sort=holding&dir=asc").await;
+        assert_eq!(web_ids(&list), vec![web_order_id(in_beta), web_order_id(in_contoso)], "{backend:?}");
+        assert_eq!(holdings(&list), vec!["Beta Holding", "Contoso Holding"]);
+
+        let path = format!("/accounts/{}", world.contoso_holding);
+        let version = input_value(&carlos.get_text(&path).await, "version").unwrap();
+        let resp = carlos.post_form(&path, &path, &[("name", "Alpha Holding"), ("version", &version)]).await;
+        assert_eq!(resp.status().as_u16(), 303, "{backend:?}");
+        let list = carlos.get_text("/smart-account-orders?sort=holding&dir=asc").await;
+        assert_eq!(web_ids(&list), vec![web_order_id(in_contoso), web_order_id(in_beta)], "{backend:?}: the renamed account sorts first");
+        assert_eq!(holdings(&list), vec!["Alpha Holding", "Beta Holding"]);
+        let list = carlos.get_text("/smart-account-orders?sort=holding&dir=desc").await;
+        assert_eq!(web_ids(&list), vec![web_order_id(in_beta), web_order_id(in_contoso)], "{backend:?}");
+    }
+}

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::models::account::{AccessRequestRow, NewAccountRole, NewVirtualAccount, VirtualAccountRow};
 use crate::db::schema::{
-    access_requests, account_role_virtual_accounts, account_roles, companies, smart_accounts, users, virtual_accounts,
+    access_requests, account_role_virtual_accounts, account_roles, companies, orders, smart_accounts, users, virtual_accounts,
 };
 use crate::db::DbConnection;
 use crate::domain::accounts::request::grant;
@@ -39,6 +39,10 @@ pub fn update_properties(conn: &mut DbConnection, actor: &Actor, account_id: i64
                 "Someone else changed this account after you opened the form. Your change was not saved; reload to see theirs.".into(),
             ));
         }
+        // Orders parked in the account sort by its name: they follow the new one.
+        diesel::update(orders::table.filter(orders::holding_account_id.eq(account_id)))
+            .set(orders::holding_name_key.eq(name.as_str().to_lowercase()))
+            .execute(conn)?;
         events::record(
             conn,
             account_id,
@@ -585,7 +589,7 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, q: &str) -> DomainResult<V
     if q.chars().count() < 2 {
         return Ok(Vec::new());
     }
-    let rows = crate::domain::accounts::prefix_matches(conn, &q, None, &Vec::new, 20)?;
+    let rows = crate::domain::accounts::prefix_matches(conn, &q, None, &Vec::new, Some(0), 20)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let member: Vec<i64> = account_roles::table
         .filter(account_roles::user_id.eq(actor.user_id.0))
