@@ -26,7 +26,7 @@ pub struct Email {
 }
 
 #[derive(Template)]
-#[template(path = "email/welcome.txt")]
+#[template(path = "email/welcome.txt", whitespace = "preserve")]
 struct WelcomeEmail<'a> {
     name: &'a str,
     company: &'a str,
@@ -36,7 +36,7 @@ struct WelcomeEmail<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "email/notice.txt")]
+#[template(path = "email/notice.txt", whitespace = "preserve")]
 struct NoticeEmail<'a> {
     paragraphs: &'a [String],
     link: Option<(&'a str, &'a str)>,
