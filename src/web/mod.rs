@@ -139,6 +139,9 @@ fn push_digits(s: &mut String, n: u32, width: u32) {
     }
 }
 
+/// A web order id is letters, a dash and digits: nothing to escape.
+impl askama::filters::HtmlSafe for crate::domain::orders::WebOrderId {}
+
 /// Renders a page with a status (400 for a form shown again with errors).
 /// The buffer starts big enough for the longest lists, so a page is written
 /// without growing (and copying) it on the way.

@@ -9,7 +9,7 @@ use askama::Template;
 use crate::domain::orders::assignment::{self, AccountOption, BulkSummary, BulkTarget};
 use crate::domain::orders::listing::{self, Cursor, ListPage, ListQuery, ListRow, Sort, RANK_ASSIGNED, RANK_NOT_ASSIGNED};
 use crate::domain::orders::rules::OrderStatus;
-use crate::domain::orders::web_order_id;
+use crate::domain::orders::{web_order_id, WebOrderId};
 use crate::domain::roles::AccountKind;
 use crate::domain::{DomainError, FieldErrors};
 use crate::startup::AppState;
@@ -189,8 +189,8 @@ pub fn aria_sort(q: &ListQuery, sort: &str) -> &'static str {
 }
 
 impl ListRow {
-    pub fn web_id(&self) -> String {
-        self.order.web_order_id()
+    pub fn web_id(&self) -> WebOrderId {
+        WebOrderId(self.order.id)
     }
     pub fn status_label(&self) -> &'static str {
         self.order.status().label()
@@ -376,7 +376,7 @@ pub async fn export(req: HttpRequest, state: web::Data<AppState>, user: SignedIn
         };
         let days = r.days_in_holding.map(|d| d.to_string()).unwrap_or_default();
         w.write_record([
-            r.web_id().as_str(),
+            r.web_id().to_string().as_str(),
             r.order.sales_order_number.as_deref().unwrap_or(""),
             r.order.name.as_str(),
             r.order.end_customer_name.as_str(),

@@ -113,7 +113,18 @@ impl OrderRow {
 }
 
 pub fn web_order_id(id: i64) -> String {
-    format!("WO-{id:06}")
+    WebOrderId(id).to_string()
+}
+
+/// An order's web id as people see it (`WO-000123`), written where it is
+/// shown rather than into a string of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebOrderId(pub i64);
+
+impl std::fmt::Display for WebOrderId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WO-{:06}", self.0)
+    }
 }
 
 /// A smart account as an order shows it.
