@@ -223,6 +223,54 @@ impl<K, Q: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for Fixed<K,
     }
 }
 
+/// The `N`th of the few texts a call site's statement can have (`K` names
+/// the call site): `Fixed<Variant<K, N>, Q>` keeps each text prepared under
+/// its own name. `load_variant!` picks `N` at run time.
+pub struct Variant<K, const N: u8>(std::marker::PhantomData<K>);
+
+/// `load_variant!(conn, K, variant, query)`: loads `query` kept prepared as
+/// text number `variant` (below 16) of call site `K`, as `Fixed` keeps a
+/// statement of one text, so its SQL is not built again to find it; any
+/// other number runs it by its text. The caller derives the number from
+/// everything that shapes the text (not from bound values); debug builds
+/// check that one number of a call site never names two texts.
+macro_rules! load_variant {
+    ($conn:expr, $k:ty, $variant:expr, $query:expr) => {{
+        let variant: u8 = $variant;
+        let query = $query;
+        #[cfg(debug_assertions)]
+        $crate::db::union::check_variant::<$k, _>(variant, &query);
+        $crate::db::union::load_variant!(@arms $conn, $k, variant, query, 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)
+    }};
+    (@arms $conn:expr, $k:ty, $variant:ident, $query:ident, $($n:literal)*) => {
+        match $variant {
+            $($n => diesel::RunQueryDsl::load(
+                $crate::db::union::Fixed::<$crate::db::union::Variant<$k, $n>, _>::new($query),
+                $conn,
+            ),)*
+            _ => diesel::RunQueryDsl::load($crate::db::union::Shaped($query), $conn),
+        }
+    };
+}
+pub(crate) use load_variant;
+
+/// Debug builds: the text `query` has on SQLite is the one every earlier
+/// call gave for this number of call site `K`, or the macro's caller derives
+/// its number from too little.
+#[cfg(debug_assertions)]
+pub fn check_variant<K: 'static, Q: QueryFragment<MultiBackend>>(variant: u8, query: &Q) {
+    use diesel::query_builder::QueryBuilder;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static SEEN: Mutex<Option<HashMap<(std::any::TypeId, u8), String>>> = Mutex::new(None);
+    let mut builder = super::multi_connection_impl::MultiQueryBuilder::Sqlite(diesel::sqlite::SqliteQueryBuilder::new());
+    query.to_sql(&mut builder, &MultiBackend::Sqlite(diesel::sqlite::Sqlite)).expect("a statement's text");
+    let text = builder.finish();
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    let first = seen.get_or_insert_with(HashMap::new).entry((std::any::TypeId::of::<K>(), variant)).or_insert_with(|| text.clone());
+    assert_eq!(*first, text, "text number {variant} of {} names two texts", std::any::type_name::<K>());
+}
+
 /// A statement whose literal SQL (a sort's ORDER BY, say) depends only on
 /// its shape, kept prepared by its text as `UnionAll` is.
 pub struct Shaped<Q>(pub Q);
@@ -245,5 +293,26 @@ impl<Q: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for Shaped<Q> {
 
     fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
         self.0.walk_ast(out)
+    }
+}
+
+#[cfg(all(test, debug_assertions))]
+mod variant_tests {
+    use super::check_variant;
+    use diesel::dsl::sql;
+    use diesel::sql_types::Integer;
+
+    #[test]
+    fn one_number_of_a_call_site_names_one_text() {
+        struct Site;
+        struct OtherSite;
+        let one = diesel::select(sql::<Integer>("1"));
+        let two = diesel::select(sql::<Integer>("2"));
+        check_variant::<Site, _>(3, &one);
+        check_variant::<Site, _>(3, &one);
+        check_variant::<Site, _>(4, &two);
+        check_variant::<OtherSite, _>(3, &two);
+        let again = std::panic::catch_unwind(|| check_variant::<Site, _>(3, &two));
+        assert!(again.is_err(), "a second text under one number is refused");
     }
 }

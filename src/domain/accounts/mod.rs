@@ -337,12 +337,16 @@ pub(crate) struct PrefixMatch {
 /// every account. Each source's name range and domain range is read in order
 /// and stops at `limit`, all in one statement, so the cost grows neither with
 /// the number of accounts nor with how few of them a source holds. An empty
-/// `q` lists the first accounts by name.
+/// `q` lists the first accounts by name. `sources_text` numbers the text
+/// `sources` writes (below 4; the same number, the same SQL, whatever the
+/// ids bound in it): the statement is then kept prepared under its number
+/// instead of having its text built again to find it.
 pub(crate) fn prefix_matches(
     conn: &mut DbConnection,
     q: &str,
     kind: Option<AccountKind>,
     sources: &dyn Fn() -> Vec<AccountFilter>,
+    sources_text: Option<u8>,
     limit: i64,
 ) -> QueryResult<Vec<PrefixMatch>> {
     let upper = format!("{q}\u{10FFFF}");
@@ -392,10 +396,17 @@ pub(crate) fn prefix_matches(
         }
     }
     let union = crate::db::union::UnionAll::limited(members, limit.max(0));
+    // The text depends on the sources', on whether the domain is searched
+    // too (a typed `q`) and the kind filtered, and on the limit.
+    let variant = match (sources_text, limit) {
+        (Some(text), 20) if text < 4 => text * 4 + u8::from(q.is_empty()) * 2 + u8::from(kind.is_some()),
+        _ => u8::MAX,
+    };
+    struct PrefixUnion;
+    let run = |conn: &mut DbConnection| crate::db::union::load_variant!(conn, PrefixUnion, variant, union);
     // A partner's union of sources takes far longer for PostgreSQL to plan
     // than to run, and its plan does not depend on the values.
-    let mut found: Vec<PrefixMatch> =
-        if restricted { crate::db::with_generic_plan(conn, |conn| union.load(conn))? } else { union.load(conn)? };
+    let mut found: Vec<PrefixMatch> = if restricted { crate::db::with_generic_plan(conn, run)? } else { run(conn)? };
     found.sort_by(|a, b| (&a.name_key, a.id).cmp(&(&b.name_key, b.id)));
     found.dedup_by_key(|m| m.id);
     found.truncate(limit.max(0) as usize);

@@ -119,6 +119,18 @@ fn assignable_sources(actor: &Actor, kind: Option<AccountKind>, hint: bool) -> O
     Some(vec![owned, Box::new(smart_accounts::id.eq_any(roles)), requested])
 }
 
+/// Which of its few texts `assignable_sources(actor, Some(kind), true)`
+/// writes: none (operations), the company's own, or a distributor's for
+/// holding or for customer accounts.
+fn assignable_text(actor: &Actor, kind: AccountKind) -> u8 {
+    match (actor.is_operations(), actor.company_kind == CompanyKind::Distributor, kind) {
+        (true, _, _) => 0,
+        (false, false, _) => 1,
+        (false, true, AccountKind::Holding) => 2,
+        (false, true, AccountKind::Customer) => 3,
+    }
+}
+
 /// The accounts the actor may assign orders to, as one filter: any of the sources.
 fn assignable_filter(actor: &Actor) -> Option<AccountFilter> {
     let mut sources = assignable_sources(actor, None, false)?.into_iter();
@@ -155,7 +167,7 @@ pub fn prefix_search(
     q: &str,
 ) -> QueryResult<Vec<(i64, String, String, String)>> {
     let sources = || assignable_sources(actor, Some(kind), true).unwrap_or_default();
-    let found = crate::domain::accounts::prefix_matches(conn, q, Some(kind), &sources, 20)?;
+    let found = crate::domain::accounts::prefix_matches(conn, q, Some(kind), &sources, Some(assignable_text(actor, kind)), 20)?;
     Ok(found.into_iter().map(|m| (m.id, m.name, m.domain, m.status)).collect())
 }
 

@@ -55,6 +55,7 @@ pub fn derive(item: DeriveInput) -> TokenStream {
                 }
 
                 pub use self::backend::{MultiBackend, MultiRawValue};
+                pub use self::query_builder::MultiQueryBuilder;
                 pub use self::row::{MultiRow, MultiField};
             }
 
