@@ -319,6 +319,14 @@ pub fn virtual_accounts(conn: &mut DbConnection, ctx: &AccountInContext) -> Doma
 pub(crate) type AccountFilter =
     Box<dyn BoxableExpression<smart_accounts::table, crate::db::MultiBackend, SqlType = diesel::sql_types::Bool>>;
 
+/// Where an account search looks: a restriction, and whether it names a
+/// person's few accounts by id (the accounts of their roles), which are
+/// then read by id and sorted, never found by walking the name range.
+pub(crate) struct SearchSource {
+    pub filter: AccountFilter,
+    pub by_id: bool,
+}
+
 /// An account found by the beginning of its name or domain identifier.
 #[derive(Debug, Clone, Queryable)]
 pub(crate) struct PrefixMatch {
@@ -345,7 +353,7 @@ pub(crate) fn prefix_matches(
     conn: &mut DbConnection,
     q: &str,
     kind: Option<AccountKind>,
-    sources: &dyn Fn() -> Vec<AccountFilter>,
+    sources: &dyn Fn() -> Vec<SearchSource>,
     sources_text: Option<u8>,
     limit: i64,
 ) -> QueryResult<Vec<PrefixMatch>> {
@@ -354,7 +362,7 @@ pub(crate) fn prefix_matches(
     let mut restricted = false;
     let fields: &[bool] = if q.is_empty() { &[false] } else { &[false, true] };
     for &by_domain in fields {
-        let restrictions: Vec<Option<AccountFilter>> = {
+        let restrictions: Vec<Option<SearchSource>> = {
             let s = sources();
             if s.is_empty() {
                 vec![None]
@@ -363,6 +371,7 @@ pub(crate) fn prefix_matches(
             }
         };
         for restrict in restrictions {
+            let by_id = restrict.as_ref().is_some_and(|s| s.by_id);
             let mut query = smart_accounts::table
                 .filter(smart_accounts::status.ne(AccountStatus::Rejected.as_str()))
                 .select((
@@ -377,20 +386,30 @@ pub(crate) fn prefix_matches(
             if let Some(kind) = kind {
                 query = query.filter(smart_accounts::kind.eq(kind.as_str()));
             }
-            if let Some(f) = restrict {
+            if let Some(source) = restrict {
                 restricted = true;
-                query = query.filter(f);
+                query = query.filter(source.filter);
             }
+            // A source of a few ids compares the name (or domain) as an
+            // expression, which no index answers: both databases then read
+            // the source's accounts by id, where at a few thousand accounts
+            // SQLite would rather walk the whole name range.
+            query = match (by_domain, by_id) {
+                (true, false) => query.filter(smart_accounts::domain.ge(q.to_string())).filter(smart_accounts::domain.lt(upper.clone())),
+                (false, false) => {
+                    query.filter(smart_accounts::name_key.ge(q.to_string())).filter(smart_accounts::name_key.lt(upper.clone()))
+                }
+                (true, true) => query
+                    .filter(smart_accounts::domain.concat("").ge(q.to_string()))
+                    .filter(smart_accounts::domain.concat("").lt(upper.clone())),
+                (false, true) => query
+                    .filter(smart_accounts::name_key.concat("").ge(q.to_string()))
+                    .filter(smart_accounts::name_key.concat("").lt(upper.clone())),
+            };
             query = if by_domain {
-                query
-                    .filter(smart_accounts::domain.ge(q.to_string()))
-                    .filter(smart_accounts::domain.lt(upper.clone()))
-                    .order((smart_accounts::domain, smart_accounts::id))
+                query.order((smart_accounts::domain, smart_accounts::id))
             } else {
-                query
-                    .filter(smart_accounts::name_key.ge(q.to_string()))
-                    .filter(smart_accounts::name_key.lt(upper.clone()))
-                    .order((smart_accounts::name_key, smart_accounts::id))
+                query.order((smart_accounts::name_key, smart_accounts::id))
             };
             members.push(query);
         }

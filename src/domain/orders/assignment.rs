@@ -76,7 +76,7 @@ pub(crate) fn label_of(conn: &mut DbConnection, account: Option<i64>, va: Option
     })
 }
 
-use crate::domain::accounts::AccountFilter;
+use crate::domain::accounts::{AccountFilter, SearchSource};
 
 /// Where the accounts the actor may assign orders to come from: those their
 /// company owns, those they hold a role in (other than approver), and those a
@@ -89,7 +89,7 @@ use crate::domain::accounts::AccountFilter;
 /// the colleagues' requests are marked as few (`InFew`), so that the planner
 /// reads them by requester, not by name, even when its statistics see one
 /// requester with most of the accounts.
-fn assignable_sources(actor: &Actor, kind: Option<AccountKind>, hint: bool) -> Option<Vec<AccountFilter>> {
+fn assignable_sources(actor: &Actor, kind: Option<AccountKind>, hint: bool) -> Option<Vec<SearchSource>> {
     if actor.is_operations() {
         return None;
     }
@@ -116,7 +116,11 @@ fn assignable_sources(actor: &Actor, kind: Option<AccountKind>, hint: bool) -> O
     } else {
         Box::new(smart_accounts::requested_by.eq_any(colleagues))
     };
-    Some(vec![owned, Box::new(smart_accounts::id.eq_any(roles)), requested])
+    Some(vec![
+        SearchSource { filter: owned, by_id: false },
+        SearchSource { filter: Box::new(smart_accounts::id.eq_any(roles)), by_id: true },
+        SearchSource { filter: requested, by_id: false },
+    ])
 }
 
 /// Which of its few texts `assignable_sources(actor, Some(kind), true)`
@@ -133,7 +137,7 @@ fn assignable_text(actor: &Actor, kind: AccountKind) -> u8 {
 
 /// The accounts the actor may assign orders to, as one filter: any of the sources.
 fn assignable_filter(actor: &Actor) -> Option<AccountFilter> {
-    let mut sources = assignable_sources(actor, None, false)?.into_iter();
+    let mut sources = assignable_sources(actor, None, false)?.into_iter().map(|s| s.filter);
     let first = sources.next()?;
     Some(sources.fold(first, |all, source| Box::new(all.or(source))))
 }
