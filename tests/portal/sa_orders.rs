@@ -6,6 +6,7 @@
 use diesel::prelude::*;
 use portal::db::schema::{licenses, orders, outbox, users};
 use portal::domain::orders::assignment;
+use portal::domain::roles::AccountKind;
 
 use crate::fixtures::*;
 use crate::helpers::*;
@@ -16,6 +17,11 @@ fn actor(app: &TestApp, email: &str) -> portal::domain::Actor {
     let mut conn = app.conn();
     let id: i64 = users::table.filter(users::email.eq(email)).select(users::id).first(&mut conn).unwrap();
     portal::domain::Actor::load(&mut conn, id).unwrap().unwrap()
+}
+
+/// An active account of `kind` requested by `who` (through the domain, as operations would activate it).
+fn active_account(conn: &mut portal::db::DbConnection, who: &portal::domain::Actor, name: &str, domain: &str, kind: AccountKind) -> i64 {
+    portal::domain::accounts::request::create_active(conn, &portal::domain::users::console_permit(), who, name, domain, kind).unwrap()
 }
 
 /// `n` submitted orders of `email`, parked in `holding` (through the domain, fast).
@@ -278,15 +284,7 @@ async fn the_list_puts_not_assigned_first_filters_and_pages_through_every_order_
             let c = actor(&app, "carlos@contoso.example");
             let base = app.settings.base_url.clone();
             let mut conn = app.conn();
-            let own = portal::domain::accounts::request::create_active(
-                &mut conn,
-                &portal::domain::users::console_permit(),
-                &c,
-                "Contoso IT",
-                "it.contoso.example",
-                portal::domain::roles::AccountKind::Customer,
-            )
-            .unwrap();
+            let own = active_account(&mut conn, &c, "Contoso IT", "it.contoso.example", AccountKind::Customer);
             let input = portal::domain::orders::NewOrderInput {
                 name: "Two sites".into(),
                 end_customer_name: "Two Sites".into(),
@@ -898,15 +896,7 @@ async fn the_holding_filter_reads_a_typed_name_and_suggests_only_the_viewers_hol
         let Shop { world, .. } = shop(&app);
         let reserve = {
             let carlos = actor(&app, "carlos@contoso.example");
-            portal::domain::accounts::request::create_active(
-                &mut app.conn(),
-                &portal::domain::users::console_permit(),
-                &carlos,
-                "Contoso Reserve",
-                "reserve.contoso.example",
-                portal::domain::roles::AccountKind::Holding,
-            )
-            .unwrap()
+            active_account(&mut app.conn(), &carlos, "Contoso Reserve", "reserve.contoso.example", AccountKind::Holding)
         };
         let in_main = parked(&app, "carlos@contoso.example", world.contoso_holding, &["Acme Corp"], 3);
         let in_reserve = parked(&app, "carlos@contoso.example", reserve, &["Beta Foods"], 2);
@@ -971,15 +961,13 @@ async fn the_holding_filter_reads_a_typed_name_and_suggests_only_the_viewers_hol
             let carlos = actor(&app, "carlos@contoso.example");
             let mut conn = app.conn();
             for i in 0..portal::domain::orders::listing::HOLDING_FILTER_CAP {
-                portal::domain::accounts::request::create_active(
+                active_account(
                     &mut conn,
-                    &portal::domain::users::console_permit(),
                     &carlos,
                     &format!("Contoso Holding Overflow {i:03}"),
                     &format!("o{i}.contoso.example"),
-                    portal::domain::roles::AccountKind::Holding,
-                )
-                .unwrap();
+                    AccountKind::Holding,
+                );
             }
         }
         let resp = carlos.get("/smart-account-orders?holding=contoso+holding+overflow").await;
@@ -1007,15 +995,7 @@ async fn orders_sorted_by_holding_account_follow_its_new_name() {
         let app = spawn_app(backend).await;
         let Shop { world, .. } = shop(&app);
         let carlos_actor = actor(&app, "carlos@contoso.example");
-        let beta = portal::domain::accounts::request::create_active(
-            &mut app.conn(),
-            &portal::domain::users::console_permit(),
-            &carlos_actor,
-            "Beta Holding",
-            "beta-holding.example",
-            portal::domain::roles::AccountKind::Holding,
-        )
-        .unwrap();
+        let beta = active_account(&mut app.conn(), &carlos_actor, "Beta Holding", "beta-holding.example", AccountKind::Holding);
         let in_contoso = parked(&app, "carlos@contoso.example", world.contoso_holding, &["Acme Corp"], 1)[0];
         let in_beta = parked(&app, "carlos@contoso.example", beta, &["Zeta Mining"], 1)[0];
         let carlos = as_user(&app, "carlos@contoso.example").await;
