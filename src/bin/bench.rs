@@ -398,18 +398,18 @@ fn generate_orders(conn: &mut DbConnection, ops: &Actor, partner: &Actor, count:
     portal::domain::catalogue::seed(conn)?;
     use portal::db::schema::{products, smart_accounts};
     let product: i64 = products::table.filter(products::sku.eq("SL-DNA-ADV-3Y")).select(products::id).first(conn)?;
-    let holdings: Vec<(i64, String)> = smart_accounts::table
+    let holdings: Vec<(i64, String, String)> = smart_accounts::table
         .filter(smart_accounts::owner_company_id.eq(partner.company_id.0))
         .filter(smart_accounts::kind.eq("holding"))
         .order(smart_accounts::id)
-        .select((smart_accounts::id, smart_accounts::name_key))
+        .select((smart_accounts::id, smart_accounts::name, smart_accounts::name_key))
         .limit(3)
         .load(conn)?;
-    let other_holdings: Vec<(i64, String)> = smart_accounts::table
+    let other_holdings: Vec<(i64, String, String)> = smart_accounts::table
         .filter(smart_accounts::owner_company_id.ne(partner.company_id.0))
         .filter(smart_accounts::kind.eq("holding"))
         .order(smart_accounts::id)
-        .select((smart_accounts::id, smart_accounts::name_key))
+        .select((smart_accounts::id, smart_accounts::name, smart_accounts::name_key))
         .limit(500)
         .load(conn)?;
     // The partner's own customer account, where the bulk move goes, and its roles in its holding accounts.
@@ -422,7 +422,7 @@ fn generate_orders(conn: &mut DbConnection, ops: &Actor, partner: &Actor, count:
         AccountKind::Customer,
     )
     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    for (h, _) in &holdings {
+    for (h, _, _) in &holdings {
         conn.batch_execute(&format!(
             "INSERT INTO account_roles (smart_account_id, user_id, role, partner_access, created_at) VALUES ({h}, {}, 'sa_user', FALSE, '2026-11-23 00:00:00')",
             partner.user_id.0
@@ -436,12 +436,12 @@ fn generate_orders(conn: &mut DbConnection, ops: &Actor, partner: &Actor, count:
             let mut sql = String::from(
                 "INSERT INTO orders (company_id, created_by, name, end_customer_name, end_customer_domain, order_type, status, internal, \
                  holding_account_id, holding_virtual_account_id, sales_order_number, created_at, submitted_at, booked_at, version, sa_rank, waiting_since, \
-                 assigned_at, end_customer_key, holding_name_key) VALUES ",
+                 assigned_at, end_customer_key, holding_name_key, holding_name) VALUES ",
             );
             for i in chunk_start..end {
                 let mine = i % 5 == 0;
                 let (company, by) = if mine { (partner.company_id.0, partner.user_id.0) } else { (ops.company_id.0, ops.user_id.0) };
-                let (holding, holding_key) =
+                let (holding, holding_name, holding_key) =
                     if mine { holdings[i % holdings.len()].clone() } else { other_holdings[i % other_holdings.len()].clone() };
                 let waiting = rng.random_range(0..60 * 24 * 60);
                 let since = base + chrono::Duration::minutes(waiting);
@@ -453,10 +453,11 @@ fn generate_orders(conn: &mut DbConnection, ops: &Actor, partner: &Actor, count:
                     sql.push(',');
                 }
                 sql.push_str(&format!(
-                    "({company}, {by}, 'Order {i}', '{customer_name}', '', 'standard', 'booked', FALSE, {holding}, NULL, 'SO-{}', '{created}', '{since}', '{since}', 0, {}, '{since}', {assigned_at}, '{}', '{holding_key}')",
+                    "({company}, {by}, 'Order {i}', '{customer_name}', '', 'standard', 'booked', FALSE, {holding}, NULL, 'SO-{}', '{created}', '{since}', '{since}', 0, {}, '{since}', {assigned_at}, '{}', '{holding_key}', '{}')",
                     100_000 + i,
                     if not_assigned { 1 } else { 2 },
-                    customer_name.to_lowercase()
+                    customer_name.to_lowercase(),
+                    holding_name.replace('\'', "''")
                 ));
             }
             conn.batch_execute(&sql)?;

@@ -587,6 +587,30 @@ pub fn with_generic_plan<T>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConne
 mod tests {
     use super::bounded_postgres_url;
 
+    /// A migration whose version another one already has is never run on a
+    /// database where the other ran: each version must be its own, and both
+    /// backends must have the same migrations.
+    #[test]
+    fn every_migration_has_its_own_version_on_both_backends() {
+        use diesel::migration::MigrationSource;
+        let sqlite: Vec<String> = MigrationSource::<diesel::sqlite::Sqlite>::migrations(&super::SQLITE_MIGRATIONS)
+            .unwrap()
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect();
+        let postgres: Vec<String> = MigrationSource::<diesel::pg::Pg>::migrations(&super::POSTGRES_MIGRATIONS)
+            .unwrap()
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect();
+        assert_eq!(sqlite, postgres, "the same migrations on both backends");
+        let mut versions: Vec<&str> = sqlite.iter().map(|n| n.split('_').next().unwrap_or("")).collect();
+        let count = versions.len();
+        versions.sort_unstable();
+        versions.dedup();
+        assert_eq!(versions.len(), count, "two migrations share a version: {sqlite:?}");
+    }
+
     #[test]
     fn postgres_urls_get_timeouts_unless_they_set_their_own() {
         let u = bounded_postgres_url("postgres://p@h/db");

@@ -226,6 +226,7 @@ diesel::table! {
         holding_name_key -> Text,
         reminders_sent -> Integer,
         customer_account_id -> Nullable<BigInt>,
+        holding_name -> Text,
     }
 }
 

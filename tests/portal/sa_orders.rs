@@ -989,7 +989,7 @@ async fn the_holding_filter_reads_a_typed_name_and_suggests_only_the_viewers_hol
 /// Renaming a holding account moves its orders to their new place in the
 /// list sorted by holding account, and their rows show the new name.
 #[tokio::test]
-async fn orders_sorted_by_holding_account_follow_its_new_name() {
+async fn orders_show_and_sort_by_their_holding_accounts_new_name() {
     use portal::domain::orders::web_order_id;
     for backend in backends() {
         let app = spawn_app(backend).await;
@@ -1013,5 +1013,14 @@ async fn orders_sorted_by_holding_account_follow_its_new_name() {
         assert_eq!(holdings(&list), vec!["Alpha Holding", "Beta Holding"]);
         let list = carlos.get_text("/smart-account-orders?sort=holding&dir=desc").await;
         assert_eq!(web_ids(&list), vec![web_order_id(in_beta), web_order_id(in_contoso)], "{backend:?}");
+        // The default sort (Status) reads its rows another way: it shows the new name too.
+        let mut shown = holdings(&carlos.get_text("/smart-account-orders").await);
+        shown.sort();
+        assert_eq!(shown, vec!["Alpha Holding", "Beta Holding"], "{backend:?}");
+        let home = carlos.get_text("/").await;
+        assert!(
+            home.contains("In Alpha Holding") && !home.contains("In Contoso Holding"),
+            "{backend:?}: the home worklist shows the new name"
+        );
     }
 }

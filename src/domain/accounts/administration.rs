@@ -39,9 +39,9 @@ pub fn update_properties(conn: &mut DbConnection, actor: &Actor, account_id: i64
                 "Someone else changed this account after you opened the form. Your change was not saved; reload to see theirs.".into(),
             ));
         }
-        // Orders parked in the account sort by its name: they follow the new one.
+        // Orders parked in the account show and sort by its name: they follow the new one.
         diesel::update(orders::table.filter(orders::holding_account_id.eq(account_id)))
-            .set(orders::holding_name_key.eq(name.as_str().to_lowercase()))
+            .set((orders::holding_name.eq(name.as_str()), orders::holding_name_key.eq(name.as_str().to_lowercase())))
             .execute(conn)?;
         events::record(
             conn,

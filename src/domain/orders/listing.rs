@@ -85,9 +85,9 @@ pub(crate) fn refresh(conn: &mut DbConnection, order_id: i64) -> DomainResult<()
     let customer = crate::domain::orders::rules::customer_account_status(&facts);
     let before = ListingState { rank: order.sa_rank, waiting_since: order.waiting_since, assigned_at: order.assigned_at };
     let after = listing_state(order.status(), order.order_type(), customer, before, crate::db::now());
-    let holding_name: String = match order.holding_account_id {
-        Some(h) => smart_accounts::table.find(h).select(smart_accounts::name_key).first(conn)?,
-        None => String::new(),
+    let (holding_name, holding_name_key): (String, String) = match order.holding_account_id {
+        Some(h) => smart_accounts::table.find(h).select((smart_accounts::name, smart_accounts::name_key)).first(conn)?,
+        None => (String::new(), String::new()),
     };
     let reminders = if after.rank == RANK_NOT_ASSIGNED && after.waiting_since == before.waiting_since { order.reminders_sent } else { 0 };
     // The customer accounts its lines are in: one goes on the order, several to mixed_order_accounts.
@@ -97,14 +97,19 @@ pub(crate) fn refresh(conn: &mut DbConnection, order_id: i64) -> DomainResult<()
     let single = if accounts.len() == 1 { Some(accounts[0]) } else { None };
     // Mixed rows exist only while the order has no single customer account.
     write_mixed(conn, order_id, &accounts, order.customer_account_id.is_none())?;
-    if after != before || holding_name != order.holding_name_key || reminders != order.reminders_sent || single != order.customer_account_id
+    if after != before
+        || holding_name != order.holding_name
+        || holding_name_key != order.holding_name_key
+        || reminders != order.reminders_sent
+        || single != order.customer_account_id
     {
         diesel::update(orders::table.find(order_id))
             .set((
                 orders::sa_rank.eq(after.rank),
                 orders::waiting_since.eq(after.waiting_since),
                 orders::assigned_at.eq(after.assigned_at),
-                orders::holding_name_key.eq(holding_name),
+                orders::holding_name.eq(holding_name),
+                orders::holding_name_key.eq(holding_name_key),
                 orders::reminders_sent.eq(reminders),
                 orders::customer_account_id.eq(single),
             ))
@@ -314,6 +319,8 @@ pub struct ListedOrder {
     pub assigned_at: Option<NaiveDateTime>,
     pub end_customer_key: String,
     pub holding_name_key: String,
+    /// The holding account's name (empty when the order is in none).
+    pub holding_name: String,
 }
 
 impl ListedOrder {
@@ -541,11 +548,11 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
     };
     // What `seek` left to the row-value comparison: only listed rows, of the chosen status.
     let wanted = |rank: i32| (!l.needs_account || rank > RANK_NONE) && l.rank.is_none_or(|r| rank == r);
-    let (rows, more, names) = if l.needs_account && l.sort.seeks_rank() {
+    let (rows, more) = if l.needs_account && l.sort.seeks_rank() {
         // The status sort's keys are in every source's index: the sources
         // read only keys (no table rows), the database merges them and
-        // keeps the page's first keys, whose rows come with their holding
-        // account's name, all in one statement.
+        // keeps the page's first keys, whose rows it reads, all in one
+        // statement.
         let parts = sources(audience)
             .into_iter()
             .map(|source| {
@@ -577,22 +584,16 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
         // The rows come in no particular order: sorted here by the same keys,
         // rather than by the database writing the page's wide rows to a
         // sorter and reading them back.
-        let query = Shaped(
-            orders::table
-                .left_join(smart_accounts::table.on(orders::holding_account_id.eq(smart_accounts::id.nullable())))
-                .filter(first)
-                .select((ListedOrder::as_select(), smart_accounts::name.nullable())),
-        );
-        let mut found: Vec<(ListedOrder, Option<String>)> =
+        let query = Shaped(orders::table.filter(first).select(ListedOrder::as_select()));
+        let mut found: Vec<ListedOrder> =
             if several { crate::db::with_generic_plan(conn, |conn| query.load(conn))? } else { query.load(conn)? };
-        found.sort_by_cached_key(|(o, _)| l.sort.key(o));
+        found.sort_by_cached_key(|o| l.sort.key(o));
         if desc {
             found.reverse();
         }
         let more = found.len() as i64 > l.limit;
         found.truncate(l.limit as usize);
-        let names = found.iter().filter_map(|(o, n)| Some((o.holding_account_id?, n.clone()?))).collect();
-        (found.into_iter().map(|(o, _)| o).collect::<Vec<_>>(), more, names)
+        (found, more)
     } else {
         let parts = source_pages().map(|q| q.select(ListedOrder::as_select())).collect();
         let mut rows: Vec<ListedOrder> = UnionAll::new(parts).load(conn)?;
@@ -604,10 +605,7 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
         }
         let more = rows.len() as i64 > l.limit;
         rows.truncate(l.limit as usize);
-        let ids: Vec<i64> = rows.iter().filter_map(|o| o.holding_account_id).collect();
-        let names: Vec<(i64, String)> =
-            smart_accounts::table.filter(ids_in(smart_accounts::id, &ids)).select((smart_accounts::id, smart_accounts::name)).load(conn)?;
-        (rows, more, names)
+        (rows, more)
     };
     let mut rows = rows;
     if !forward {
@@ -619,12 +617,12 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
     } else {
         (rows.last().map(cursor_at), if more { rows.first().map(cursor_at) } else { None })
     };
-    let rows = decorate(audience, rows, &names);
+    let rows = decorate(audience, rows);
     Ok(ListPage { rows, next, prev })
 }
 
 /// Holding account names and masking.
-fn decorate(audience: &Audience, rows: Vec<ListedOrder>, names: &[(i64, String)]) -> Vec<ListRow> {
+fn decorate(audience: &Audience, rows: Vec<ListedOrder>) -> Vec<ListRow> {
     let now = crate::db::now();
     rows.into_iter()
         .map(|o| {
@@ -638,7 +636,7 @@ fn decorate(audience: &Audience, rows: Vec<ListedOrder>, names: &[(i64, String)]
             };
             let state = ListingState { rank: o.sa_rank, waiting_since: o.waiting_since, assigned_at: o.assigned_at };
             ListRow {
-                holding: o.holding_account_id.and_then(|h| names.iter().find(|n| n.0 == h).map(|n| n.1.clone())),
+                holding: o.holding_account_id.map(|_| o.holding_name.clone()),
                 masked: visibility::masked(audience, &access),
                 in_worklist: visibility::in_worklist(audience, &access),
                 days_in_holding: days_in_holding(state, now),
@@ -732,10 +730,7 @@ pub fn oldest_in_worklist(conn: &mut DbConnection, audience: &Audience, limit: i
     let mut rows: Vec<ListedOrder> = UnionAll::new(parts).load(conn)?;
     rows.sort_by_key(|o| (o.waiting_since, o.id));
     rows.dedup_by_key(|o| o.id);
-    let ids: Vec<i64> = rows.iter().filter_map(|o| o.holding_account_id).collect();
-    let names: Vec<(i64, String)> =
-        smart_accounts::table.filter(ids_in(smart_accounts::id, &ids)).select((smart_accounts::id, smart_accounts::name)).load(conn)?;
-    let mut rows = decorate(audience, rows, &names);
+    let mut rows = decorate(audience, rows);
     rows.retain(|r| r.in_worklist);
     rows.truncate(limit.max(0) as usize);
     Ok(rows)

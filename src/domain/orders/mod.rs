@@ -66,6 +66,7 @@ pub struct OrderRow {
     pub holding_name_key: String,
     pub reminders_sent: i32,
     pub customer_account_id: Option<i64>,
+    pub holding_name: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
