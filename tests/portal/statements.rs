@@ -36,9 +36,9 @@ const BUDGETS: &[Budget] = &[
     // roles, and for a full page the count) and which a list's bulk form
     // carries.
     // Home is a worklist: beyond the frame (whose count home shows too), the partner's
-    // oldest Not Assigned orders, their holding accounts' names, and one
+    // oldest Not Assigned orders (with their holding accounts' names), and one
     // statement for every other kind of work (counts and oldest items).
-    Budget { page: "home", partner: 4, operations: 2, partner_pg: 0 },
+    Budget { page: "home", partner: 3, operations: 2, partner_pg: 0 },
     // The frame, then the page: every source's keys
     // merged by the database and the page's rows read with them, in one
     // statement (the holding-account suggestions come when the field is used);
