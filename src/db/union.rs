@@ -117,9 +117,15 @@ fn walk_union<'b, Q: QueryFragment<MultiBackend>>(
 /// ordered nor limited; the same order read twice gives the same key row,
 /// which the `UNION` keeps once. SQLite merges the parts as each one's index
 /// yields them in order and stops at the limit, so a page reads about as
-/// many index entries as it shows; PostgreSQL reads each part's first
-/// `limit` in its own order (`arm_order_by`) and merges those. Either way
-/// only the page's keys leave the database. The conditions apply after the
+/// many index entries as it shows. PostgreSQL cannot merge a `UNION`'s
+/// parts in order, so there each part reads its first `limit` in its own
+/// order (`arm_order_by`) and the parts are a `UNION ALL` under `SELECT
+/// DISTINCT ON (keys) … ORDER BY … LIMIT`: PostgreSQL then merges the
+/// parts as they come (`Merge Append`), drops a key row read twice as the
+/// merge meets it again (`Unique`) and stops at the limit, so each part
+/// reads only as far as the page reaches, where a `UNION` read every
+/// part's `limit` keys, hashed them all and sorted them. Either way only
+/// the page's keys leave the database. The conditions apply after the
 /// limit: they may only drop rows that sort after every row they keep.
 ///
 /// The limit is written into the text, not bound: it is one of a few sizes
@@ -134,6 +140,8 @@ pub struct FirstKeys<C, Q> {
     pub conditions: Vec<(&'static str, i32)>,
     /// The order by the parts' output columns (`sa_rank ASC, id ASC`).
     pub order_by: String,
+    /// Those columns without their direction (`sa_rank, id`), for PostgreSQL's `DISTINCT ON`.
+    pub keys: String,
     /// The same order by the table's columns, for PostgreSQL's parts.
     pub arm_order_by: String,
     pub limit: i64,
@@ -161,9 +169,14 @@ impl<C: QueryFragment<MultiBackend>, Q: QueryFragment<MultiBackend>> QueryFragme
         let sqlite = matches!(out.backend(), MultiBackend::Sqlite(_));
         self.column.walk_ast(out.reborrow())?;
         out.push_sql(" IN (SELECT id FROM (");
+        if !sqlite {
+            out.push_sql("SELECT DISTINCT ON (");
+            out.push_sql(&self.keys);
+            out.push_sql(") * FROM (");
+        }
         for (i, part) in self.parts.iter().enumerate() {
             if i > 0 {
-                out.push_sql(" UNION ");
+                out.push_sql(if sqlite { " UNION " } else { " UNION ALL " });
             }
             if sqlite {
                 part.walk_ast(out.reborrow())?;
@@ -174,6 +187,9 @@ impl<C: QueryFragment<MultiBackend>, Q: QueryFragment<MultiBackend>> QueryFragme
                 out.push_sql(&self.arm_order_by);
                 out.push_sql(&format!(" LIMIT {}) AS s{i}", self.limit));
             }
+        }
+        if !sqlite {
+            out.push_sql(") AS d");
         }
         out.push_sql(" ORDER BY ");
         out.push_sql(&self.order_by);

@@ -576,6 +576,7 @@ pub fn page_for(conn: &mut DbConnection, audience: &Audience, l: &ListQuery) -> 
             parts,
             conditions,
             order_by: order.replace("orders.", ""),
+            keys: l.sort.columns().join(", ").replace("orders.", ""),
             arm_order_by: order.clone(),
             limit: l.limit + 1,
         };
