@@ -494,6 +494,13 @@ async fn licenses_are_delivered_by_mail_and_a_case_moves_them_after_fulfilment()
         let queue = olga.get_text("/operations/cases").await;
         assert!(queue.contains(reason) && queue.contains("Metalworks Inc. (metalworks.example) / Processing"));
         let case_id: i64 = portal::db::schema::cases::table.select(portal::db::schema::cases::id).first(&mut *app.conn()).unwrap();
+        let case_on_page = |html: &str| texts(html, &format!("#case-{case_id} .badge"));
+        assert!(texts(&page, "ul.cases li").is_empty(), "{backend:?}: no case on the order before one is opened");
+        assert_eq!(
+            case_on_page(&carlos.get_text(&format!("/orders/{order}")).await),
+            vec!["open"],
+            "{backend:?}: the order shows its case"
+        );
         assert_eq!(
             carlos.post_form("/orders", &format!("/operations/cases/{case_id}/resolve"), &[]).await.status().as_u16(),
             404,
@@ -507,6 +514,7 @@ async fn licenses_are_delivered_by_mail_and_a_case_moves_them_after_fulfilment()
             .first(&mut *app.conn())
             .unwrap();
         assert_eq!(moved, (world.metalworks, world.processing));
+        assert_eq!(case_on_page(&carlos.get_text(&format!("/orders/{order}")).await), vec!["resolved"], "{backend:?}");
         let history = carlos.get_text(&format!("/orders/{order}/history?line={dna}")).await;
         assert!(history.contains("Support case") && history.contains("Processing"));
         assert_eq!(mails(&app, "carlos@contoso.example", "case_closed").len(), 1, "the partner is emailed");

@@ -200,7 +200,7 @@ macro_rules! case_columns {
 /// The cases of an order as `view` shows it: none unless the viewer may
 /// change its assignments, which the view judged when it was loaded for them.
 pub fn for_view(conn: &mut DbConnection, view: &OrderView) -> DomainResult<Vec<CaseView>> {
-    if !view.can_reassign {
+    if !view.can_reassign || !view.has_cases {
         return Ok(Vec::new());
     }
     let rows: Vec<CaseRow> = cases::table

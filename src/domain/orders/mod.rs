@@ -15,7 +15,7 @@ pub mod visibility;
 use diesel::prelude::*;
 
 use crate::db::schema::{companies, order_lines, orders, products, smart_accounts, users, virtual_accounts};
-use crate::db::DbConnection;
+use crate::db::{schema, DbConnection};
 use crate::domain::catalogue::{self, SaRequirement};
 use crate::domain::error::{DomainResult, FieldErrors};
 use crate::domain::policy::{self, OrderOwnership};
@@ -237,6 +237,8 @@ pub struct OrderView {
     pub masked: bool,
     pub holding_virtual_account: Option<String>,
     pub handoff_company: Option<String>,
+    /// A support case was opened on the order (open or closed).
+    pub has_cases: bool,
 }
 
 impl OrderView {
@@ -413,10 +415,12 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, id: i64) -> DomainResult<Ord
     view(conn, actor, order, names)
 }
 
-/// The ordering company's name, its author's, and whom it was handed to.
-type Names = (String, String, Option<String>);
+/// The ordering company's name, its author's, whom it was handed to, and
+/// whether a support case was ever opened on it.
+type Names = (String, String, Option<String>, bool);
 
-/// The order with its names, in one statement.
+/// The order with its names, in one statement: most orders have no support
+/// case, and their page then reads none.
 fn load_named(conn: &mut DbConnection, id: i64) -> DomainResult<(OrderRow, Names)> {
     let handoff = diesel::alias!(companies as handoff);
     orders::table
@@ -424,7 +428,15 @@ fn load_named(conn: &mut DbConnection, id: i64) -> DomainResult<(OrderRow, Names
         .inner_join(users::table.on(users::id.eq(orders::created_by)))
         .left_join(handoff.on(handoff.field(companies::id).nullable().eq(orders::handoff_company_id)))
         .filter(orders::id.eq(id))
-        .select((OrderRow::as_select(), (companies::name, users::name, handoff.field(companies::name).nullable())))
+        .select((
+            OrderRow::as_select(),
+            (
+                companies::name,
+                users::name,
+                handoff.field(companies::name).nullable(),
+                diesel::dsl::exists(schema::cases::table.filter(schema::cases::order_id.eq(orders::id))),
+            ),
+        ))
         .first(conn)
         .optional()?
         .ok_or(DomainError::NotFound)
@@ -495,7 +507,7 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow, names: Names) -
         line.minor_needs_account = minors.iter().any(|m| m.needs_account());
         line.minor_optional_open = minors.iter().any(|m| m.requirement == SaRequirement::Optional && m.account.is_none());
     }
-    let (company_name, created_by, handoff_company) = names;
+    let (company_name, created_by, handoff_company, has_cases) = names;
     let f = facts(&order, &lines);
     lines.retain(|l| sight.shows_line(l.id));
     if masked {
@@ -516,6 +528,7 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow, names: Names) -
         masked,
         holding_virtual_account,
         handoff_company,
+        has_cases,
         holding: find(order.holding_account_id),
         default_account: find(order.default_account_id),
         default_virtual_account: va_name(order.default_virtual_account_id),
