@@ -60,36 +60,6 @@ impl<Q: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for UnionAll<Q>
     }
 }
 
-/// `UNION ALL` of two selects of different tables with the same columns,
-/// kept prepared like `UnionAll`.
-pub struct Pair<A, B>(pub A, pub B);
-
-impl<A, B> QueryId for Pair<A, B> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<A: Query, B> Query for Pair<A, B> {
-    type SqlType = A::SqlType;
-}
-
-impl<A, B> RunQueryDsl<DbConnection> for Pair<A, B> {}
-
-impl<A: QueryFragment<MultiBackend>, B: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for Pair<A, B> {
-    fn is_safe_to_cache_prepared(&self, _backend: &MultiBackend) -> QueryResult<bool> {
-        Ok(true)
-    }
-
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        out.push_sql("SELECT * FROM (");
-        self.0.walk_ast(out.reborrow())?;
-        out.push_sql(") AS s0 UNION ALL SELECT * FROM (");
-        self.1.walk_ast(out.reborrow())?;
-        out.push_sql(") AS s1");
-        Ok(())
-    }
-}
-
 fn walk_union<'b, Q: QueryFragment<MultiBackend>>(
     parts: &'b [Q],
     op: &str,

@@ -48,11 +48,11 @@ const BUDGETS: &[Budget] = &[
     Budget { page: "smart account orders, next page", partner: 2, operations: 2, partner_pg: 0 },
     Budget { page: "smart account orders, fragment", partner: 2, operations: 2, partner_pg: 0 },
     // The frame, the order with the names of its company, its author and the
-    // reseller it was handed to and whether it has support cases, its lines
-    // (read once: what sight judges by and what the page shows), and their
-    // accounts and VAs in one statement; its cases only when it has any, the
-    // catalogue only while items can be added.
-    Budget { page: "order page", partner: 4, operations: 4, partner_pg: 0 },
+    // reseller it was handed to, whether it has support cases, and the
+    // accounts and VAs it names, then its lines with theirs (read once: what
+    // sight judges by and what the page shows); its cases only when it has
+    // any, the catalogue only while items can be added.
+    Budget { page: "order page", partner: 3, operations: 3, partner_pg: 0 },
     // A search: the frame, then the matches by name and by domain identifier
     // in one statement (for a partner, in each place its accounts come from),
     // and their virtual accounts; an assignment search also reads the order

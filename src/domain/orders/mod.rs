@@ -360,37 +360,6 @@ fn may_change(actor: &Actor, audience: &visibility::Audience, order: &OrderRow, 
     }
 }
 
-/// The accounts and the virtual accounts an order names, in one statement.
-fn account_and_va_refs(conn: &mut DbConnection, ids: &[i64], va_ids: &[i64]) -> QueryResult<(Vec<AccountRef>, Vec<(i64, String)>)> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::{Bool, Text};
-    let accounts = smart_accounts::table.filter(crate::db::ids::ids_in(smart_accounts::id, ids)).select((
-        sql::<Bool>("FALSE"),
-        smart_accounts::id,
-        smart_accounts::name,
-        smart_accounts::domain,
-        smart_accounts::status,
-    ));
-    // A VA has no domain or status: empty text in their places.
-    let vas = virtual_accounts::table.filter(crate::db::ids::ids_in(virtual_accounts::id, va_ids)).select((
-        sql::<Bool>("TRUE"),
-        virtual_accounts::id,
-        virtual_accounts::name,
-        sql::<Text>("''"),
-        sql::<Text>("''"),
-    ));
-    let rows: Vec<(bool, i64, String, String, String)> = crate::db::union::Pair(accounts, vas).load(conn)?;
-    let (mut refs, mut names) = (Vec::new(), Vec::new());
-    for (is_va, id, name, domain, status) in rows {
-        if is_va {
-            names.push((id, name));
-        } else {
-            refs.push(AccountRef { id, name, domain, status });
-        }
-    }
-    Ok((refs, names))
-}
-
 pub(crate) fn load_row(conn: &mut DbConnection, id: i64) -> DomainResult<OrderRow> {
     orders::table.find(id).select(OrderRow::as_select()).first(conn).optional()?.ok_or(DomainError::NotFound)
 }
@@ -411,22 +380,41 @@ pub fn assignment_access(conn: &mut DbConnection, actor: &Actor, id: i64) -> Dom
 
 /// Loads an order the actor may see (404 otherwise), with its lines and assignments.
 pub fn load(conn: &mut DbConnection, actor: &Actor, id: i64) -> DomainResult<OrderView> {
-    let (order, names) = load_named(conn, id)?;
-    view(conn, actor, order, names)
+    let (order, names, refs) = load_named(conn, id)?;
+    view(conn, actor, order, names, refs)
 }
 
 /// The ordering company's name, its author's, whom it was handed to, and
 /// whether a support case was ever opened on it.
 type Names = (String, String, Option<String>, bool);
 
-/// The order with its names, in one statement: most orders have no support
-/// case, and their page then reads none.
-fn load_named(conn: &mut DbConnection, id: i64) -> DomainResult<(OrderRow, Names)> {
+/// An account's reference as a joined row reads it.
+type RefRow = Option<(i64, String, String, String)>;
+
+/// The accounts and virtual accounts the order itself names: its holding
+/// account, default account and associated holding account, and the
+/// names of its holding and default VAs.
+struct OrderRefs {
+    accounts: [RefRow; 3],
+    vas: [Option<(i64, String)>; 2],
+}
+
+/// The order with its names and the accounts it names, in one statement:
+/// most orders have no support case, and their page then reads none.
+fn load_named(conn: &mut DbConnection, id: i64) -> DomainResult<(OrderRow, Names, OrderRefs)> {
     let handoff = diesel::alias!(companies as handoff);
-    orders::table
+    let (holding, default, associated) =
+        diesel::alias!(smart_accounts as holding_sa, smart_accounts as default_sa, smart_accounts as associated_sa);
+    let (holding_va, default_va) = diesel::alias!(virtual_accounts as holding_va, virtual_accounts as default_va);
+    let (order, names, sa1, sa2, sa3, va1, va2) = orders::table
         .inner_join(companies::table.on(companies::id.eq(orders::company_id)))
         .inner_join(users::table.on(users::id.eq(orders::created_by)))
         .left_join(handoff.on(handoff.field(companies::id).nullable().eq(orders::handoff_company_id)))
+        .left_join(holding.on(holding.field(smart_accounts::id).nullable().eq(orders::holding_account_id)))
+        .left_join(default.on(default.field(smart_accounts::id).nullable().eq(orders::default_account_id)))
+        .left_join(associated.on(associated.field(smart_accounts::id).nullable().eq(orders::associated_holding_account_id)))
+        .left_join(holding_va.on(holding_va.field(virtual_accounts::id).nullable().eq(orders::holding_virtual_account_id)))
+        .left_join(default_va.on(default_va.field(virtual_accounts::id).nullable().eq(orders::default_virtual_account_id)))
         .filter(orders::id.eq(id))
         .select((
             OrderRow::as_select(),
@@ -436,38 +424,55 @@ fn load_named(conn: &mut DbConnection, id: i64) -> DomainResult<(OrderRow, Names
                 handoff.field(companies::name).nullable(),
                 diesel::dsl::exists(schema::cases::table.filter(schema::cases::order_id.eq(orders::id))),
             ),
+            holding.fields((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status)).nullable(),
+            default.fields((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status)).nullable(),
+            associated.fields((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status)).nullable(),
+            holding_va.fields((virtual_accounts::id, virtual_accounts::name)).nullable(),
+            default_va.fields((virtual_accounts::id, virtual_accounts::name)).nullable(),
         ))
-        .first(conn)
+        .first::<(OrderRow, Names, RefRow, RefRow, RefRow, Option<(i64, String)>, Option<(i64, String)>)>(conn)
         .optional()?
-        .ok_or(DomainError::NotFound)
+        .ok_or(DomainError::NotFound)?;
+    Ok((order, names, OrderRefs { accounts: [sa1, sa2, sa3], vas: [va1, va2] }))
 }
 
 /// The order as `actor` sees it: 404 if they do not; only their lines for a
 /// customer account's users; the reseller's choices masked for a distributor.
-fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow, names: Names) -> DomainResult<OrderView> {
-    // The lines are read once: their assignments are what sight judges by,
-    // and nothing of them is shown before it has.
-    let rows: Vec<(LineRow, catalogue::Product)> = order_lines::table
+fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow, names: Names, refs: OrderRefs) -> DomainResult<OrderView> {
+    // The lines are read once, with their accounts and VAs: their
+    // assignments are what sight judges by, and nothing of them is shown
+    // before it has.
+    let rows: Vec<(LineRow, catalogue::Product, RefRow, Option<(i64, String)>)> = order_lines::table
         .inner_join(products::table)
+        .left_join(smart_accounts::table.on(smart_accounts::id.nullable().eq(order_lines::account_id)))
+        .left_join(virtual_accounts::table.on(virtual_accounts::id.nullable().eq(order_lines::virtual_account_id)))
         .filter(order_lines::order_id.eq(order.id))
         .order(order_lines::line_no)
-        .select((LineRow::as_select(), catalogue::Product::as_select()))
+        .select((
+            LineRow::as_select(),
+            catalogue::Product::as_select(),
+            (smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status).nullable(),
+            (virtual_accounts::id, virtual_accounts::name).nullable(),
+        ))
         .load(conn)?;
-    let lines = rows.iter().map(|(l, _)| visibility::LineAccess { id: l.id, account: l.account_id, va: l.virtual_account_id }).collect();
+    let lines = rows.iter().map(|(l, ..)| visibility::LineAccess { id: l.id, account: l.account_id, va: l.virtual_account_id }).collect();
     let (audience, access, sight) = judged(conn, actor, &order, lines)?;
     if !sight.any() {
         return Err(DomainError::NotFound);
     }
     let masked = visibility::masked(&audience, &access);
-    let mut ids: Vec<i64> = rows.iter().filter_map(|(l, _)| l.account_id).collect();
-    ids.extend([order.holding_account_id, order.default_account_id, order.associated_holding_account_id].into_iter().flatten());
-    let va_ids: Vec<i64> = rows
-        .iter()
-        .filter_map(|(l, _)| l.virtual_account_id)
-        .chain(order.default_virtual_account_id)
-        .chain(order.holding_virtual_account_id)
+    let mut accounts: Vec<AccountRef> = Vec::new();
+    let mut vas: Vec<(i64, String)> = Vec::new();
+    let rows: Vec<(LineRow, catalogue::Product)> = rows
+        .into_iter()
+        .map(|(l, p, account, va)| {
+            accounts.extend(account.map(|(id, name, domain, status)| AccountRef { id, name, domain, status }));
+            vas.extend(va);
+            (l, p)
+        })
         .collect();
-    let (accounts, vas) = account_and_va_refs(conn, &ids, &va_ids)?;
+    accounts.extend(refs.accounts.into_iter().flatten().map(|(id, name, domain, status)| AccountRef { id, name, domain, status }));
+    vas.extend(refs.vas.into_iter().flatten());
     let find = |id: Option<i64>| id.and_then(|id| accounts.iter().find(|a| a.id == id).cloned());
     let va_name = |id: Option<i64>| id.and_then(|id| vas.iter().find(|v| v.0 == id).map(|v| v.1.clone()));
     let mut lines: Vec<LineView> = rows
@@ -769,8 +774,8 @@ pub fn convert_quote(conn: &mut DbConnection, actor: &Actor, order_id: i64, vers
 pub fn submit(conn: &mut DbConnection, actor: &Actor, order_id: i64, version: i32, base_url: &str) -> DomainResult<()> {
     crate::db::transaction(conn, |conn| {
         let order = for_change(conn, actor, order_id, Some(version))?;
-        let (_, names) = load_named(conn, order_id)?;
-        let v = view(conn, actor, order.clone(), names)?;
+        let (_, names, refs) = load_named(conn, order_id)?;
+        let v = view(conn, actor, order.clone(), names, refs)?;
         if !v.blockers.is_empty() {
             let mut e = FieldErrors::new();
             e.add("submit", v.blockers.iter().map(|b| b.message.clone()).collect::<Vec<_>>().join(" "));
