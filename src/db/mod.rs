@@ -583,6 +583,28 @@ pub fn with_generic_plan<T>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConne
     begun_with(conn, "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan", f)
 }
 
+/// Runs `f` with PostgreSQL planning its prepared statements for the values
+/// of each call, on its own transaction (`SET LOCAL`). For a statement whose
+/// best plan depends on the values (a prefix that matches a few accounts or
+/// most of them) on a connection of the plan-stable pool, which otherwise
+/// runs every statement on its generic plan. Elsewhere (PostgreSQL already
+/// chooses per call), inside another transaction, or on SQLite, `f` simply
+/// runs.
+pub fn with_custom_plan<T>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> QueryResult<T>) -> QueryResult<T> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if !conn.instrumentation().downcast_ref::<StatementCounter>().is_some_and(|c| c.generic_plans) {
+        return f(conn);
+    }
+    let outermost = match conn {
+        DbConnection::Postgresql(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?.is_none(),
+        DbConnection::Sqlite(_) => false,
+    };
+    if !outermost {
+        return f(conn);
+    }
+    begun_with(conn, "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan", f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::bounded_postgres_url;

@@ -11,7 +11,8 @@ use crate::web::{
 /// PostgreSQL its page views take their connection from the plan-stable
 /// pool (`db::build_plan_stable_pool`), where nothing is planned per call.
 /// A page that looks something up by a value many rows may share does not
-/// belong here.
+/// belong here, unless that statement asks for its own plan
+/// (`db::with_custom_plan`).
 #[derive(Debug, Clone, Copy)]
 pub struct PlanStable;
 
@@ -75,7 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
         .route("/orders/{id}/lines/{line}/assignment/remove", web::post().to(orders::clear_line))
         .route("/orders/{id}/convert", web::post().to(orders::convert_quote))
         .route("/orders/{id}/submit", web::post().to(orders::submit_order))
-        .route("/orders/{id}/assignment", web::get().to(orders::assignment_form))
+        .service(plan_stable("/orders/{id}/assignment").to(orders::assignment_form))
         .route("/orders/{id}/assignment", web::post().to(orders::assign))
         .route("/orders/{id}/history", web::get().to(orders::history))
         .route("/orders/{id}/cases/new", web::get().to(orders::new_case))

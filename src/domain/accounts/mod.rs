@@ -424,8 +424,12 @@ pub(crate) fn prefix_matches(
     struct PrefixUnion;
     let run = |conn: &mut DbConnection| crate::db::union::load_variant!(conn, PrefixUnion, variant, union);
     // A partner's union of sources takes far longer for PostgreSQL to plan
-    // than to run, and its plan does not depend on the values.
-    let mut found: Vec<PrefixMatch> = if restricted { crate::db::with_generic_plan(conn, run)? } else { run(conn)? };
+    // than to run, and its plan does not depend on the values; a search of
+    // every account needs a plan for its prefix (an ordered walk of the
+    // name range for a prefix most accounts share, a few rows read and
+    // sorted for one that few do).
+    let mut found: Vec<PrefixMatch> =
+        if restricted { crate::db::with_generic_plan(conn, run)? } else { crate::db::with_custom_plan(conn, run)? };
     found.sort_by(|a, b| (&a.name_key, a.id).cmp(&(&b.name_key, b.id)));
     found.dedup_by_key(|m| m.id);
     found.truncate(limit.max(0) as usize);
