@@ -687,3 +687,50 @@ async fn the_session_statement_scans_no_table_in_its_generic_plan() {
     conn.batch_execute("COMMIT").unwrap();
     assert_eq!(scans.n, 0, "sequential scans of the change rows");
 }
+
+/// An assignment search reads virtual accounts only through indexes on its
+/// generic plans (the plan-stable pool's), even when most VAs share a few
+/// names (each account's DEFAULT, Lab and Production): the exact-name
+/// lookup of a private VA must not walk every VA.
+#[tokio::test]
+async fn the_assignment_search_scans_no_virtual_accounts_in_its_generic_plans() {
+    use portal::domain::roles::AccountKind;
+    if !backends().contains(&Backend::Postgres) {
+        return;
+    }
+    #[derive(QueryableByName)]
+    struct Scans {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let app = spawn_app_with(Backend::Postgres, AppOptions { mail_poll_interval: "1h", ..AppOptions::default() }).await;
+    portal::demo::seed(&mut app.conn(), &app.settings.base_url).expect("demo data");
+    let mut conn = app.conn();
+    let carlos: i64 = users::table.filter(users::email.eq("carlos@contoso.example")).select(users::id).first(&mut conn).unwrap();
+    conn.batch_execute(&format!(
+        "INSERT INTO smart_accounts (name, name_key, domain, kind, status, owner_company_id, requested_by, approver_email, \
+         domain_edited, created_at, version) \
+         SELECT 'Many ' || g, 'many ' || g, 'many' || g || '.example', 'customer', 'active', NULL, {carlos}, 'a@many.example', \
+         FALSE, '2026-11-01 00:00:00', 0 FROM generate_series(1, 20000) AS g; \
+         INSERT INTO virtual_accounts (smart_account_id, name, name_key, is_public, is_default, created_at) \
+         SELECT a.id, v.name, lower(v.name), TRUE, v.name = 'DEFAULT', '2026-11-01 00:00:00' FROM smart_accounts AS a \
+         CROSS JOIN (VALUES ('DEFAULT'), ('Lab'), ('Production')) AS v (name) WHERE a.name LIKE 'Many %'; \
+         ANALYZE smart_accounts; ANALYZE virtual_accounts"
+    ))
+    .unwrap();
+    let olga: i64 = users::table.filter(users::email.eq("olga@ops.example")).select(users::id).first(&mut conn).unwrap();
+    conn.batch_execute("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan").unwrap();
+    for user in [carlos, olga] {
+        let actor = portal::domain::Actor::load(&mut conn, user).unwrap().unwrap();
+        for (kind, q) in [(AccountKind::Customer, "default"), (AccountKind::Customer, "many 1"), (AccountKind::Holding, "ab")] {
+            portal::domain::orders::assignment::search(&mut conn, &actor, kind, q).unwrap();
+        }
+    }
+    let scans: Scans = diesel::sql_query(
+        "SELECT COALESCE(SUM(seq_scan), 0)::bigint AS n FROM pg_stat_xact_user_tables WHERE relname = 'virtual_accounts'",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    conn.batch_execute("COMMIT").unwrap();
+    assert_eq!(scans.n, 0, "sequential scans of the virtual accounts");
+}
