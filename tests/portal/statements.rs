@@ -61,14 +61,15 @@ const BUDGETS: &[Budget] = &[
     // in one statement (for a partner, in each place its accounts come from),
     // and their virtual accounts; an assignment search also reads the order
     // with its lines' assignments (what sight judges by) in one statement,
-    // and looks for a private virtual account of the exact name. The
+    // and looks for private virtual accounts of the exact name with the
+    // found accounts' public ones, in one statement. The
     // assignment search is read on the plan-stable pool, where operations'
     // search of every account asks for a plan for its prefix in a
     // transaction; the account search is not, and there a partner's union
     // runs in a transaction for its generic plan.
     Budget { page: "account search fragment", partner: 4, operations: 4, partner_pg: 0, operations_pg: 0 },
-    Budget { page: "assignment search fragment, customer", partner: 5, operations: 5, partner_pg: 0, operations_pg: 2 },
-    Budget { page: "assignment search fragment, holding", partner: 5, operations: 5, partner_pg: 0, operations_pg: 2 },
+    Budget { page: "assignment search fragment, customer", partner: 4, operations: 4, partner_pg: 0, operations_pg: 2 },
+    Budget { page: "assignment search fragment, holding", partner: 4, operations: 4, partner_pg: 0, operations_pg: 2 },
     // The frame, a page of accounts, then the page's accounts with their
     // roles, VAs, batches, consumption, products, tokens and devices, each
     // read once for the whole page.

@@ -180,23 +180,45 @@ pub fn prefix_search(
 /// its exact name is typed.
 pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str) -> DomainResult<Vec<AccountOption>> {
     let q = crate::domain::values::parse_search(q, 200).map_err(|m| FieldErrors::single("q", m))?.to_lowercase();
-    let candidates: Vec<(i64, i64, String)> = if q.is_empty() {
-        Vec::new()
-    } else {
+    let mut rows = prefix_search(conn, kind, actor, &q)?;
+    // One statement for the virtual accounts: the public ones of the
+    // accounts found and, for a typed name, the private ones of exactly that
+    // name wherever they are (judged below, rarely any).
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut parts = Vec::new();
+    if !ids.is_empty() {
+        parts.push(
+            virtual_accounts::table
+                .filter(crate::db::ids::ids_in(virtual_accounts::smart_account_id, &ids))
+                .filter(virtual_accounts::is_public.eq(true))
+                .select(VaRow::as_select())
+                .into_boxed::<crate::db::MultiBackend>(),
+        );
+    }
+    if !q.is_empty() {
         // `NOT is_public` written out, not bound: the plan knows it asks for
         // the private VAs (few, judged by the column's statistics) and
         // reads them through the name index, on a generic plan too.
-        virtual_accounts::table
-            .filter(diesel::dsl::not(virtual_accounts::is_public))
-            .filter(virtual_accounts::name_key.eq(&q))
-            .select((virtual_accounts::smart_account_id, virtual_accounts::id, virtual_accounts::name))
-            .limit(50)
-            .load(conn)?
+        parts.push(
+            virtual_accounts::table
+                .filter(diesel::dsl::not(virtual_accounts::is_public))
+                .filter(virtual_accounts::name_key.eq(q.clone()))
+                .select(VaRow::as_select())
+                .limit(50)
+                .into_boxed(),
+        );
+    }
+    let mut vas: Vec<VaRow> = if parts.is_empty() { Vec::new() } else { crate::db::union::UnionAll::new(parts).load(conn)? };
+    let candidates: Vec<VaRow> = {
+        let (public, private): (Vec<VaRow>, Vec<VaRow>) = vas.into_iter().partition(|v| v.is_public);
+        vas = public;
+        private
     };
-    let private_hits: Vec<(i64, i64, String)> = if candidates.is_empty() {
+    vas.sort_by(|a, b| (!a.is_default, &a.name_key).cmp(&(!b.is_default, &b.name_key)));
+    let private_hits: Vec<VaRow> = if candidates.is_empty() {
         Vec::new()
     } else {
-        let accounts: Vec<i64> = candidates.iter().map(|c| c.0).collect();
+        let accounts: Vec<i64> = candidates.iter().map(|c| c.account).collect();
         let mut q = smart_accounts::table
             .filter(crate::db::ids::ids_in(smart_accounts::id, &accounts))
             .select(smart_accounts::id)
@@ -205,46 +227,44 @@ pub fn search(conn: &mut DbConnection, actor: &Actor, kind: AccountKind, q: &str
             q = q.filter(f);
         }
         let allowed: Vec<i64> = q.load(conn)?;
-        candidates.into_iter().filter(|c| allowed.contains(&c.0)).collect()
+        candidates.into_iter().filter(|c| allowed.contains(&c.account)).collect()
     };
-    let rows: Vec<(i64, String, String, String)> = {
-        let private_accounts: Vec<i64> = private_hits.iter().map(|h| h.0).collect();
-        let mut rows = prefix_search(conn, kind, actor, &q)?;
-        if !private_accounts.is_empty() {
-            let extra: Vec<(i64, String, String, String)> = smart_accounts::table
-                .filter(crate::db::ids::ids_in(smart_accounts::id, &private_accounts))
-                .filter(smart_accounts::kind.eq(kind.as_str()))
-                .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
-                .load(conn)?;
-            for r in extra {
-                if !rows.iter().any(|x| x.0 == r.0) {
-                    rows.push(r);
-                }
+    let private_accounts: Vec<i64> = private_hits.iter().map(|h| h.account).filter(|a| !ids.contains(a)).collect();
+    if !private_accounts.is_empty() {
+        let extra: Vec<(i64, String, String, String)> = smart_accounts::table
+            .filter(crate::db::ids::ids_in(smart_accounts::id, &private_accounts))
+            .filter(smart_accounts::kind.eq(kind.as_str()))
+            .select((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status))
+            .load(conn)?;
+        for r in extra {
+            if !rows.iter().any(|x| x.0 == r.0) {
+                rows.push(r);
             }
         }
-        rows
-    };
-    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let public: Vec<(i64, i64, String)> = if ids.is_empty() {
-        Vec::new()
-    } else {
-        virtual_accounts::table
-            .filter(crate::db::ids::ids_in(virtual_accounts::smart_account_id, &ids))
-            .filter(virtual_accounts::is_public.eq(true))
-            .order((virtual_accounts::is_default.desc(), virtual_accounts::name_key))
-            .select((virtual_accounts::smart_account_id, virtual_accounts::id, virtual_accounts::name))
-            .load(conn)?
-    };
+    }
     Ok(rows
         .into_iter()
         .map(|(id, name, domain, status)| AccountOption {
-            virtual_accounts: public.iter().chain(private_hits.iter()).filter(|v| v.0 == id).map(|v| (v.1, v.2.clone())).collect(),
+            virtual_accounts: vas.iter().chain(private_hits.iter()).filter(|v| v.account == id).map(|v| (v.id, v.name.clone())).collect(),
             id,
             name,
             domain,
             status: AccountStatus::parse(&status).unwrap_or(AccountStatus::Pending),
         })
         .collect())
+}
+
+/// A virtual account as the assignment search reads it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = virtual_accounts)]
+struct VaRow {
+    #[diesel(column_name = smart_account_id)]
+    account: i64,
+    id: i64,
+    name: String,
+    name_key: String,
+    is_public: bool,
+    is_default: bool,
 }
 
 pub(crate) struct Target {
