@@ -123,7 +123,10 @@ async fn order_worker(pool: Pool, interval: std::time::Duration, base_url: Strin
     }
 }
 
-/// Large allocations (argon2's 19 MiB per password hash, big pages and
+/// For what still goes to glibc's malloc: SQLite's and libpq's own memory,
+/// and all of it where Rust's allocator is glibc's (the tests, the bench
+/// tool; the portal's binary uses mimalloc, see `main.rs`). Large
+/// allocations (argon2's 19 MiB per password hash, big pages and
 /// exports) are given back to the system when freed. glibc otherwise raises
 /// its mmap threshold after the first such free and keeps later ones in its
 /// per-thread arenas: under 16 signing-in clients the portal stayed at
