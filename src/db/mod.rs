@@ -568,19 +568,9 @@ fn uncount(conn: &mut DbConnection) {
 /// generic plan), or on SQLite (which plans once per prepared statement),
 /// `f` simply runs.
 pub fn with_generic_plan<T>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> QueryResult<T>) -> QueryResult<T> {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    if conn.instrumentation().downcast_ref::<StatementCounter>().is_some_and(|c| c.generic_plans) {
-        return f(conn);
-    }
-    let outermost_pg = match conn {
-        DbConnection::Postgresql(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?.is_none(),
-        DbConnection::Sqlite(_) => false,
-    };
-    if !outermost_pg {
-        return f(conn);
-    }
+    let wanted = !on_plan_stable_pool(conn);
     // The transaction and its setting in one round trip.
-    begun_with(conn, "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan", f)
+    in_plan_mode(conn, wanted, "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan", f)
 }
 
 /// Runs `f` with PostgreSQL planning its prepared statements for the values
@@ -591,18 +581,33 @@ pub fn with_generic_plan<T>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConne
 /// chooses per call), inside another transaction, or on SQLite, `f` simply
 /// runs.
 pub fn with_custom_plan<T>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> QueryResult<T>) -> QueryResult<T> {
+    let wanted = on_plan_stable_pool(conn);
+    in_plan_mode(conn, wanted, "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan", f)
+}
+
+/// Whether `conn` is one of the plan-stable pool's connections.
+fn on_plan_stable_pool(conn: &mut DbConnection) -> bool {
+    conn.instrumentation().downcast_ref::<StatementCounter>().is_some_and(|c| c.generic_plans)
+}
+
+/// `f` in its own transaction opened by `begin`, when `wanted` and `conn`
+/// is a PostgreSQL connection in no transaction yet; otherwise `f` as it is.
+fn in_plan_mode<T>(
+    conn: &mut DbConnection,
+    wanted: bool,
+    begin: &str,
+    f: impl FnOnce(&mut DbConnection) -> QueryResult<T>,
+) -> QueryResult<T> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    if !conn.instrumentation().downcast_ref::<StatementCounter>().is_some_and(|c| c.generic_plans) {
+    let outermost_pg = wanted
+        && match conn {
+            DbConnection::Postgresql(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?.is_none(),
+            DbConnection::Sqlite(_) => false,
+        };
+    if !outermost_pg {
         return f(conn);
     }
-    let outermost = match conn {
-        DbConnection::Postgresql(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?.is_none(),
-        DbConnection::Sqlite(_) => false,
-    };
-    if !outermost {
-        return f(conn);
-    }
-    begun_with(conn, "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan", f)
+    begun_with(conn, begin, f)
 }
 
 #[cfg(test)]

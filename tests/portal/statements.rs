@@ -649,6 +649,20 @@ async fn old_worklist_changes_are_pruned_but_never_the_newest() {
     }
 }
 
+/// The sequential scans of `table` in the current PostgreSQL transaction so far.
+fn sequential_scans(conn: &mut portal::db::DbConnection, table: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct Scans {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query("SELECT COALESCE(SUM(seq_scan), 0)::bigint AS n FROM pg_stat_xact_user_tables WHERE relname = $1")
+        .bind::<diesel::sql_types::Text, _>(table)
+        .get_result::<Scans>(conn)
+        .unwrap()
+        .n
+}
+
 /// The statement that checks each session and reads its moment keeps to
 /// indexes whatever plan PostgreSQL keeps for it: planned without its values
 /// (the generic plan it may choose after five runs), asking about
@@ -658,11 +672,6 @@ async fn the_session_statement_scans_no_table_in_its_generic_plan() {
     use portal::domain::identity::sessions;
     if !backends().contains(&Backend::Postgres) {
         return;
-    }
-    #[derive(QueryableByName)]
-    struct Scans {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
     }
     let app = spawn_app(Backend::Postgres).await;
     crate::orders::shop(&app);
@@ -679,14 +688,9 @@ async fn the_session_statement_scans_no_table_in_its_generic_plan() {
         let found = sessions::lookup_without_writing(&mut conn, &token, asked).unwrap();
         assert!(matches!(found, Ok(Some(_))), "the session is open");
     }
-    let scans: Scans = diesel::sql_query(
-        "SELECT COALESCE(SUM(seq_scan), 0)::bigint AS n FROM pg_stat_xact_user_tables \
-         WHERE relname = 'worklist_changes'",
-    )
-    .get_result(&mut conn)
-    .unwrap();
+    let scans = sequential_scans(&mut conn, "worklist_changes");
     conn.batch_execute("COMMIT").unwrap();
-    assert_eq!(scans.n, 0, "sequential scans of the change rows");
+    assert_eq!(scans, 0, "sequential scans of the change rows");
 }
 
 /// An assignment search reads virtual accounts only through indexes on its
@@ -698,11 +702,6 @@ async fn the_assignment_search_scans_no_virtual_accounts_in_its_generic_plans() 
     use portal::domain::roles::AccountKind;
     if !backends().contains(&Backend::Postgres) {
         return;
-    }
-    #[derive(QueryableByName)]
-    struct Scans {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
     }
     let app = spawn_app_with(Backend::Postgres, AppOptions { mail_poll_interval: "1h", ..AppOptions::default() }).await;
     portal::demo::seed(&mut app.conn(), &app.settings.base_url).expect("demo data");
@@ -727,11 +726,7 @@ async fn the_assignment_search_scans_no_virtual_accounts_in_its_generic_plans() 
             portal::domain::orders::assignment::search(&mut conn, &actor, kind, q).unwrap();
         }
     }
-    let scans: Scans = diesel::sql_query(
-        "SELECT COALESCE(SUM(seq_scan), 0)::bigint AS n FROM pg_stat_xact_user_tables WHERE relname = 'virtual_accounts'",
-    )
-    .get_result(&mut conn)
-    .unwrap();
+    let scans = sequential_scans(&mut conn, "virtual_accounts");
     conn.batch_execute("COMMIT").unwrap();
-    assert_eq!(scans.n, 0, "sequential scans of the virtual accounts");
+    assert_eq!(scans, 0, "sequential scans of the virtual accounts");
 }
