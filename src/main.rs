@@ -126,9 +126,10 @@ fn print_logins(settings: &Settings, logins: &[demo::DemoLogin]) {
 }
 
 /// The portal's own allocations (pages, rows, argon2's buffers) go to
-/// mimalloc: under load it takes 10 to 15 % less CPU per page than glibc's
-/// malloc, whose fast paths were a seventh of the portal's profile. SQLite
-/// and libpq keep glibc's (`startup::tune_allocator`).
+/// mimalloc: under load on SQLite it takes 10 to 15 % less CPU per page
+/// than glibc's malloc, whose fast paths were a seventh of the portal's
+/// profile (on PostgreSQL no measurable change). SQLite and libpq keep
+/// glibc's (`startup::tune_allocator`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
