@@ -388,15 +388,20 @@ pub fn load(conn: &mut DbConnection, actor: &Actor, id: i64) -> DomainResult<Ord
 /// whether a support case was ever opened on it.
 type Names = (String, String, Option<String>, bool);
 
-/// An account's reference as a joined row reads it.
+/// An account's reference as a left-joined row reads it.
 type RefRow = Option<(i64, String, String, String)>;
 
-/// The accounts and virtual accounts the order itself names: its holding
-/// account, default account and associated holding account, and the
-/// names of its holding and default VAs.
+fn account_ref(row: RefRow) -> Option<AccountRef> {
+    row.map(|(id, name, domain, status)| AccountRef { id, name, domain, status })
+}
+
+/// The accounts and virtual accounts the order itself names.
 struct OrderRefs {
-    accounts: [RefRow; 3],
-    vas: [Option<(i64, String)>; 2],
+    holding: Option<AccountRef>,
+    default_account: Option<AccountRef>,
+    associated_holding: Option<AccountRef>,
+    holding_va: Option<String>,
+    default_va: Option<String>,
 }
 
 /// The order with its names and the accounts it names, in one statement:
@@ -427,13 +432,20 @@ fn load_named(conn: &mut DbConnection, id: i64) -> DomainResult<(OrderRow, Names
             holding.fields((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status)).nullable(),
             default.fields((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status)).nullable(),
             associated.fields((smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status)).nullable(),
-            holding_va.fields((virtual_accounts::id, virtual_accounts::name)).nullable(),
-            default_va.fields((virtual_accounts::id, virtual_accounts::name)).nullable(),
+            holding_va.field(virtual_accounts::name).nullable(),
+            default_va.field(virtual_accounts::name).nullable(),
         ))
-        .first::<(OrderRow, Names, RefRow, RefRow, RefRow, Option<(i64, String)>, Option<(i64, String)>)>(conn)
+        .first::<(OrderRow, Names, RefRow, RefRow, RefRow, Option<String>, Option<String>)>(conn)
         .optional()?
         .ok_or(DomainError::NotFound)?;
-    Ok((order, names, OrderRefs { accounts: [sa1, sa2, sa3], vas: [va1, va2] }))
+    let refs = OrderRefs {
+        holding: account_ref(sa1),
+        default_account: account_ref(sa2),
+        associated_holding: account_ref(sa3),
+        holding_va: va1,
+        default_va: va2,
+    };
+    Ok((order, names, refs))
 }
 
 /// The order as `actor` sees it: 404 if they do not; only their lines for a
@@ -442,7 +454,7 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow, names: Names, r
     // The lines are read once, with their accounts and VAs: their
     // assignments are what sight judges by, and nothing of them is shown
     // before it has.
-    let rows: Vec<(LineRow, catalogue::Product, RefRow, Option<(i64, String)>)> = order_lines::table
+    let rows: Vec<(LineRow, catalogue::Product, RefRow, Option<String>)> = order_lines::table
         .inner_join(products::table)
         .left_join(smart_accounts::table.on(smart_accounts::id.nullable().eq(order_lines::account_id)))
         .left_join(virtual_accounts::table.on(virtual_accounts::id.nullable().eq(order_lines::virtual_account_id)))
@@ -452,7 +464,7 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow, names: Names, r
             LineRow::as_select(),
             catalogue::Product::as_select(),
             (smart_accounts::id, smart_accounts::name, smart_accounts::domain, smart_accounts::status).nullable(),
-            (virtual_accounts::id, virtual_accounts::name).nullable(),
+            virtual_accounts::name.nullable(),
         ))
         .load(conn)?;
     let lines = rows.iter().map(|(l, ..)| visibility::LineAccess { id: l.id, account: l.account_id, va: l.virtual_account_id }).collect();
@@ -461,23 +473,9 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow, names: Names, r
         return Err(DomainError::NotFound);
     }
     let masked = visibility::masked(&audience, &access);
-    let mut accounts: Vec<AccountRef> = Vec::new();
-    let mut vas: Vec<(i64, String)> = Vec::new();
-    let rows: Vec<(LineRow, catalogue::Product)> = rows
-        .into_iter()
-        .map(|(l, p, account, va)| {
-            accounts.extend(account.map(|(id, name, domain, status)| AccountRef { id, name, domain, status }));
-            vas.extend(va);
-            (l, p)
-        })
-        .collect();
-    accounts.extend(refs.accounts.into_iter().flatten().map(|(id, name, domain, status)| AccountRef { id, name, domain, status }));
-    vas.extend(refs.vas.into_iter().flatten());
-    let find = |id: Option<i64>| id.and_then(|id| accounts.iter().find(|a| a.id == id).cloned());
-    let va_name = |id: Option<i64>| id.and_then(|id| vas.iter().find(|v| v.0 == id).map(|v| v.1.clone()));
     let mut lines: Vec<LineView> = rows
         .into_iter()
-        .map(|(l, p)| LineView {
+        .map(|(l, p, account, virtual_account)| LineView {
             id: l.id,
             line_no: l.line_no,
             number: String::new(),
@@ -489,8 +487,8 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow, names: Names, r
             requirement: p.requirement(),
             quantity: l.quantity,
             unit_price_cents: l.unit_price_cents,
-            account: find(l.account_id),
-            virtual_account: va_name(l.virtual_account_id),
+            account: account_ref(account),
+            virtual_account,
             deposited: l.licenses_deposited_at.is_some() && l.account_id.is_some(),
             parked_licenses: l.licenses_deposited_at.is_some() && l.account_id.is_none(),
             pak_code: l.pak_code.clone(),
@@ -522,7 +520,6 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow, names: Names, r
             l.assigned_by_reseller = true;
         }
     }
-    let holding_virtual_account = va_name(order.holding_virtual_account_id);
     let can_reassign = may_change(actor, &audience, &order, access.lines.clone());
     Ok(OrderView {
         blockers: rules::submit_blockers(&f),
@@ -531,13 +528,13 @@ fn view(conn: &mut DbConnection, actor: &Actor, order: OrderRow, names: Names, r
         can_reassign: can_reassign && sight == visibility::Sight::Whole,
         partial: matches!(sight, visibility::Sight::Lines(_)),
         masked,
-        holding_virtual_account,
+        holding_virtual_account: refs.holding_va,
         handoff_company,
         has_cases,
-        holding: find(order.holding_account_id),
-        default_account: find(order.default_account_id),
-        default_virtual_account: va_name(order.default_virtual_account_id),
-        associated_holding: find(order.associated_holding_account_id),
+        holding: refs.holding,
+        default_account: refs.default_account,
+        default_virtual_account: refs.default_va,
+        associated_holding: refs.associated_holding,
         company_name,
         created_by,
         lines,
