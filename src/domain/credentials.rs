@@ -1,7 +1,13 @@
 //! Password hashing with argon2id. Verification of an unknown user runs
 //! against a fixed dummy hash so timing does not reveal which emails exist.
+//!
+//! Each hash fills 19 MiB and keeps a core busy, so at most as many run at
+//! once as there are cores (`Hashing`): a burst of sign-ins then waits its
+//! turn instead of holding 19 MiB per waiting request, which only raised
+//! the memory in use (to over 270 MB for 16 at once) and finished no
+//! sooner.
 
-use std::sync::LazyLock;
+use std::sync::{Condvar, LazyLock, Mutex};
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -14,7 +20,42 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// A count of the hashes running, which waits while it is at its limit.
+struct Hashing {
+    running: Mutex<usize>,
+    freed: Condvar,
+    limit: usize,
+}
+
+/// A hash's turn, given back when dropped.
+struct Turn<'a>(&'a Hashing);
+
+impl Hashing {
+    fn new(limit: usize) -> Hashing {
+        Hashing { running: Mutex::new(0), freed: Condvar::new(), limit: limit.max(1) }
+    }
+
+    fn turn(&self) -> Turn<'_> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= self.limit {
+            running = self.freed.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        Turn(self)
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *self.0.running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
+static HASHING: LazyLock<Hashing> = LazyLock::new(|| Hashing::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)));
+
 pub fn hash_password(password: &NewPassword) -> anyhow::Result<String> {
+    let _turn = HASHING.turn();
     let hash = hasher().hash_password(password.expose().as_bytes()).map_err(|e| anyhow::anyhow!("hashing a password failed: {e}"))?;
     Ok(hash.to_string())
 }
@@ -25,6 +66,7 @@ static DUMMY_HASH: LazyLock<String> =
 /// True when `password` matches `stored`. With `None`, spends the same time and answers false.
 pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
     let hash = stored.unwrap_or(DUMMY_HASH.as_str());
+    let _turn = HASHING.turn();
     let ok = hasher().verify_password(password.as_bytes(), hash).is_ok();
     ok && stored.is_some()
 }
@@ -43,5 +85,30 @@ mod tests {
         assert!(verify_password("correct horse battery", Some(&a)));
         assert!(!verify_password("wrong horse battery", Some(&a)));
         assert!(!verify_password("not a real password at all", None));
+    }
+
+    #[test]
+    fn no_more_hashes_run_at_once_than_the_limit() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let hashing = Arc::new(Hashing::new(2));
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (hashing, now, most) = (hashing.clone(), now.clone(), most.clone());
+                std::thread::spawn(move || {
+                    let _turn = hashing.turn();
+                    let running = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(running, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    now.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 2, "two ran together, never more");
+        assert_eq!(*hashing.running.lock().unwrap(), 0, "every turn was given back");
     }
 }
