@@ -138,6 +138,13 @@ async fn order_worker(pool: Pool, interval: std::time::Duration, base_url: Strin
 /// took them again, zeroed page by page, on its next request: a search
 /// fragment cost 20 to 60 page faults. Up to 4 MiB of free memory at the
 /// top of an arena is now kept for the next request.
+///
+/// What an arena keeps it keeps for every thread that used it, and glibc
+/// gives each thread that allocates while others do an arena of its own,
+/// up to 16 on two cores: after 16 clients signed in, 14 arenas held about
+/// 4 MiB each and the portal stayed resident at 87 to 101 MB. Two arenas
+/// serve what is left to glibc as well (61 to 78 MB after the same burst,
+/// with the list as fast as before).
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -148,6 +155,7 @@ pub fn tune_allocator() {
             unsafe {
                 libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
                 libc::mallopt(libc::M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+                libc::mallopt(libc::M_ARENA_MAX, 2);
             }
         });
     }
