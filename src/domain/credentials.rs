@@ -22,9 +22,15 @@ fn hasher() -> Argon2<'static> {
 
 /// A count of the hashes running, which waits while it is at its limit.
 struct Hashing {
-    running: Mutex<usize>,
+    counts: Mutex<Counts>,
     freed: Condvar,
     limit: usize,
+}
+
+#[derive(Default)]
+struct Counts {
+    running: usize,
+    waiting: usize,
 }
 
 /// A hash's turn, given back when dropped.
@@ -32,27 +38,50 @@ struct Turn<'a>(&'a Hashing);
 
 impl Hashing {
     fn new(limit: usize) -> Hashing {
-        Hashing { running: Mutex::new(0), freed: Condvar::new(), limit: limit.max(1) }
+        Hashing { counts: Mutex::new(Counts::default()), freed: Condvar::new(), limit: limit.max(1) }
+    }
+
+    fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn turn(&self) -> Turn<'_> {
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        while *running >= self.limit {
-            running = self.freed.wait(running).unwrap_or_else(|e| e.into_inner());
+        let mut counts = self.counts();
+        counts.waiting += 1;
+        while counts.running >= self.limit {
+            counts = self.freed.wait(counts).unwrap_or_else(|e| e.into_inner());
         }
-        *running += 1;
+        counts.waiting -= 1;
+        counts.running += 1;
         Turn(self)
     }
 }
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        *self.0.running.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        self.0.counts().running -= 1;
         self.0.freed.notify_one();
     }
 }
 
 static HASHING: LazyLock<Hashing> = LazyLock::new(|| Hashing::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)));
+
+/// Every hashing turn, held until dropped: meanwhile each hash (a sign-in,
+/// a new password) waits for its turn. For tests of what goes on while a
+/// burst of hashes waits.
+#[doc(hidden)]
+pub struct EveryTurn(#[allow(dead_code)] Vec<Turn<'static>>);
+
+#[doc(hidden)]
+pub fn hold_every_turn() -> EveryTurn {
+    EveryTurn((0..HASHING.limit).map(|_| HASHING.turn()).collect())
+}
+
+/// How many hashes are waiting for their turn now.
+#[doc(hidden)]
+pub fn hashes_waiting() -> usize {
+    HASHING.counts().waiting
+}
 
 pub fn hash_password(password: &NewPassword) -> anyhow::Result<String> {
     let _turn = HASHING.turn();
@@ -109,6 +138,7 @@ mod tests {
             t.join().unwrap();
         }
         assert_eq!(most.load(Ordering::SeqCst), 2, "two ran together, never more");
-        assert_eq!(*hashing.running.lock().unwrap(), 0, "every turn was given back");
+        let counts = hashing.counts();
+        assert_eq!((counts.running, counts.waiting), (0, 0), "every turn was given back, nobody waits");
     }
 }

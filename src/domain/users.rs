@@ -20,10 +20,45 @@ pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
 pub const MAX_FAILURES_PER_ADDRESS: i64 = 30;
 pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
 
-/// Checks an email and password. Every failure, for known and unknown emails
-/// alike, gives the same answer and counts towards the throttle. A
-/// deactivated person is refused after the right password only.
+/// Checks an email and password: `begin_sign_in`, the password's check
+/// and `finish_sign_in` on one connection.
 pub fn authenticate(conn: &mut DbConnection, email: &str, password: &str, client_address: &str) -> DomainResult<User> {
+    let checked = begin_sign_in(conn, email, client_address)?.check(password);
+    finish_sign_in(conn, checked, client_address)
+}
+
+/// A sign-in whose throttle has been checked and whose person, if any,
+/// has been looked up; its password is checked next, without a database
+/// connection (`check`): a hash keeps a core busy for tens of
+/// milliseconds, and while a burst of sign-ins waits its turn to hash
+/// (`credentials`) the pool's connections stay free for everyone else.
+pub struct SignInAttempt {
+    email: String,
+    found: Option<User>,
+    at: chrono::NaiveDateTime,
+}
+
+/// A sign-in whose password has been checked: only `SignInAttempt::check`
+/// makes one, so `finish_sign_in` cannot be told a password matched
+/// without its hash having been verified.
+pub struct CheckedSignIn {
+    attempt: SignInAttempt,
+    matched: bool,
+}
+
+impl SignInAttempt {
+    /// Verifies the password against the person's hash (or a dummy one
+    /// when nobody has this email, so the time taken tells nothing).
+    pub fn check(self, password: &str) -> CheckedSignIn {
+        let matched = credentials::verify_password(password, self.found.as_ref().map(|u| u.password_hash.as_str()));
+        CheckedSignIn { attempt: self, matched }
+    }
+}
+
+/// The first step of a sign-in: the email's form, then the throttle (too
+/// many recent failures for this email or this client address refuse it
+/// before any password is checked), then the person with this email.
+pub fn begin_sign_in(conn: &mut DbConnection, email: &str, client_address: &str) -> DomainResult<SignInAttempt> {
     let email = email.trim().to_lowercase();
     if crate::domain::values::has_control(&email) {
         return Err(FieldErrors::single("email", "Enter an email address without control characters.").into());
@@ -50,8 +85,16 @@ pub fn authenticate(conn: &mut DbConnection, email: &str, password: &str, client
         return Err(DomainError::Throttled { retry_after_secs: retry });
     }
     let found: Option<User> = users::table.filter(users::email.eq(&email)).select(User::as_select()).first(conn).optional()?;
-    let ok = credentials::verify_password(password, found.as_ref().map(|u| u.password_hash.as_str()));
-    match (ok, found) {
+    Ok(SignInAttempt { email, found, at: now })
+}
+
+/// The last step of a sign-in: every failure, for known and unknown emails
+/// alike, gives the same answer and counts towards the throttle; a
+/// deactivated person is refused after the right password only; a success
+/// clears the email's failures.
+pub fn finish_sign_in(conn: &mut DbConnection, checked: CheckedSignIn, client_address: &str) -> DomainResult<User> {
+    let CheckedSignIn { attempt: SignInAttempt { email, found, at }, matched } = checked;
+    match (matched, found) {
         (true, Some(user)) if user.deactivated_at.is_some() => {
             Err(DomainError::Conflict("This account has been deactivated by your company's administrator.".into()))
         }
@@ -62,7 +105,7 @@ pub fn authenticate(conn: &mut DbConnection, email: &str, password: &str, client
         (_, found) => {
             crate::db::transaction(conn, |conn| {
                 diesel::insert_into(sign_in_failures::table)
-                    .values(&NewSignInFailure { email: &email, ip: client_address, at: now })
+                    .values(&NewSignInFailure { email: &email, ip: client_address, at })
                     .execute(conn)?;
                 if let Some(u) = &found {
                     crate::domain::identity::security::own(conn, u.id, u.company_id, "sign_in_failed", "wrong password", client_address)?;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::db::models::user::User;
 use crate::domain::identity::membership::{self, RegistrationInput};
 use crate::domain::identity::{sessions, two_step};
-use crate::domain::{policy, DomainError, FieldErrors};
+use crate::domain::{policy, users, DomainError, FieldErrors};
 use crate::startup::AppState;
 use crate::web::error::{human_wait, AppError};
 use crate::web::extract::{client, Viewer};
@@ -96,7 +96,16 @@ pub async fn sign_in(
     let next = safe_next(form.next.as_deref()).to_string();
     let address = crate::web::extract::client_address(&req, state.settings.trust_forwarded_for);
     let (email, password) = (form.email.clone(), form.password);
-    let outcome = run(&state, move |conn| crate::domain::users::authenticate(conn, &email, &password, &address)).await?;
+    // The password is checked between two database calls, holding no
+    // connection while its hash waits its turn and runs.
+    let at = address.clone();
+    let outcome = match run(&state, move |conn| users::begin_sign_in(conn, &email, &at)).await? {
+        Ok(attempt) => {
+            let checked = web::block(move || attempt.check(&password)).await?;
+            run(&state, move |conn| users::finish_sign_in(conn, checked, &address)).await?
+        }
+        Err(e) => Err(e),
+    };
     let page =
         |error: String| SignInPage { layout: viewer.layout.clone(), email: form.email.clone(), next: next.clone(), error: Some(error) };
     match outcome {
@@ -188,7 +197,13 @@ pub async fn register(
     };
     let base_url = state.settings.base_url.clone();
     let ip = crate::web::extract::client_address(&req, state.settings.trust_forwarded_for);
-    match run(&state, move |conn| membership::register(conn, &input, &ip, &base_url)).await? {
+    // The password is hashed before the database call, holding no connection.
+    let prepared = web::block(move || membership::prepare_registration(&input)).await?;
+    let registered = match prepared {
+        Ok(registration) => run(&state, move |conn| membership::register(conn, registration, &ip, &base_url)).await?,
+        Err(e) => Err(e),
+    };
+    match registered {
         Ok(user) => {
             state.wake_mail_worker();
             let response = start_session(&req, &state, user, "/welcome").await?;

@@ -283,3 +283,52 @@ async fn only_operations_staff_see_the_operations_section() {
         assert!(ops.get_text("/orders").await.contains("href=\"/operations\""));
     }
 }
+
+/// A sign-in checks its password, and a registration hashes one, holding
+/// no database connection: with a pool of one, while both wait their turn
+/// to hash (a burst of them does), a signed-in person's pages still get
+/// the connection, and both complete once their turn comes.
+#[tokio::test]
+async fn a_sign_in_waiting_to_check_its_password_holds_no_database_connection() {
+    use portal::domain::credentials::{hashes_waiting, hold_every_turn};
+    for backend in backends() {
+        let app = spawn_app_with(backend, AppOptions { env: vec![("DB_POOL_SIZE", "1".into())], ..Default::default() }).await;
+        app.create_user("ada@analytical.example", "Ada", PASSWORD, "Analytical Engines", CompanyKind::Customer);
+        assert_eq!(app.sign_in("ada@analytical.example", PASSWORD).await.status().as_u16(), 303);
+        let other = TestApp { client: client(), ..app.clone_handle() };
+        let token = csrf_from(&other.get_text("/sign-in").await);
+
+        let held = tokio::task::spawn_blocking(hold_every_turn).await.unwrap();
+        let waiting = hashes_waiting();
+        let form = [("email", "ada@analytical.example"), ("password", PASSWORD), ("csrf_token", token.as_str())];
+        let signing_in = other.client.post(other.url("/sign-in")).form(&form).send();
+        let signing_in = tokio::spawn(signing_in);
+        let newcomer = TestApp { client: client(), ..app.clone_handle() };
+        let token = csrf_from(&newcomer.get_text("/register").await);
+        let form = [
+            ("name", "Charles Babbage"),
+            ("email", "charles@analytical.example"),
+            ("password", PASSWORD),
+            ("company_name", ""),
+            ("csrf_token", token.as_str()),
+        ];
+        let registering = tokio::spawn(newcomer.client.post(newcomer.url("/register")).form(&form).send());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while hashes_waiting() < waiting + 2 {
+            assert!(std::time::Instant::now() < deadline, "{backend:?}: the sign-in and the registration reached their hashes");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let home = app.get("/").await;
+        assert_eq!(home.status().as_u16(), 200, "{backend:?}: a page while a sign-in and a registration wait to hash");
+        assert!(home.text().await.unwrap().contains("Ada"));
+
+        drop(held);
+        let signed_in = signing_in.await.unwrap().expect("the sign-in answers");
+        assert_eq!(signed_in.status().as_u16(), 303, "{backend:?}: the sign-in completes after its turn");
+        assert_eq!(other.get("/profile").await.status().as_u16(), 200, "{backend:?}: and its browser is signed in");
+        let registered = registering.await.unwrap().expect("the registration answers");
+        assert_eq!(registered.status().as_u16(), 303, "{backend:?}: the registration completes after its turn");
+        let n: i64 = users::table.filter(users::email.eq("charles@analytical.example")).count().get_result(&mut *app.conn()).unwrap();
+        assert_eq!(n, 1, "{backend:?}: the newcomer is registered");
+    }
+}

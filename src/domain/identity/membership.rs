@@ -39,9 +39,18 @@ pub struct RegistrationInput {
 pub const OPERATIONS_REFUSAL: &str =
     "Operations staff accounts are not made by registering. Ask an operations company administrator for an invitation.";
 
-/// Registers a person: nothing but a name, an address to confirm and a
-/// password. The "Confirm your email" link goes out through the outbox.
-pub fn register(conn: &mut DbConnection, input: &RegistrationInput, ip: &str, base_url: &str) -> DomainResult<User> {
+/// A registration whose fields are valid and whose password is hashed:
+/// made without a database connection (`prepare_registration`), so a
+/// burst of registrations waiting their turn to hash holds none.
+pub struct Registration {
+    name: PersonName,
+    email: EmailAddress,
+    company_name: Option<CompanyName>,
+    hash: String,
+}
+
+/// Checks the registration form's fields and hashes its password.
+pub fn prepare_registration(input: &RegistrationInput) -> DomainResult<Registration> {
     let mut errors = FieldErrors::new();
     let name = errors.check("name", PersonName::parse(&input.name));
     let email = errors.check("email", EmailAddress::parse(&input.email));
@@ -53,6 +62,13 @@ pub fn register(conn: &mut DbConnection, input: &RegistrationInput, ip: &str, ba
         return Err(errors.into());
     }
     let hash = credentials::hash_password(&password)?;
+    Ok(Registration { name, email, company_name, hash })
+}
+
+/// Registers a person: nothing but a name, an address to confirm and a
+/// password. The "Confirm your email" link goes out through the outbox.
+pub fn register(conn: &mut DbConnection, registration: Registration, ip: &str, base_url: &str) -> DomainResult<User> {
+    let Registration { name, email, company_name, hash } = registration;
     crate::db::transaction(conn, |conn| {
         let taken: i64 = users::table.filter(users::email.eq(email.as_str())).count().get_result(conn)?;
         if taken > 0 {
