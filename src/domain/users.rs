@@ -20,13 +20,6 @@ pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
 pub const MAX_FAILURES_PER_ADDRESS: i64 = 30;
 pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
 
-/// Checks an email and password: `begin_sign_in`, the password's check
-/// and `finish_sign_in` on one connection.
-pub fn authenticate(conn: &mut DbConnection, email: &str, password: &str, client_address: &str) -> DomainResult<User> {
-    let checked = begin_sign_in(conn, email, client_address)?.check(password);
-    finish_sign_in(conn, checked, client_address)
-}
-
 /// A sign-in whose throttle has been checked and whose person, if any,
 /// has been looked up; its password is checked next, without a database
 /// connection (`check`): a hash keeps a core busy for tens of
