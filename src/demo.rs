@@ -419,23 +419,30 @@ pub fn seed(conn: &mut DbConnection, base_url: &str) -> anyhow::Result<Vec<DemoL
     }
     let permit = users::console_permit();
     let mut logins = Vec::new();
+    let mut members = Vec::new();
+    for (label, company, kind, name, email) in PEOPLE {
+        logins.push(DemoLogin {
+            label: label.to_string(),
+            email: email.to_string(),
+            password: Alphanumeric.sample_string(&mut rand::rng(), 16),
+        });
+        members.push((*name, *email, *company, *kind));
+    }
+    for (label, name, email, company) in MORE_PEOPLE {
+        logins.push(DemoLogin {
+            label: label.to_string(),
+            email: email.to_string(),
+            password: Alphanumeric.sample_string(&mut rand::rng(), 16),
+        });
+        members.push((*name, *email, *company, CompanyKind::Customer));
+    }
+    let members: Vec<users::NewMember<'_>> = members
+        .iter()
+        .zip(&logins)
+        .map(|(&(name, email, company_name, kind), login)| users::NewMember { email, name, password: &login.password, company_name, kind })
+        .collect();
     crate::db::transaction(conn, |conn| {
-        let mut people = Vec::new();
-        for (label, company, kind, name, email) in PEOPLE {
-            let password = Alphanumeric.sample_string(&mut rand::rng(), 16);
-            people.push(
-                users::create_user(conn, &permit, email, name, &password, company, *kind).map_err(|e| anyhow::anyhow!("{email}: {e:?}"))?,
-            );
-            logins.push(DemoLogin { label: label.to_string(), email: email.to_string(), password });
-        }
-        for (label, name, email, company) in MORE_PEOPLE {
-            let password = Alphanumeric.sample_string(&mut rand::rng(), 16);
-            people.push(
-                users::create_user(conn, &permit, email, name, &password, company, CompanyKind::Customer)
-                    .map_err(|e| anyhow::anyhow!("{email}: {e:?}"))?,
-            );
-            logins.push(DemoLogin { label: label.to_string(), email: email.to_string(), password });
-        }
+        let people = users::create_users(conn, &permit, &members).map_err(|e| anyhow::anyhow!("demo people: {e:?}"))?;
         seed_accounts(conn, &people, base_url)?;
         seed_orders(conn, &people, base_url)?;
         seed_licenses(conn, &people, base_url)
