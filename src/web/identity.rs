@@ -246,7 +246,16 @@ pub async fn reset(
     let t = token.clone();
     let password = form.into_inner().password;
     let ip = client_address(&req, state.settings.trust_forwarded_for);
-    match run(&state, move |conn| passwords::reset(conn, &t, &password, &ip)).await? {
+    // The new password is hashed with no connection held.
+    let reset = match run(&state, move |conn| passwords::begin_reset(conn, &t, &password)).await? {
+        Ok(Ok(prepared)) => match web::block(move || prepared.hash()).await? {
+            Ok(hashed) => run(&state, move |conn| passwords::reset(conn, hashed, &ip)).await?,
+            Err(e) => Err(e),
+        },
+        Ok(Err(problem)) => Ok(Err(problem)),
+        Err(e) => Err(e),
+    };
+    match reset {
         Ok(Ok(_)) => {
             session.sign_out();
             session.flash("success", "Your password is changed and every session has ended. Sign in with the new password.");
@@ -326,7 +335,16 @@ pub async fn accept_invitation(
     let input = AcceptInput { name: form.name.clone(), password: form.password };
     let ip = client_address(&req, state.settings.trust_forwarded_for);
     let base = state.settings.base_url.clone();
-    match run(&state, move |conn| membership::accept_invitation(conn, &t, signed_in_as, &input, &ip, &base)).await? {
+    // A new person's password is hashed with no connection held.
+    let accepted = match run(&state, move |conn| membership::begin_invitation(conn, &t, &input)).await? {
+        Ok(Ok(accepting)) => match web::block(move || accepting.hash()).await? {
+            Ok(accepting) => run(&state, move |conn| membership::accept_invitation(conn, accepting, signed_in_as, &ip, &base)).await?,
+            Err(e) => Err(e),
+        },
+        Ok(Err(problem)) => Ok(Err(problem)),
+        Err(e) => Err(e),
+    };
+    match accepted {
         Ok(Ok(user)) => {
             state.wake_mail_worker();
             let session = PortalSession::from_request(&req);

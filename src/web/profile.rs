@@ -101,7 +101,14 @@ pub async fn change_password(
     let input = ChangeInput { current: form.current_password, new: form.new_password };
     let (id, keep) = (user.actor.user_id.0, user.session_id);
     let ip = client_address(&req, state.settings.trust_forwarded_for);
-    match run(&state, move |conn| passwords::change(conn, id, keep, &input, &ip)).await? {
+    // The passwords are checked and hashed with no connection held.
+    let stored = run(&state, move |conn| passwords::stored(conn, id)).await??;
+    let checked = web::block(move || passwords::check_change(stored, &input)).await?;
+    let changed = match checked {
+        Ok(checked) => run(&state, move |conn| passwords::change(conn, checked, keep, &ip)).await?,
+        Err(e) => Err(e),
+    };
+    match changed {
         Ok(()) => {
             session.flash("success", "Your password is changed. Every other session has ended.");
             Ok(see_other("/profile"))
@@ -192,10 +199,22 @@ pub async fn two_step_action(
     let ip = client_address(&req, state.settings.trust_forwarded_for);
     let password = form.into_inner().password;
     let required = state.settings.two_step_for_operations && policy::two_step_required(Some(user.actor.company_kind));
-    let outcome = match path.into_inner().as_str() {
-        "disable" => run(&state, move |conn| two_step::disable(conn, id, keep, &password, required, &ip)).await?.map(|_| None),
-        "recovery-codes" => run(&state, move |conn| two_step::regenerate_recovery_codes(conn, id, &password, &ip)).await?.map(Some),
+    let disable = match path.into_inner().as_str() {
+        "disable" => true,
+        "recovery-codes" => false,
         _ => return Err(AppError::NotFound),
+    };
+    // The password is checked with no connection held.
+    let outcome = match if disable { two_step::may_disable(required) } else { Ok(()) } {
+        Ok(()) => {
+            let stored = run(&state, move |conn| passwords::stored(conn, id)).await??;
+            match web::block(move || stored.check(&password, "password")).await? {
+                Ok(proof) if disable => run(&state, move |conn| two_step::disable(conn, &proof, keep, required, &ip)).await?.map(|_| None),
+                Ok(proof) => run(&state, move |conn| two_step::regenerate_recovery_codes(conn, &proof, &ip)).await?.map(Some),
+                Err(errors) => Err(errors.into()),
+            }
+        }
+        Err(e) => Err(e),
     };
     match outcome {
         Ok(None) => {

@@ -332,3 +332,77 @@ async fn a_sign_in_waiting_to_check_its_password_holds_no_database_connection() 
         assert_eq!(n, 1, "{backend:?}: the newcomer is registered");
     }
 }
+
+/// Changing one's password, turning two-step sign-in off, a reset from a
+/// mailed link and accepting an invitation as a new person each check or
+/// hash a password with no database connection held: with one connection
+/// and every hashing turn taken, all four wait for their turn while a page
+/// still answers, then complete.
+#[tokio::test]
+async fn password_changes_waiting_for_their_hash_hold_no_database_connection() {
+    use portal::domain::credentials::{hashes_waiting, hold_every_turn};
+    for backend in backends() {
+        let app = spawn_app_with(backend, AppOptions { env: vec![("DB_POOL_SIZE", "1".into())], ..Default::default() }).await;
+        for (email, name) in [("ada@analytical.example", "Ada"), ("bea@analytical.example", "Bea"), ("cy@analytical.example", "Cy")] {
+            app.create_user(email, name, PASSWORD, "Analytical Engines", CompanyKind::Customer);
+        }
+        let browser = || TestApp { client: client(), ..app.clone_handle() };
+        let (ada, cy, visitor, dee) = (browser(), browser(), browser(), browser());
+        assert_eq!(ada.sign_in("ada@analytical.example", PASSWORD).await.status().as_u16(), 303);
+        assert_eq!(cy.sign_in("cy@analytical.example", PASSWORD).await.status().as_u16(), 303);
+        let invited = ada.post_form("/company", "/company/invitations", &[("email", "dee@analytical.example")]).await;
+        assert_eq!(invited.status().as_u16(), 303, "{backend:?}: Ada (the company's first member) invites Dee");
+        let invitation = app.mailed_link("dee@analytical.example", "invitation");
+        visitor.post_form("/password/forgot", "/password/forgot", &[("email", "bea@analytical.example")]).await;
+        let reset = app.mailed_link("bea@analytical.example", "password_reset");
+        let token = |html: String| csrf_from(&html);
+        let (ada_token, cy_token) = (token(ada.get_text("/profile").await), token(cy.get_text("/profile").await));
+        let (reset_token, dee_token) = (token(visitor.get_text(&reset).await), token(dee.get_text(&invitation).await));
+
+        let held = tokio::task::spawn_blocking(hold_every_turn).await.unwrap();
+        let waiting = hashes_waiting();
+        let post =
+            |who: &TestApp, path: &str, form: Vec<(&'static str, String)>| tokio::spawn(who.client.post(who.url(path)).form(&form).send());
+        let changing = post(
+            &ada,
+            "/profile/password",
+            vec![("current_password", PASSWORD.into()), ("new_password", "a new phrase for ada".into()), ("csrf_token", ada_token)],
+        );
+        let disabling = post(&cy, "/profile/two-step/disable", vec![("password", PASSWORD.into()), ("csrf_token", cy_token)]);
+        let resetting = post(&visitor, &reset, vec![("password", "a new phrase for bea".into()), ("csrf_token", reset_token)]);
+        let joining =
+            post(&dee, &invitation, vec![("name", "Dee".into()), ("password", "a new phrase for dee".into()), ("csrf_token", dee_token)]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while hashes_waiting() < waiting + 4 {
+            assert!(std::time::Instant::now() < deadline, "{backend:?}: all four reached their password checks");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let page = cy.get("/profile").await;
+        assert_eq!(page.status().as_u16(), 200, "{backend:?}: a page while four password changes wait to hash");
+
+        drop(held);
+        for (what, task, to) in
+            [("change", changing, "/profile"), ("two-step off", disabling, "/profile"), ("reset", resetting, "/sign-in")]
+        {
+            let done = task.await.unwrap().expect("answers");
+            assert_eq!(
+                (done.status().as_u16(), location(&done)),
+                (303, to.to_string()),
+                "{backend:?}: the {what} completes after its turn"
+            );
+        }
+        let joined = joining.await.unwrap().expect("answers");
+        assert_eq!(joined.status().as_u16(), 303, "{backend:?}: Dee joins after her turn");
+        for (email, password) in [
+            ("ada@analytical.example", "a new phrase for ada"),
+            ("bea@analytical.example", "a new phrase for bea"),
+            ("dee@analytical.example", "a new phrase for dee"),
+        ] {
+            assert_eq!(
+                browser().sign_in(email, password).await.status().as_u16(),
+                303,
+                "{backend:?}: {email} signs in with the new password"
+            );
+        }
+    }
+}

@@ -521,3 +521,35 @@ async fn a_sign_in_from_a_browser_not_used_before_is_mailed_to_the_person() {
         assert_eq!(app.mail_count("carlos@contoso.example", "new_sign_in"), 1, "{backend:?}: only Firefox was new");
     }
 }
+
+/// A password is checked with no connection held and the change written
+/// afterwards: a check made before the password changed elsewhere proves
+/// nothing, and the change it was for is refused with nothing written.
+#[tokio::test]
+async fn a_password_checked_before_it_changed_elsewhere_proves_nothing() {
+    use portal::domain::identity::passwords::{self, ChangeInput};
+    use portal::domain::identity::two_step;
+    use portal::domain::DomainError;
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        app.create_user("ada@analytical.example", "Ada", PASSWORD, "Analytical Engines", CompanyKind::Customer);
+        let (id, ..) = person(&app, "ada@analytical.example");
+        let mut conn = app.conn();
+        let change = |current: &str, new: &str| ChangeInput { current: current.into(), new: new.into() };
+        let stale = passwords::stored(&mut conn, id).unwrap().check(PASSWORD, "password").expect("the right password");
+        let stale_change = passwords::check_change(passwords::stored(&mut conn, id).unwrap(), &change(PASSWORD, "a phrase never set"))
+            .expect("checked while the password was still PASSWORD");
+
+        let fresh = passwords::check_change(passwords::stored(&mut conn, id).unwrap(), &change(PASSWORD, "a new phrase for ada")).unwrap();
+        passwords::change(&mut conn, fresh, 0, "127.0.0.1").unwrap();
+        let hash_now: String = users::table.find(id).select(users::password_hash).first(&mut *conn).unwrap();
+
+        let refused = two_step::disable(&mut conn, &stale, 0, false, "127.0.0.1");
+        assert!(matches!(refused, Err(DomainError::Conflict(_))), "{backend:?}: {refused:?}");
+        let refused = passwords::change(&mut conn, stale_change, 0, "127.0.0.1");
+        assert!(matches!(refused, Err(DomainError::Conflict(_))), "{backend:?}: {refused:?}");
+        let hash_after: String = users::table.find(id).select(users::password_hash).first(&mut *conn).unwrap();
+        assert_eq!(hash_after, hash_now, "{backend:?}: the stale change wrote nothing");
+        assert!(passwords::stored(&mut conn, id).unwrap().check("a new phrase for ada", "password").is_ok());
+    }
+}

@@ -19,7 +19,7 @@ use crate::domain::identity::security::{self, Record, SecurityEvent};
 use crate::domain::identity::sessions;
 use crate::domain::policy::{self, AdministerMembers, Permit};
 use crate::domain::roles::Role;
-use crate::domain::values::{CompanyName, EmailAddress, PersonName};
+use crate::domain::values::{CompanyName, EmailAddress, NewPassword, PersonName};
 use crate::domain::{Actor, DomainError};
 use crate::mail::{self, Email};
 
@@ -687,10 +687,10 @@ pub struct InvitationView {
     pub existing_user: bool,
 }
 
-fn open_invitation(
-    conn: &mut DbConnection,
-    token: &str,
-) -> DomainResult<Result<(i64, i64, String, i64, Option<i64>, Option<String>), LinkProblem>> {
+/// An open invitation: its id, company, address, inviter, and the account and role it names.
+type OpenInvitation = (i64, i64, String, i64, Option<i64>, Option<String>);
+
+fn open_invitation(conn: &mut DbConnection, token: &str) -> DomainResult<Result<OpenInvitation, LinkProblem>> {
     type Row = (i64, i64, String, i64, Option<i64>, Option<String>, NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>);
     let row: Option<Row> = invitations::table
         .filter(invitations::token_hash.eq(links::hash_token(token)))
@@ -738,31 +738,63 @@ pub struct AcceptInput {
     pub password: String,
 }
 
-/// Follows an invitation: the address is confirmed by the link, the person
-/// joins at once, and the role named in it is granted. Returns the user.
-pub fn accept_invitation(
-    conn: &mut DbConnection,
-    token: &str,
-    signed_in_as: Option<i64>,
-    input: &AcceptInput,
-    ip: &str,
-    base_url: &str,
-) -> DomainResult<Result<User, LinkProblem>> {
-    let (id, company_id, email, by, account, role) = match open_invitation(conn, token)? {
+/// An invitation being accepted: read, with the new person's name and
+/// password checked. A new person's password is hashed by `hash`, with no
+/// connection held, before `accept_invitation` writes.
+pub struct Accepting {
+    invitation: OpenInvitation,
+    existing: Option<User>,
+    new_person: Option<(PersonName, NewPassword)>,
+}
+
+/// An invitation ready to be accepted: a new person's password hashed.
+pub struct Hashed {
+    invitation: OpenInvitation,
+    existing: Option<User>,
+    new_person: Option<(PersonName, String)>,
+}
+
+/// Reads an invitation and checks what the person gave to accept it.
+pub fn begin_invitation(conn: &mut DbConnection, token: &str, input: &AcceptInput) -> DomainResult<Result<Accepting, LinkProblem>> {
+    let invitation = match open_invitation(conn, token)? {
         Ok(x) => x,
         Err(p) => return Ok(Err(p)),
     };
-    let existing: Option<User> = users::table.filter(users::email.eq(&email)).select(User::as_select()).first(conn).optional()?;
-    let hash = match &existing {
+    let existing: Option<User> = users::table.filter(users::email.eq(&invitation.2)).select(User::as_select()).first(conn).optional()?;
+    let new_person = match &existing {
         Some(_) => None,
         None => {
             let mut errors = FieldErrors::new();
             let name = errors.check("name", PersonName::parse(&input.name));
-            let password = errors.check("password", passwords::parse_new(&input.password, &[&email, &input.name]));
+            let password = errors.check("password", passwords::parse_new(&input.password, &[&invitation.2, &input.name]));
             let (Some(name), Some(password)) = (name, password) else { return Err(errors.into()) };
-            Some((name, credentials::hash_password(&password)?))
+            Some((name, password))
         }
     };
+    Ok(Ok(Accepting { invitation, existing, new_person }))
+}
+
+impl Accepting {
+    /// A new person's password hashed (nothing to do for someone who has an account).
+    pub fn hash(self) -> DomainResult<Hashed> {
+        let new_person = match self.new_person {
+            Some((name, password)) => Some((name, credentials::hash_password(&password)?)),
+            None => None,
+        };
+        Ok(Hashed { invitation: self.invitation, existing: self.existing, new_person })
+    }
+}
+
+/// Follows an invitation: the address is confirmed by the link, the person
+/// joins at once, and the role named in it is granted. Returns the user.
+pub fn accept_invitation(
+    conn: &mut DbConnection,
+    accepting: Hashed,
+    signed_in_as: Option<i64>,
+    ip: &str,
+    base_url: &str,
+) -> DomainResult<Result<User, LinkProblem>> {
+    let Hashed { invitation: (id, company_id, email, by, account, role), existing, new_person: hash } = accepting;
     crate::db::transaction(conn, |conn| {
         let now = crate::db::now();
         let taken = diesel::update(invitations::table.find(id).filter(invitations::accepted_at.is_null()))

@@ -1,5 +1,13 @@
 //! Passwords: the strength rule for new ones, "Forgot your password?" by
 //! email, and changing one's own. A reset or a change ends sessions.
+//!
+//! Checking or hashing a password keeps a core busy for a while, and in a
+//! burst waits for its turn (`credentials`): it never runs on a database
+//! connection. What a check needs is read first (`stored`, `begin_reset`),
+//! the check runs with no connection (`Stored::check`, `check_change`,
+//! `PreparedReset::hash`), and the change is written afterwards, in one
+//! transaction that first makes sure the password checked is still the
+//! person's (`Proof`).
 
 use diesel::prelude::*;
 
@@ -77,19 +85,51 @@ pub fn check_reset(conn: &mut DbConnection, token: &str) -> DomainResult<Result<
     Ok(links::peek(conn, token, Purpose::ResetPassword)?.map(|_| ()))
 }
 
-/// Sets a new password from a reset link: single use; every session of the
-/// person ends. Following the link also proves the address.
-pub fn reset(conn: &mut DbConnection, token: &str, new_password: &str, ip: &str) -> DomainResult<Result<User, LinkProblem>> {
+/// A reset whose link and new password were read and checked: the new
+/// password is still to be hashed (`hash`), with no connection held.
+pub struct PreparedReset {
+    token: String,
+    user: User,
+    password: NewPassword,
+}
+
+/// A reset ready to be written (`reset`).
+pub struct HashedReset {
+    token: String,
+    user: User,
+    hash: String,
+}
+
+/// Reads a reset link and checks the new password given with it.
+pub fn begin_reset(conn: &mut DbConnection, token: &str, new_password: &str) -> DomainResult<Result<PreparedReset, LinkProblem>> {
     let user_id = match links::peek(conn, token, Purpose::ResetPassword)? {
         Ok(id) => id,
         Err(p) => return Ok(Err(p)),
     };
     let user: User = users::table.find(user_id).select(User::as_select()).first(conn)?;
     let password = parse_new(new_password, &[&user.email, &user.name]).map_err(|m| FieldErrors::single("password", m))?;
-    let hash = credentials::hash_password(&password)?;
+    Ok(Ok(PreparedReset { token: token.to_string(), user, password }))
+}
+
+impl PreparedReset {
+    pub fn hash(self) -> DomainResult<HashedReset> {
+        let hash = credentials::hash_password(&self.password)?;
+        Ok(HashedReset { token: self.token, user: self.user, hash })
+    }
+}
+
+/// Sets a new password from a reset link: single use (the link is taken in
+/// the same transaction); every session of the person ends. Following the
+/// link also proves the address.
+pub fn reset(conn: &mut DbConnection, reset: HashedReset, ip: &str) -> DomainResult<Result<User, LinkProblem>> {
+    let HashedReset { token, user, hash } = reset;
     crate::db::transaction(conn, |conn| {
-        if let Err(p) = links::consume(conn, token, Purpose::ResetPassword)? {
-            return Ok(Err(p));
+        let user_id = match links::consume(conn, &token, Purpose::ResetPassword)? {
+            Ok(id) => id,
+            Err(p) => return Ok(Err(p)),
+        };
+        if user_id != user.id {
+            return Ok(Err(LinkProblem::Unknown));
         }
         let now = crate::db::now();
         diesel::update(users::table.find(user_id))
@@ -101,6 +141,55 @@ pub fn reset(conn: &mut DbConnection, token: &str, new_password: &str, ip: &str)
     })
 }
 
+/// A person's password as stored, read so that a password can be checked
+/// against it with no connection held.
+pub struct Stored {
+    user: User,
+}
+
+/// Proof that a person gave their current password: made only by
+/// `Stored::check`, and good while that password is still theirs (`confirm`).
+pub struct Proof {
+    user: User,
+}
+
+pub fn stored(conn: &mut DbConnection, user_id: i64) -> DomainResult<Stored> {
+    Ok(Stored { user: users::table.find(user_id).select(User::as_select()).first(conn)? })
+}
+
+const NOT_CURRENT: &str = "That is not your current password.";
+
+impl Stored {
+    /// The proof, or the message for the form's `field`.
+    pub fn check(self, password: &str, field: &'static str) -> Result<Proof, FieldErrors> {
+        self.verify(password).ok_or_else(|| FieldErrors::single(field, NOT_CURRENT))
+    }
+
+    fn verify(self, password: &str) -> Option<Proof> {
+        credentials::verify_password(password, Some(&self.user.password_hash)).then_some(Proof { user: self.user })
+    }
+}
+
+impl Proof {
+    /// The person as read before the check.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// Within a change's transaction, before it writes: the password checked
+    /// is still the person's (on PostgreSQL their row stays locked until the
+    /// transaction ends; SQLite's write transaction holds the database), else
+    /// a conflict and nothing is written.
+    pub fn confirm(&self, conn: &mut DbConnection) -> DomainResult<()> {
+        let current = users::table.find(self.user.id).filter(users::password_hash.eq(&self.user.password_hash)).select(users::id);
+        let found: Option<i64> = match conn {
+            DbConnection::Postgresql(pg) => current.for_update().first(pg).optional()?,
+            DbConnection::Sqlite(_) => current.first(conn).optional()?,
+        };
+        found.map(|_| ()).ok_or_else(|| DomainError::Conflict("Your password was changed meanwhile. Try again with the new one.".into()))
+    }
+}
+
 /// What the change-password form sends.
 #[derive(Debug, Clone, Default)]
 pub struct ChangeInput {
@@ -108,23 +197,38 @@ pub struct ChangeInput {
     pub new: String,
 }
 
-/// Changes one's own password: the current one is needed; other sessions end.
-pub fn change(conn: &mut DbConnection, user_id: i64, keep_session: i64, input: &ChangeInput, ip: &str) -> DomainResult<()> {
-    let user: User = users::table.find(user_id).select(User::as_select()).first(conn)?;
+/// A change whose current password was checked and new one hashed.
+pub struct CheckedChange {
+    proof: Proof,
+    hash: String,
+}
+
+/// Checks the current password and hashes the new one, with no connection.
+pub fn check_change(stored: Stored, input: &ChangeInput) -> DomainResult<CheckedChange> {
+    let (email, name) = (stored.user.email.clone(), stored.user.name.clone());
     let mut errors = FieldErrors::new();
-    if !credentials::verify_password(&input.current, Some(&user.password_hash)) {
-        errors.add("current_password", "That is not your current password.");
+    let proof = stored.verify(&input.current);
+    if proof.is_none() {
+        errors.add("current_password", NOT_CURRENT);
     }
-    let password = errors.check("new_password", parse_new(&input.new, &[&user.email, &user.name]));
+    let password = errors.check("new_password", parse_new(&input.new, &[&email, &name]));
     if input.new == input.current && errors.is_empty() {
         errors.add("new_password", "Choose a password other than the current one.");
     }
-    let Some(password) = password.filter(|_| errors.is_empty()) else { return Err(errors.into()) };
+    let (Some(proof), Some(password)) = (proof, password.filter(|_| errors.is_empty())) else { return Err(errors.into()) };
     let hash = credentials::hash_password(&password)?;
+    Ok(CheckedChange { proof, hash })
+}
+
+/// Changes one's own password (the current one checked by `check_change`);
+/// other sessions end.
+pub fn change(conn: &mut DbConnection, checked: CheckedChange, keep_session: i64, ip: &str) -> DomainResult<()> {
+    let user = checked.proof.user();
     crate::db::transaction(conn, |conn| {
-        diesel::update(users::table.find(user_id)).set(users::password_hash.eq(&hash)).execute(conn)?;
-        let ended = sessions::end_all(conn, user_id, Some(keep_session))?;
-        security::own(conn, user_id, user.company_id, "password_changed", &format!("{ended} other sessions ended"), ip)?;
+        checked.proof.confirm(conn)?;
+        diesel::update(users::table.find(user.id)).set(users::password_hash.eq(&checked.hash)).execute(conn)?;
+        let ended = sessions::end_all(conn, user.id, Some(keep_session))?;
+        security::own(conn, user.id, user.company_id, "password_changed", &format!("{ended} other sessions ended"), ip)?;
         Ok::<_, DomainError>(())
     })
 }

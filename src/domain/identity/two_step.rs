@@ -11,9 +11,9 @@ use totp_rs::{Builder, Secret, Totp};
 use crate::db::models::user::User;
 use crate::db::schema::{recovery_codes, sign_in_failures, users};
 use crate::db::DbConnection;
-use crate::domain::credentials;
 use crate::domain::error::{DomainResult, FieldErrors};
 use crate::domain::identity::links::hash_token;
+use crate::domain::identity::passwords::Proof;
 use crate::domain::identity::{security, sessions};
 use crate::domain::DomainError;
 
@@ -148,18 +148,17 @@ fn replace_recovery_codes(conn: &mut DbConnection, user_id: i64) -> QueryResult<
     Ok(codes)
 }
 
-/// New recovery codes (the old ones stop working), with the password.
-pub fn regenerate_recovery_codes(conn: &mut DbConnection, user_id: i64, password: &str, ip: &str) -> DomainResult<Vec<String>> {
-    let user: User = users::table.find(user_id).select(User::as_select()).first(conn)?;
-    if !credentials::verify_password(password, Some(&user.password_hash)) {
-        return Err(FieldErrors::single("password", "That is not your current password.").into());
-    }
+/// New recovery codes (the old ones stop working), with the password
+/// (checked by `passwords::Stored::check`).
+pub fn regenerate_recovery_codes(conn: &mut DbConnection, proof: &Proof, ip: &str) -> DomainResult<Vec<String>> {
+    let user = proof.user();
     if user.totp_enabled_at.is_none() {
         return Err(DomainError::Conflict("Two-step sign-in is not on.".into()));
     }
     crate::db::transaction(conn, |conn| {
-        let codes = replace_recovery_codes(conn, user_id)?;
-        security::own(conn, user_id, user.company_id, "two_step_enabled", "new recovery codes", ip)?;
+        proof.confirm(conn)?;
+        let codes = replace_recovery_codes(conn, user.id)?;
+        security::own(conn, user.id, user.company_id, "two_step_enabled", "new recovery codes", ip)?;
         Ok(codes)
     })
 }
@@ -215,23 +214,28 @@ pub fn verify(conn: &mut DbConnection, user_id: i64, code: &str, ip: &str) -> Do
     Err(FieldErrors::single("code", wrong).into())
 }
 
-/// Turns two-step sign-in off (with the password); never for operations,
-/// for whom it is required. Other sessions end.
-pub fn disable(conn: &mut DbConnection, user_id: i64, keep_session: i64, password: &str, required: bool, ip: &str) -> DomainResult<()> {
+/// Whether a person may turn two-step sign-in off: never operations, for
+/// whom it is required.
+pub fn may_disable(required: bool) -> DomainResult<()> {
     if required {
         return Err(DomainError::Conflict("Two-step sign-in is required for operations staff.".into()));
     }
-    let user: User = users::table.find(user_id).select(User::as_select()).first(conn)?;
-    if !credentials::verify_password(password, Some(&user.password_hash)) {
-        return Err(FieldErrors::single("password", "That is not your current password.").into());
-    }
+    Ok(())
+}
+
+/// Turns two-step sign-in off (with the password, checked by
+/// `passwords::Stored::check`); never for operations. Other sessions end.
+pub fn disable(conn: &mut DbConnection, proof: &Proof, keep_session: i64, required: bool, ip: &str) -> DomainResult<()> {
+    may_disable(required)?;
+    let user = proof.user();
     crate::db::transaction(conn, |conn| {
-        diesel::update(users::table.find(user_id))
+        proof.confirm(conn)?;
+        diesel::update(users::table.find(user.id))
             .set((users::totp_secret.eq(None::<String>), users::totp_enabled_at.eq(None::<chrono::NaiveDateTime>)))
             .execute(conn)?;
-        diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id))).execute(conn)?;
-        sessions::end_all(conn, user_id, Some(keep_session))?;
-        security::own(conn, user_id, user.company_id, "two_step_disabled", "", ip)?;
+        diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user.id))).execute(conn)?;
+        sessions::end_all(conn, user.id, Some(keep_session))?;
+        security::own(conn, user.id, user.company_id, "two_step_disabled", "", ip)?;
         Ok::<_, DomainError>(())
     })
 }
