@@ -55,8 +55,16 @@ fn due_filter(now: chrono::NaiveDateTime) -> _ {
 /// concurrent instances claim disjoint sets; SQLite serialises writers.
 /// Each message's `claimed_until` is this claim's fencing token: pass it to
 /// [`renew`] before sending.
+///
+/// An idle outbox is seen with one read: no transaction, and on SQLite no
+/// wait for the write lock (taken every poll, it queued behind people's
+/// writes and made them queue behind it). What is due is judged again
+/// inside the claim.
 pub fn claim_due(conn: &mut DbConnection, limit: i64, lease: std::time::Duration) -> QueryResult<Vec<OutboxMessage>> {
     let now = crate::db::now();
+    if !diesel::select(diesel::dsl::exists(due_filter(now))).get_result::<bool>(conn)? {
+        return Ok(Vec::new());
+    }
     let lease = now + Duration::from_std(lease).unwrap_or(Duration::seconds(30));
     let ids: Vec<i64> = match conn {
         DbConnection::Postgresql(pg) => pg.transaction(|pg| {

@@ -260,3 +260,19 @@ async fn two_instances_and_a_slow_mail_server_send_each_message_exactly_once() {
         assert_eq!(sink.count(), n, "{backend:?}");
     }
 }
+
+/// An idle outbox is polled with one read: on SQLite the worker neither
+/// takes nor waits for the write lock while someone else holds it (before,
+/// each poll waited for it, and failed after the busy timeout).
+#[tokio::test]
+async fn an_idle_outbox_is_polled_without_waiting_for_the_write_lock() {
+    use diesel::connection::SimpleConnection;
+    let app = spawn_app_with(Backend::Sqlite, AppOptions { mail_poll_interval: "1h", ..AppOptions::default() }).await;
+    let pending: i64 = outbox::table.filter(outbox::sent_at.is_null()).count().get_result(&mut *app.conn()).unwrap();
+    assert_eq!(pending, 0, "nothing is queued in a new portal");
+    let mut writer = app.conn();
+    writer.batch_execute("BEGIN IMMEDIATE").unwrap();
+    let claimed = portal::mail::outbox::claim_due(&mut app.conn(), 10, Duration::from_secs(30));
+    writer.batch_execute("ROLLBACK").unwrap();
+    assert!(claimed.expect("polled while another connection writes").is_empty());
+}
