@@ -288,6 +288,15 @@ async fn only_operations_staff_see_the_operations_section() {
 /// no database connection: with a pool of one, while both wait their turn
 /// to hash (a burst of them does), a signed-in person's pages still get
 /// the connection, and both complete once their turn comes.
+/// Waits (up to 10 s, else fails with `what`) until `n` hashes wait for their turn.
+async fn until_hashes_wait(n: usize, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while portal::domain::credentials::hashes_waiting() < n {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_sign_in_waiting_to_check_its_password_holds_no_database_connection() {
     use portal::domain::credentials::{hashes_waiting, hold_every_turn};
@@ -313,11 +322,7 @@ async fn a_sign_in_waiting_to_check_its_password_holds_no_database_connection() 
             ("csrf_token", token.as_str()),
         ];
         let registering = tokio::spawn(newcomer.client.post(newcomer.url("/register")).form(&form).send());
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while hashes_waiting() < waiting + 2 {
-            assert!(std::time::Instant::now() < deadline, "{backend:?}: the sign-in and the registration reached their hashes");
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        until_hashes_wait(waiting + 2, &format!("{backend:?}: the sign-in and the registration reached their hashes")).await;
         let home = app.get("/").await;
         assert_eq!(home.status().as_u16(), 200, "{backend:?}: a page while a sign-in and a registration wait to hash");
         assert!(home.text().await.unwrap().contains("Ada"));
@@ -372,11 +377,7 @@ async fn password_changes_waiting_for_their_hash_hold_no_database_connection() {
         let resetting = post(&visitor, &reset, vec![("password", "a new phrase for bea".into()), ("csrf_token", reset_token)]);
         let joining =
             post(&dee, &invitation, vec![("name", "Dee".into()), ("password", "a new phrase for dee".into()), ("csrf_token", dee_token)]);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while hashes_waiting() < waiting + 4 {
-            assert!(std::time::Instant::now() < deadline, "{backend:?}: all four reached their password checks");
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        until_hashes_wait(waiting + 4, &format!("{backend:?}: all four reached their password checks")).await;
         let page = cy.get("/profile").await;
         assert_eq!(page.status().as_u16(), 200, "{backend:?}: a page while four password changes wait to hash");
 
