@@ -499,6 +499,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    license_deposits_due (order_id) {
+        order_id -> BigInt,
+        due_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     cases,
     mixed_order_accounts,
@@ -532,5 +539,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     devices,
     license_consumption,
     license_shortages,
-    license_usage_daily
+    license_usage_daily,
+    license_deposits_due
 );

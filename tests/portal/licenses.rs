@@ -816,9 +816,10 @@ async fn the_demo_story_tells_the_license_manager_s_story() {
     }
 }
 
-/// Ships an order of Contoso's with one line of `sku` and no smart account.
-fn ship_unassigned(app: &TestApp, sku: &str, quantity: i32) -> (i64, i64) {
-    use portal::db::schema::{order_lines, orders as o, products};
+/// Ships an order of Contoso's with one line of `sku` and no smart account,
+/// its licenses due `delay` after shipment.
+fn ship_order(app: &TestApp, sku: &str, quantity: i32, delay: chrono::Duration) -> i64 {
+    use portal::db::schema::{orders as o, products};
     let mut conn = app.conn();
     let carlos = actor(app, "carlos@contoso.example");
     let olga = actor(app, "olga@ops.example");
@@ -837,10 +838,61 @@ fn ship_unassigned(app: &TestApp, sku: &str, quantity: i32) -> (i64, i64) {
     let v: i32 = o::table.find(order).select(o::version).first(&mut conn).unwrap();
     portal::domain::orders::submit(&mut conn, &carlos, order, v, "http://x").unwrap();
     portal::domain::orders::book(&mut conn, &olga, order).unwrap();
-    portal::domain::orders::ship(&mut conn, &olga, order, chrono::Duration::zero()).unwrap();
+    portal::domain::orders::ship(&mut conn, &olga, order, delay).unwrap();
+    order
+}
+
+/// Ships an order of Contoso's with one line of `sku` and no smart account, and deposits its licenses.
+fn ship_unassigned(app: &TestApp, sku: &str, quantity: i32) -> (i64, i64) {
+    use portal::db::schema::order_lines;
+    let order = ship_order(app, sku, quantity, chrono::Duration::zero());
+    let mut conn = app.conn();
     portal::domain::orders::provisioning::deposit_due(&mut conn, "http://x").unwrap();
     let line: i64 = order_lines::table.filter(order_lines::order_id.eq(order)).select(order_lines::id).first(&mut conn).unwrap();
     (order, line)
+}
+
+/// The order worker reads only the orders still waiting for their licenses,
+/// so a round costs the same however many orders were delivered before: an
+/// order shipped with a provisioning delay waits until it is due, and leaves
+/// the waiting orders when its licenses land.
+#[tokio::test]
+async fn only_orders_still_waiting_for_their_licenses_are_read_by_the_worker() {
+    use portal::db::schema::{license_deposits_due as due, order_lines};
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        world(&app);
+        let hour = chrono::Duration::hours(1);
+        let (first, second) = (ship_order(&app, "PAK-VOICE-25", 2, hour), ship_order(&app, "PAK-VOICE-25", 3, hour));
+        let undeposited = |order: i64| -> i64 {
+            order_lines::table
+                .filter(order_lines::order_id.eq(order))
+                .filter(order_lines::licenses_deposited_at.is_null())
+                .count()
+                .get_result(&mut *app.conn())
+                .unwrap()
+        };
+        let waiting = || -> Vec<i64> { due::table.select(due::order_id).order(due::order_id).load(&mut *app.conn()).unwrap() };
+        // Its provisioning delay passed (the worker may deliver it first).
+        let come_due = |order: i64| {
+            let past = portal::db::now() - chrono::Duration::minutes(1);
+            diesel::update(due::table.find(order)).set(due::due_at.eq(past)).execute(&mut *app.conn()).unwrap();
+            portal::domain::orders::provisioning::deposit_due(&mut *app.conn(), "http://x").unwrap();
+        };
+        assert_eq!(waiting(), vec![first, second], "{backend:?}: both wait from their shipment");
+        portal::domain::orders::provisioning::deposit_due(&mut *app.conn(), "http://x").unwrap();
+        assert_eq!((undeposited(first), undeposited(second)), (1, 1), "{backend:?}: neither is due yet");
+
+        come_due(second);
+        assert_eq!(undeposited(second), 0, "{backend:?}: the order come due is delivered");
+        assert_eq!(undeposited(first), 1, "{backend:?}: the other is not");
+        assert_eq!(waiting(), vec![first], "{backend:?}: only the order not yet delivered waits");
+
+        come_due(first);
+        assert_eq!(undeposited(first), 0, "{backend:?}");
+        assert!(waiting().is_empty(), "{backend:?}: delivered orders are not read again");
+        assert_eq!(portal::domain::orders::provisioning::deposit_due(&mut *app.conn(), "http://x").unwrap(), 0);
+    }
 }
 
 #[tokio::test]

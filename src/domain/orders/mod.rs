@@ -14,7 +14,7 @@ pub mod visibility;
 
 use diesel::prelude::*;
 
-use crate::db::schema::{companies, order_lines, orders, products, smart_accounts, users, virtual_accounts};
+use crate::db::schema::{companies, license_deposits_due, order_lines, orders, products, smart_accounts, users, virtual_accounts};
 use crate::db::{schema, DbConnection};
 use crate::domain::catalogue::{self, SaRequirement};
 use crate::domain::error::{DomainResult, FieldErrors};
@@ -837,6 +837,9 @@ pub fn ship(conn: &mut DbConnection, actor: &Actor, order_id: i64, provisioning_
                 orders::shipped_at.eq(now),
                 orders::licenses_due_at.eq(now + provisioning_delay),
             ))
+            .execute(conn)?;
+        diesel::insert_into(license_deposits_due::table)
+            .values((license_deposits_due::order_id.eq(order_id), license_deposits_due::due_at.eq(now + provisioning_delay)))
             .execute(conn)?;
         bump(conn, &order)
     })

@@ -7,21 +7,20 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{licenses, order_lines, orders, products, virtual_accounts};
+use crate::db::schema::{license_deposits_due, licenses, order_lines, products, virtual_accounts};
 use crate::db::DbConnection;
 use crate::domain::error::DomainResult;
-use crate::domain::orders::rules::OrderStatus;
 
-/// Deposits the licenses of every due order; returns how many lines were deposited.
+/// Deposits the licenses of every due order; returns how many lines were
+/// deposited. Only the orders still waiting for theirs are read
+/// (`license_deposits_due`): a round costs the same however many orders
+/// were delivered before.
 pub fn deposit_due(conn: &mut DbConnection, base_url: &str) -> DomainResult<usize> {
     let now = crate::db::now();
-    let due: Vec<i64> = order_lines::table
-        .inner_join(orders::table)
-        .filter(orders::status.eq(OrderStatus::Shipped.as_str()))
-        .filter(orders::licenses_due_at.le(now))
-        .filter(order_lines::licenses_deposited_at.is_null())
-        .select(orders::id)
-        .distinct()
+    let due: Vec<i64> = license_deposits_due::table
+        .filter(license_deposits_due::due_at.le(now))
+        .order((license_deposits_due::due_at, license_deposits_due::order_id))
+        .select(license_deposits_due::order_id)
         .limit(100)
         .load(conn)?;
     let mut deposited = 0;
@@ -100,5 +99,7 @@ fn deposit_order(conn: &mut DbConnection, order_id: i64, now: chrono::NaiveDateT
     for (account, lines) in delivered {
         super::notices::delivery(conn, &order, account, &lines, base_url)?;
     }
+    // Every line is claimed above (by this round or an earlier one): the order waits no more.
+    diesel::delete(license_deposits_due::table.find(order_id)).execute(conn)?;
     Ok(deposited)
 }
