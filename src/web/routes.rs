@@ -110,19 +110,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, mail_viewer: bool) {
         .route("/accounts/{id}/events", web::get().to(accounts::list_events))
         .route("/accounts/{id}/access-requests", web::get().to(accounts::list_access_requests))
         .route("/accounts/{id}/access-requests/{request}", web::post().to(accounts::decide_access_request))
-        .route("/accounts/{id}/licenses", web::get().to(licenses::account_licenses))
+        .service(plan_stable("/accounts/{id}/licenses").to(licenses::account_licenses))
         .route("/accounts/{id}/licenses/transfer", web::post().to(licenses::transfer_licenses))
         .route("/accounts/{id}/licenses/claims", web::post().to(licenses::claim_pak_code))
         .route("/accounts/{id}/licenses/claims/{license}", web::post().to(licenses::claim_pak))
         .route("/accounts/{id}/licenses/va/{va}/tokens", web::get().to(licenses::list_tokens))
         .route("/accounts/{id}/licenses/va/{va}/tokens", web::post().to(licenses::create_token))
         .route("/accounts/{id}/licenses/tokens/{token}/revoke", web::post().to(licenses::revoke_token))
-        .route("/accounts/{id}/licenses/va/{va}/devices", web::get().to(licenses::list_devices))
+        .service(plan_stable("/accounts/{id}/licenses/va/{va}/devices").to(licenses::list_devices))
         .route("/accounts/{id}/licenses/devices/{device}/move", web::post().to(licenses::move_device))
         .route("/accounts/{id}/licenses/devices/{device}/remove", web::post().to(licenses::remove_device))
         .route("/accounts/{id}/licenses/custody/{line}", web::get().to(licenses::show_custody))
         .route("/accounts/{id}/licenses/export/{which}", web::get().to(licenses::export))
-        .route("/licenses", web::get().to(licenses::overview));
+        .service(plan_stable("/licenses").to(licenses::overview));
 
     // Operations staff
     cfg.route("/operations", web::get().to(home::operations))

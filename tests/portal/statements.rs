@@ -572,7 +572,7 @@ async fn a_custom_plan_on_the_plan_stable_pool_lasts_as_long_as_its_transaction(
 /// `pg_stat_activity`), which open only when such a page is first asked
 /// for; other pages keep the main pool.
 #[tokio::test]
-async fn the_list_the_order_page_and_its_search_are_read_on_the_plan_stable_pool() {
+async fn the_list_the_order_page_its_search_and_the_license_pages_are_read_on_the_plan_stable_pool() {
     #[derive(diesel::QueryableByName)]
     struct Backends {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -595,10 +595,12 @@ async fn the_list_the_order_page_and_its_search_are_read_on_the_plan_stable_pool
         .n
     };
     assert_eq!(app.sign_in("carlos@contoso.example", &password).await.status().as_u16(), 303);
-    for path in ["/", "/accounts", "/licenses"] {
+    for path in ["/", "/accounts", "/profile"] {
         assert_eq!(app.get(path).await.status().as_u16(), 200, "{path}");
     }
     assert_eq!(plan_stable(""), 0, "no page so far asked for the plan-stable pool");
+    assert_eq!(app.get("/licenses").await.status().as_u16(), 200);
+    assert!(plan_stable("") >= 1, "the license manager read on the plan-stable pool");
     assert_eq!(app.get(&format!("/orders/{order}")).await.status().as_u16(), 200);
     assert!(plan_stable("") >= 1, "the order page read on the plan-stable pool");
     assert_eq!(app.get("/smart-account-orders").await.status().as_u16(), 200);
