@@ -831,15 +831,13 @@ pub fn ship(conn: &mut DbConnection, actor: &Actor, order_id: i64, provisioning_
             )));
         }
         let now = crate::db::now();
+        let due = now + provisioning_delay;
         diesel::update(orders::table.find(order_id))
-            .set((
-                orders::status.eq(OrderStatus::Shipped.as_str()),
-                orders::shipped_at.eq(now),
-                orders::licenses_due_at.eq(now + provisioning_delay),
-            ))
+            .set((orders::status.eq(OrderStatus::Shipped.as_str()), orders::shipped_at.eq(now), orders::licenses_due_at.eq(due)))
             .execute(conn)?;
+        // The order waits for its licenses until the order worker delivers them.
         diesel::insert_into(license_deposits_due::table)
-            .values((license_deposits_due::order_id.eq(order_id), license_deposits_due::due_at.eq(now + provisioning_delay)))
+            .values((license_deposits_due::order_id.eq(order_id), license_deposits_due::due_at.eq(due)))
             .execute(conn)?;
         bump(conn, &order)
     })
