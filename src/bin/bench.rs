@@ -261,9 +261,10 @@ fn bench_licenses(pool: &db::Pool, url: &str, partner: &Actor, args: &Args) -> a
         }
         // What the devices use, as their registrations would have kept it.
         conn.batch_execute(&format!(
-            "INSERT INTO license_consumption (smart_account_id, virtual_account_id, license_name, in_use) \
+            "INSERT INTO license_figures (smart_account_id, virtual_account_id, license_name, in_use) \
              SELECT smart_account_id, virtual_account_id, license_name, SUM(licenses) FROM devices \
-             WHERE smart_account_id = {account} AND removed_at IS NULL GROUP BY smart_account_id, virtual_account_id, license_name"
+             WHERE smart_account_id = {account} AND removed_at IS NULL GROUP BY smart_account_id, virtual_account_id, license_name \
+             ON CONFLICT (virtual_account_id, license_name) DO UPDATE SET in_use = excluded.in_use"
         ))?;
         diesel::QueryResult::Ok(())
     })?;

@@ -354,12 +354,13 @@ diesel::table! {
 }
 
 diesel::table! {
-    license_consumption (id) {
+    license_figures (id) {
         id -> BigInt,
         smart_account_id -> BigInt,
         virtual_account_id -> BigInt,
         license_name -> Text,
         in_use -> BigInt,
+        owned -> BigInt,
     }
 }
 
@@ -537,7 +538,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     license_movements,
     registration_tokens,
     devices,
-    license_consumption,
+    license_figures,
     license_shortages,
     license_usage_daily,
     license_deposits_due

@@ -437,3 +437,30 @@ pub async fn keep_html(source: &str, resp: reqwest::Response) -> reqwest::Respon
     let rebuilt = rebuilt.body(body).expect("rebuilt response");
     reqwest::Response::from(rebuilt)
 }
+
+/// Every (VA, product) figure's kept `owned` equals the sum of its claimed
+/// batches, and no figure owns what no batch holds.
+pub fn assert_owned_figures_match_batches(app: &TestApp, context: &str) {
+    use portal::db::schema::{license_figures as lf, licenses};
+    let mut conn = app.conn();
+    let batches: Vec<(i64, String, i32)> = licenses::table
+        .filter(licenses::claimed_at.is_not_null())
+        .filter(licenses::quantity.gt(0))
+        .select((licenses::virtual_account_id, licenses::license_name, licenses::quantity))
+        .load(&mut *conn)
+        .unwrap();
+    let mut summed: std::collections::BTreeMap<(i64, String), i64> = Default::default();
+    for (va, name, quantity) in batches {
+        *summed.entry((va, name)).or_default() += i64::from(quantity);
+    }
+    let kept: std::collections::BTreeMap<(i64, String), i64> = lf::table
+        .filter(lf::owned.ne(0))
+        .select((lf::virtual_account_id, lf::license_name, lf::owned))
+        .load::<(i64, String, i64)>(&mut *conn)
+        .unwrap()
+        .into_iter()
+        .map(|(va, name, owned)| ((va, name), owned))
+        .collect();
+    assert!(!summed.is_empty(), "{context}: some licenses are owned");
+    assert_eq!(kept, summed, "{context}: owned as kept per VA and product, against the batches");
+}

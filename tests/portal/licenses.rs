@@ -216,6 +216,14 @@ async fn a_transfer_is_whole_or_nothing_and_splits_batches_oldest_first() {
         let moved: Vec<i32> =
             license_movements::table.order(license_movements::id).select(license_movements::quantity).load(&mut conn).unwrap();
         assert_eq!(moved, vec![5, 2]);
+        drop(conn);
+        assert_owned_figures_match_batches(&app, &format!("{backend:?}: after a rolled-back move and a split one"));
+        let processing = as_user(&app, "maya@metalworks.example")
+            .await
+            .get_text(&format!("/accounts/{}/licenses?va={}", w.metalworks, w.processing))
+            .await;
+        assert!(texts(&processing, ".license-table td.num").join(" ").starts_with("7 0 7 0"), "{backend:?}: {processing}");
+        let mut conn = app.conn();
         // Bounds: not more than available, not nothing.
         for (qty, want) in [("4", "Only 3 available"), ("0", "at least one"), ("x", "whole number")] {
             let e = transfer::transfer(
@@ -492,7 +500,7 @@ async fn devices_are_listed_by_name_moved_with_their_consumption_and_removed() {
         let csv = maya.get_text(&format!("/accounts/{}/licenses/export/events.csv", w.metalworks)).await;
         assert!(csv.contains("Device moved"), "{csv}");
         // The kept consumption equals what the live devices use, VA by VA.
-        use portal::db::schema::license_consumption as lc;
+        use portal::db::schema::license_figures as lc;
         let mut conn = app.conn();
         for va in [w.production, w.processing] {
             let kept: i64 = lc::table.filter(lc::virtual_account_id.eq(va)).select(lc::in_use).first(&mut conn).unwrap();
@@ -950,6 +958,7 @@ async fn a_pak_from_an_unassigned_order_is_claimed_by_typing_its_code_and_its_cu
         )
         .await;
         assert_eq!(status, 201);
+        assert_owned_figures_match_batches(&app, &format!("{backend:?}: after a claim by code and a transfer"));
         let custody = maya.get_text(&format!("{path}/custody/{line}")).await;
         let steps = texts(&custody, "tbody tr").join(" | ");
         assert!(steps.contains("claimed into Production") && steps.contains("Maya Stein"), "{steps}");

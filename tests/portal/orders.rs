@@ -518,6 +518,7 @@ async fn operations_book_and_ship_and_licenses_land_in_the_customer_account_or_s
             "the line's customer account and VA"
         );
         assert_eq!(landed[1].0, s.world.contoso_holding, "unassigned lines stay in the holding account");
+        assert_owned_figures_match_batches(&app, &format!("{backend:?}: after the licenses landed"));
         let page = carlos.get_text(&format!("/orders/{order}")).await;
         assert!(page.contains("licenses deposited") && page.contains("Licenses available since"));
         // After deposit, partners cannot change the line's account.

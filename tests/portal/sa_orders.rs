@@ -514,6 +514,16 @@ async fn licenses_are_delivered_by_mail_and_a_case_moves_them_after_fulfilment()
             .first(&mut *app.conn())
             .unwrap();
         assert_eq!(moved, (world.metalworks, world.processing));
+        assert_owned_figures_match_batches(&app, &format!("{backend:?}: after a case moved a delivered line"));
+        let processing = vera.get_text(&format!("/accounts/{}/licenses", world.metalworks)).await;
+        assert!(
+            processing.contains("DNA Advantage") && processing.contains(&format!("WO-{order:06}")),
+            "{backend:?}: the licenses and their order moved"
+        );
+        assert!(
+            !victor.get_text(&format!("/accounts/{}/licenses", world.metalworks)).await.contains("DNA Advantage"),
+            "{backend:?}: and left Production"
+        );
         assert_eq!(case_on_page(&carlos.get_text(&format!("/orders/{order}")).await), vec!["resolved"], "{backend:?}");
         let history = carlos.get_text(&format!("/orders/{order}/history?line={dna}")).await;
         assert!(history.contains("Support case") && history.contains("Processing"));

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 use diesel::prelude::*;
 
-use crate::db::schema::{devices as dev, license_consumption, licenses, order_lines, products, registration_tokens, virtual_accounts};
+use crate::db::schema::{devices as dev, license_figures, licenses, order_lines, products, registration_tokens, virtual_accounts};
 use crate::db::DbConnection;
 use crate::domain::accounts::{self, AccountInContext, AccountSummary};
 use crate::domain::error::{DomainError, DomainResult};
@@ -85,16 +85,17 @@ impl ProductFigures {
         self.available = (self.owned - self.in_use).max(0);
         self.shortage = (self.in_use - self.owned).max(0);
     }
+    /// Each order line once, in order of the orders.
+    fn settle_orders(&mut self) {
+        self.orders.sort_unstable_by_key(|o| (o.0, o.2));
+        self.orders.dedup_by_key(|o| (o.0, o.2));
+    }
     fn add(&mut self, other: &ProductFigures) {
         self.owned += other.owned;
         self.in_use += other.in_use;
         self.available += other.available;
         self.shortage += other.shortage;
-        for o in &other.orders {
-            if !self.orders.contains(o) {
-                self.orders.push(o.clone());
-            }
-        }
+        self.orders.extend(other.orders.iter().cloned());
     }
     /// Width of the in-use bar covered by owned licenses, in percent of the
     /// larger of owned and in use (summed per VA, so the "all" tab shows a
@@ -118,56 +119,45 @@ pub struct VaFigures {
 }
 
 /// The per-VA figures of `vas` in `accounts` (one account, or a page of
-/// them: VA ids are unique across accounts): owned from claimed batches, in
-/// use from the consumption the devices' changes keep.
+/// them: VA ids are unique across accounts): owned and in use as kept per VA
+/// and product (`license_figures`: owned by the batches' changes, in use by
+/// the devices'), and the orders the claimed batches came from. Two reads
+/// whatever the number of batches behind the figures.
 pub fn figures(conn: &mut DbConnection, accounts: &[i64], vas: &[i64]) -> DomainResult<Vec<VaFigures>> {
-    let batches: Vec<(i64, String, i32, Option<i64>, Option<i64>, Option<String>)> = licenses::table
-        .left_join(order_lines::table.on(order_lines::id.nullable().eq(licenses::order_line_id)))
-        .left_join(products::table.on(products::id.eq(order_lines::product_id)))
+    let kept: Vec<(i64, String, i64, i64)> = license_figures::table
+        .filter(license_figures::smart_account_id.eq_any(accounts))
+        .filter(license_figures::virtual_account_id.eq_any(vas))
+        .filter(license_figures::owned.ne(0).or(license_figures::in_use.ne(0)))
+        .select((license_figures::virtual_account_id, license_figures::license_name, license_figures::owned, license_figures::in_use))
+        .load(conn)?;
+    let from_orders: Vec<(i64, String, i64, i64)> = licenses::table
+        .inner_join(order_lines::table.on(order_lines::id.nullable().eq(licenses::order_line_id)))
         .filter(licenses::smart_account_id.eq_any(accounts))
         .filter(licenses::virtual_account_id.eq_any(vas))
+        .filter(licenses::order_line_id.is_not_null())
         .filter(licenses::quantity.gt(0))
         .filter(licenses::claimed_at.is_not_null())
-        .select((
-            licenses::virtual_account_id,
-            licenses::license_name,
-            licenses::quantity,
-            order_lines::order_id.nullable(),
-            licenses::order_line_id,
-            products::category.nullable(),
-        ))
-        .load(conn)?;
-    let used: Vec<(i64, String, i64)> = license_consumption::table
-        .filter(license_consumption::virtual_account_id.eq_any(vas))
-        .filter(license_consumption::in_use.ne(0))
-        .select((license_consumption::virtual_account_id, license_consumption::license_name, license_consumption::in_use))
+        .select((licenses::virtual_account_id, licenses::license_name, order_lines::order_id, order_lines::id))
         .load(conn)?;
     let kinds: Vec<(Option<String>, String)> =
         products::table.filter(products::license_name.is_not_null()).select((products::license_name, products::category)).load(conn)?;
+    let kind_of = |name: &str| LicenseKind::of_category(kinds.iter().find(|k| k.0.as_deref() == Some(name)).map(|k| k.1.as_str()));
     let mut map: BTreeMap<(i64, String), ProductFigures> = BTreeMap::new();
-    let kind_of = |name: &str, category: Option<&str>| {
-        LicenseKind::of_category(category.or_else(|| kinds.iter().find(|k| k.0.as_deref() == Some(name)).map(|k| k.1.as_str())))
-    };
-    for (va, name, quantity, order, line, category) in batches {
-        let kind = kind_of(&name, category.as_deref());
-        let f = map.entry((va, name.clone())).or_insert_with(|| ProductFigures::new(name, kind));
-        f.owned += i64::from(quantity);
-        if let (Some(o), Some(l)) = (order, line) {
-            let pair = (o, crate::domain::orders::web_order_id(o), l);
-            if !f.orders.contains(&pair) {
-                f.orders.push(pair);
-            }
-        }
+    for (va, name, owned, in_use) in kept {
+        let f = map.entry((va, name.clone())).or_insert_with(|| ProductFigures::new(name.clone(), kind_of(&name)));
+        f.owned += owned.max(0);
+        f.in_use += in_use;
     }
-    for (va, name, sum) in used {
-        let kind = kind_of(&name, None);
-        let f = map.entry((va, name.clone())).or_insert_with(|| ProductFigures::new(name, kind));
-        f.in_use += sum;
+    for (va, name, order, line) in from_orders {
+        if let Some(f) = map.get_mut(&(va, name)) {
+            f.orders.push((order, crate::domain::orders::web_order_id(order), line));
+        }
     }
     Ok(map
         .into_iter()
         .map(|((va_id, _), mut figures)| {
             figures.settle();
+            figures.settle_orders();
             VaFigures { va_id, figures }
         })
         .collect())
@@ -181,7 +171,12 @@ pub fn by_product<'a>(rows: impl Iterator<Item = &'a VaFigures>) -> Vec<ProductF
             .or_insert_with(|| ProductFigures::new(r.figures.license_name.clone(), r.figures.kind))
             .add(&r.figures);
     }
-    map.into_values().collect()
+    map.into_values()
+        .map(|mut f| {
+            f.settle_orders();
+            f
+        })
+        .collect()
 }
 
 /// A virtual account as the license pages show it.

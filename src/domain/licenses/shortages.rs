@@ -5,7 +5,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{account_roles, license_consumption, license_shortages, licenses, smart_accounts, users, virtual_accounts};
+use crate::db::schema::{account_roles, license_figures, license_shortages, smart_accounts, users, virtual_accounts};
 use crate::db::DbConnection;
 use crate::domain::accounts::events;
 use crate::domain::error::DomainResult;
@@ -14,19 +14,13 @@ use crate::mail::Email;
 
 /// Owned (claimed batches) and in use (live devices) of one product in one VA.
 pub(crate) fn owned_and_in_use(conn: &mut DbConnection, va: i64, license_name: &str) -> QueryResult<(i64, i64)> {
-    let owned: Option<i64> = licenses::table
-        .filter(licenses::virtual_account_id.eq(va))
-        .filter(licenses::license_name.eq(license_name))
-        .filter(licenses::claimed_at.is_not_null())
-        .select(diesel::dsl::sum(licenses::quantity))
-        .first(conn)?;
-    let in_use: Option<i64> = license_consumption::table
-        .filter(license_consumption::virtual_account_id.eq(va))
-        .filter(license_consumption::license_name.eq(license_name))
-        .select(license_consumption::in_use)
+    let kept: Option<(i64, i64)> = license_figures::table
+        .filter(license_figures::virtual_account_id.eq(va))
+        .filter(license_figures::license_name.eq(license_name))
+        .select((license_figures::owned, license_figures::in_use))
         .first(conn)
         .optional()?;
-    Ok((owned.unwrap_or(0), in_use.unwrap_or(0)))
+    Ok(kept.unwrap_or((0, 0)))
 }
 
 /// Adds `delta` to what the live devices of a VA use of a product. Every
@@ -37,23 +31,23 @@ pub(crate) fn consume(conn: &mut DbConnection, account: i64, va: i64, license_na
     }
     let update = |conn: &mut DbConnection| {
         diesel::update(
-            license_consumption::table
-                .filter(license_consumption::virtual_account_id.eq(va))
-                .filter(license_consumption::license_name.eq(license_name)),
+            license_figures::table
+                .filter(license_figures::virtual_account_id.eq(va))
+                .filter(license_figures::license_name.eq(license_name)),
         )
-        .set(license_consumption::in_use.eq(license_consumption::in_use + delta))
+        .set(license_figures::in_use.eq(license_figures::in_use + delta))
         .execute(conn)
     };
     if update(conn)? > 0 {
         return Ok(());
     }
     let inserted = crate::db::transaction(conn, |conn| {
-        diesel::insert_into(license_consumption::table)
+        diesel::insert_into(license_figures::table)
             .values((
-                license_consumption::smart_account_id.eq(account),
-                license_consumption::virtual_account_id.eq(va),
-                license_consumption::license_name.eq(license_name),
-                license_consumption::in_use.eq(delta),
+                license_figures::smart_account_id.eq(account),
+                license_figures::virtual_account_id.eq(va),
+                license_figures::license_name.eq(license_name),
+                license_figures::in_use.eq(delta),
             ))
             .execute(conn)
     });

@@ -6,34 +6,24 @@
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 
-use crate::db::schema::{license_consumption, license_usage_daily, licenses};
+use crate::db::schema::{license_figures, license_usage_daily};
 use crate::db::DbConnection;
 use crate::domain::error::DomainResult;
 
 /// Writes today's figures for every (VA, product) that owns or uses licenses.
 pub fn record_day(conn: &mut DbConnection, day: NaiveDate) -> DomainResult<usize> {
-    let owned: Vec<(i64, i64, String, Option<i64>)> = licenses::table
-        .filter(licenses::claimed_at.is_not_null())
-        .group_by((licenses::smart_account_id, licenses::virtual_account_id, licenses::license_name))
-        .select((licenses::smart_account_id, licenses::virtual_account_id, licenses::license_name, diesel::dsl::sum(licenses::quantity)))
-        .load(conn)?;
-    let used: Vec<(i64, i64, String, i64)> = license_consumption::table
+    let figures: Vec<(i64, i64, String, i64, i64)> = license_figures::table
+        .filter(license_figures::owned.ne(0).or(license_figures::in_use.ne(0)))
         .select((
-            license_consumption::smart_account_id,
-            license_consumption::virtual_account_id,
-            license_consumption::license_name,
-            license_consumption::in_use,
+            license_figures::smart_account_id,
+            license_figures::virtual_account_id,
+            license_figures::license_name,
+            license_figures::owned,
+            license_figures::in_use,
         ))
         .load(conn)?;
-    let mut figures: std::collections::BTreeMap<(i64, i64, String), (i64, i64)> = Default::default();
-    for (a, v, n, s) in owned {
-        figures.entry((a, v, n)).or_default().0 += s.unwrap_or(0);
-    }
-    for (a, v, n, s) in used {
-        figures.entry((a, v, n)).or_default().1 += s;
-    }
     let mut written = 0;
-    for ((account, va, name), (owned, in_use)) in figures {
+    for (account, va, name, owned, in_use) in figures {
         written += write(conn, account, va, &name, day, owned as i32, in_use as i32)?;
     }
     Ok(written)

@@ -1,0 +1,11 @@
+DROP INDEX licenses_from_orders;
+DROP TRIGGER licenses_owned_delete;
+DROP TRIGGER licenses_owned_update;
+DROP TRIGGER licenses_owned_insert;
+DELETE FROM license_figures WHERE in_use = 0;
+DROP INDEX license_figures_key;
+DROP INDEX license_figures_account;
+ALTER TABLE license_figures DROP COLUMN owned;
+ALTER TABLE license_figures RENAME TO license_consumption;
+CREATE UNIQUE INDEX license_consumption_key ON license_consumption (virtual_account_id, license_name);
+CREATE INDEX license_consumption_account ON license_consumption (smart_account_id);
