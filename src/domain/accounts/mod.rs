@@ -8,6 +8,7 @@ pub mod request;
 
 use diesel::prelude::*;
 
+use crate::db::ids::ids_in;
 use crate::db::models::account::{SmartAccountRow, VirtualAccountRow};
 use crate::db::schema::{account_role_virtual_accounts, account_roles, smart_accounts, users, virtual_accounts};
 use crate::db::DbConnection;
@@ -129,13 +130,13 @@ pub fn load_many(conn: &mut DbConnection, actor: &Actor, ids: &[i64]) -> DomainR
     }
     let rows: Vec<(SmartAccountRow, Option<String>)> = smart_accounts::table
         .left_join(users::table.on(users::id.nullable().eq(smart_accounts::agreement_accepted_by)))
-        .filter(smart_accounts::id.eq_any(ids))
+        .filter(ids_in(smart_accounts::id, ids))
         .select((SmartAccountRow::as_select(), users::name.nullable()))
         .load(conn)?;
     // The actor's roles with the VAs each covers (a row per VA, or one without).
     let roles: Vec<(i64, i64, String, Option<i64>)> = account_roles::table
         .left_join(account_role_virtual_accounts::table)
-        .filter(account_roles::smart_account_id.eq_any(ids))
+        .filter(ids_in(account_roles::smart_account_id, ids))
         .filter(account_roles::user_id.eq(actor.user_id.0))
         .select((
             account_roles::id,

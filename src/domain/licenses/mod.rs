@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 use diesel::prelude::*;
 
+use crate::db::ids::ids_in;
 use crate::db::schema::{devices as dev, license_figures, licenses, order_lines, products, registration_tokens, virtual_accounts};
 use crate::db::DbConnection;
 use crate::domain::accounts::{self, AccountInContext, AccountSummary};
@@ -125,15 +126,15 @@ pub struct VaFigures {
 /// whatever the number of batches behind the figures.
 pub fn figures(conn: &mut DbConnection, accounts: &[i64], vas: &[i64]) -> DomainResult<Vec<VaFigures>> {
     let kept: Vec<(i64, String, i64, i64)> = license_figures::table
-        .filter(license_figures::smart_account_id.eq_any(accounts))
-        .filter(license_figures::virtual_account_id.eq_any(vas))
+        .filter(ids_in(license_figures::smart_account_id, accounts))
+        .filter(ids_in(license_figures::virtual_account_id, vas))
         .filter(license_figures::owned.ne(0).or(license_figures::in_use.ne(0)))
         .select((license_figures::virtual_account_id, license_figures::license_name, license_figures::owned, license_figures::in_use))
         .load(conn)?;
     let from_orders: Vec<(i64, String, i64, i64)> = licenses::table
         .inner_join(order_lines::table.on(order_lines::id.nullable().eq(licenses::order_line_id)))
-        .filter(licenses::smart_account_id.eq_any(accounts))
-        .filter(licenses::virtual_account_id.eq_any(vas))
+        .filter(ids_in(licenses::smart_account_id, accounts))
+        .filter(ids_in(licenses::virtual_account_id, vas))
         .filter(licenses::order_line_id.is_not_null())
         .filter(licenses::quantity.gt(0))
         .filter(licenses::claimed_at.is_not_null())
@@ -235,7 +236,7 @@ type VaRow = (i64, i64, String, bool);
 
 fn va_rows(conn: &mut DbConnection, accounts: &[i64]) -> DomainResult<Vec<VaRow>> {
     Ok(virtual_accounts::table
-        .filter(virtual_accounts::smart_account_id.eq_any(accounts))
+        .filter(ids_in(virtual_accounts::smart_account_id, accounts))
         .order((virtual_accounts::smart_account_id, virtual_accounts::is_default.desc(), virtual_accounts::name_key))
         .select((virtual_accounts::smart_account_id, virtual_accounts::id, virtual_accounts::name, virtual_accounts::is_default))
         .load(conn)?)
@@ -281,8 +282,8 @@ pub fn alerts(conn: &mut DbConnection, accounts: &[i64], vas: &[VaTab], per_va: 
     }
     let now = crate::db::now();
     let expiring: Vec<(i64, String, chrono::NaiveDateTime)> = registration_tokens::table
-        .filter(registration_tokens::smart_account_id.eq_any(accounts))
-        .filter(registration_tokens::virtual_account_id.eq_any(&ids))
+        .filter(ids_in(registration_tokens::smart_account_id, accounts))
+        .filter(ids_in(registration_tokens::virtual_account_id, &ids))
         .filter(registration_tokens::revoked_at.is_null())
         .filter(registration_tokens::expires_at.gt(now))
         .filter(registration_tokens::expires_at.le(now + Duration::days(EXPIRING_DAYS)))
@@ -299,7 +300,7 @@ pub fn alerts(conn: &mut DbConnection, accounts: &[i64], vas: &[VaTab], per_va: 
         });
     }
     let silent: Vec<(i64, i64)> = dev::table
-        .filter(dev::virtual_account_id.eq_any(&ids))
+        .filter(ids_in(dev::virtual_account_id, &ids))
         .filter(dev::removed_at.is_null())
         .filter(dev::last_contact_at.lt(now - Duration::days(SILENT_DAYS)))
         .group_by(dev::virtual_account_id)

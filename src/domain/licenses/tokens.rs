@@ -5,6 +5,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
+use crate::db::ids::ids_in;
 use crate::db::schema::{registration_tokens, users};
 use crate::db::DbConnection;
 use crate::domain::accounts::{self, events};
@@ -212,7 +213,7 @@ pub fn list(conn: &mut DbConnection, vas: &[i64]) -> DomainResult<Vec<TokenRow>>
     type Row = (i64, i64, String, String, bool, Option<i32>, i32, NaiveDateTime, NaiveDateTime, Option<String>, Option<NaiveDateTime>);
     let rows: Vec<Row> = registration_tokens::table
         .left_join(users::table.on(users::id.nullable().eq(registration_tokens::created_by)))
-        .filter(registration_tokens::virtual_account_id.eq_any(vas))
+        .filter(ids_in(registration_tokens::virtual_account_id, vas))
         .order((registration_tokens::created_at.desc(), registration_tokens::id.desc()))
         .limit(500)
         .select((

@@ -6,6 +6,7 @@
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 
+use crate::db::ids::ids_in;
 use crate::db::schema::{license_figures, license_usage_daily};
 use crate::db::DbConnection;
 use crate::domain::error::DomainResult;
@@ -76,7 +77,7 @@ pub fn series(conn: &mut DbConnection, account: i64, vas: &[i64], today: NaiveDa
     let from = today - Duration::days(days - 1);
     let rows: Vec<(String, NaiveDate, i32, i32)> = license_usage_daily::table
         .filter(license_usage_daily::smart_account_id.eq(account))
-        .filter(license_usage_daily::virtual_account_id.eq_any(vas))
+        .filter(ids_in(license_usage_daily::virtual_account_id, vas))
         .filter(license_usage_daily::day.ge(from))
         .filter(license_usage_daily::day.le(today))
         .order((license_usage_daily::license_name, license_usage_daily::day))
