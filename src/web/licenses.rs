@@ -14,7 +14,7 @@ use crate::domain::licenses::devices::{self, DevicePage, DeviceSort};
 use crate::domain::licenses::tokens::{self, CreatedToken, TokenInput, TokenRow};
 use crate::domain::licenses::transfer::{self, TransferInput};
 use crate::domain::licenses::usage::{self, Chart};
-use crate::domain::licenses::{self, claims, reports, AccountTotals, LicensesView, VaTab};
+use crate::domain::licenses::{self, claims, reports, AccountTotals, LicensesFrame, LicensesView, VaTab};
 use crate::domain::{DomainError, FieldErrors};
 use crate::startup::AppState;
 use crate::web::error::AppError;
@@ -237,7 +237,7 @@ pub async fn claim_pak_code(
 #[template(path = "licenses/tokens.html")]
 pub struct TokensPage {
     pub layout: Layout,
-    pub view: LicensesView,
+    pub view: LicensesFrame,
     pub va: VaTab,
     pub tokens: Vec<TokenRow>,
     pub form: TokenInput,
@@ -251,13 +251,13 @@ impl TokensPage {
     }
 }
 
-async fn tokens_page(state: &AppState, user: &SignedIn, id: i64, va: i64) -> Result<(LicensesView, VaTab, Vec<TokenRow>), AppError> {
+async fn tokens_page(state: &AppState, user: &SignedIn, id: i64, va: i64) -> Result<(LicensesFrame, VaTab, Vec<TokenRow>), AppError> {
     let actor = user.actor.clone();
     Ok(run(state, move |conn| {
-        let view = licenses::view(conn, &actor, id, Some(va))?;
-        let tab = view.vas.iter().find(|v| v.id == va).cloned().ok_or(DomainError::NotFound)?;
+        let frame = licenses::frame(conn, &actor, id)?;
+        let tab = frame.tab(va)?.clone();
         let tokens = tokens::list(conn, &[va])?;
-        Ok((view, tab, tokens))
+        Ok::<_, DomainError>((frame, tab, tokens))
     })
     .await??)
 }
@@ -311,7 +311,7 @@ pub async fn revoke_token(
 #[template(path = "licenses/devices.html")]
 pub struct DevicesPage {
     pub layout: Layout,
-    pub view: LicensesView,
+    pub view: LicensesFrame,
     pub va: VaTab,
     pub page: DevicePage,
     pub sort: DeviceSort,
@@ -376,10 +376,10 @@ pub async fn list_devices(
     let sort = DeviceSort::parse(&sort);
     let (actor, q2) = (user.actor.clone(), q.clone());
     let (view, tab, page) = run(&state, move |conn| {
-        let view = licenses::view(conn, &actor, id, Some(va))?;
-        let tab = view.vas.iter().find(|v| v.id == va).cloned().ok_or(DomainError::NotFound)?;
-        let page = devices::page(conn, &actor, id, va, sort, &q2, after.as_deref())?;
-        Ok((view, tab, page))
+        let frame = licenses::frame(conn, &actor, id)?;
+        let page = devices::page_in(conn, &frame, va, sort, &q2, after.as_deref())?;
+        let tab = frame.tab(va)?.clone();
+        Ok::<_, DomainError>((frame, tab, page))
     })
     .await??;
     render(StatusCode::OK, &DevicesPage { layout: user.layout, view, va: tab, page, sort, q })

@@ -732,3 +732,57 @@ async fn the_assignment_search_scans_no_virtual_accounts_in_its_generic_plans() 
     conn.batch_execute("COMMIT").unwrap();
     assert_eq!(scans, 0, "sequential scans of the virtual accounts");
 }
+
+/// A VA's devices and tokens pages read their frame (the page's frame, the
+/// account with the user's role on it, the VAs whose licenses they see) and
+/// their own rows (a page of devices and the VA's open shortages; the VA's
+/// tokens): a few statements whatever the number of devices and license
+/// batches, and not the account's license figures, which they do not show.
+#[tokio::test]
+async fn a_vas_devices_and_tokens_pages_run_a_few_statements_whatever_the_number_of_devices() {
+    use portal::db::schema::virtual_accounts;
+    for backend in backends() {
+        let app = spawn_app_with(backend, AppOptions { mail_poll_interval: "1h", ..AppOptions::default() }).await;
+        let logins = portal::demo::seed(&mut app.conn(), &app.settings.base_url).expect("demo data");
+        let email = "maya@metalworks.example";
+        let password = logins.iter().find(|l| l.email == email).map(|l| l.password.clone()).unwrap();
+        let (account, va): (i64, i64) = virtual_accounts::table
+            .inner_join(smart_accounts::table)
+            .filter(smart_accounts::name.eq("Metalworks Inc."))
+            .filter(virtual_accounts::name.eq("Production"))
+            .select((smart_accounts::id, virtual_accounts::id))
+            .first(&mut app.conn())
+            .unwrap();
+        let product: i64 = products::table.filter(products::sku.eq("SL-DNA-ADV-3Y")).select(products::id).first(&mut app.conn()).unwrap();
+        quiet(&app).await;
+        let user = crate::helpers::TestApp { client: client(), ..app.clone_handle() };
+        assert_eq!(user.sign_in(email, &password).await.status().as_u16(), 303);
+        let path = format!("/accounts/{account}/licenses/va/{va}/devices");
+        let rows = |html: &str| texts(html, "table tbody tr").len();
+        measure(&user, &path, false).await;
+        let tokens = format!("/accounts/{account}/licenses/va/{va}/tokens");
+        measure(&user, &tokens, false).await;
+        let (tokens_few, _) = measure(&user, &tokens, false).await;
+        let (few, html) = measure(&user, &path, false).await;
+        let shown = rows(&html);
+        assert!(shown < 50, "{backend:?}: the demo has fewer devices than a page");
+
+        let mut sql = String::new();
+        for i in 0..120 {
+            sql.push_str(&format!(
+                "INSERT INTO devices (smart_account_id, virtual_account_id, name, name_key, product_id, license_name, licenses, secret_hash, registered_at, last_contact_at) \
+                 VALUES ({account}, {va}, 'grown-{i:03}', 'grown-{i:03}', {product}, 'DNA Advantage', 1, 'x{i}', '2026-11-01 00:00:00', '2026-11-20 00:00:00'); \
+                 INSERT INTO licenses (smart_account_id, virtual_account_id, license_name, quantity, in_use, created_at, claimed_at) \
+                 VALUES ({account}, {va}, 'Grown product {i}', 5, 0, '2026-11-01 00:00:00', '2026-11-01 00:00:00');"
+            ));
+        }
+        app.conn().batch_execute(&sql).unwrap();
+        let (many, html) = measure(&user, &path, false).await;
+        assert_eq!(rows(&html), 50, "{backend:?}: a full page of devices");
+        assert_eq!(few, many, "{backend:?}: as many statements with {shown} devices as with 120 more");
+        assert!(many <= 6, "{backend:?}: the devices page ran {many} statements; the budget is 6");
+        let (tokens_many, _) = measure(&user, &tokens, false).await;
+        assert_eq!(tokens_few, tokens_many, "{backend:?}: the tokens page, with {shown} devices and with 120 more");
+        assert!(tokens_many <= 5, "{backend:?}: the tokens page ran {tokens_many} statements; the budget is 5");
+    }
+}

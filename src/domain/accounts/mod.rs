@@ -88,22 +88,15 @@ pub(crate) fn load_row(conn: &mut DbConnection, account_id: i64) -> DomainResult
 
 /// The actor's role and virtual accounts in `account`.
 pub(crate) fn access_of(conn: &mut DbConnection, actor: &Actor, row: &SmartAccountRow) -> DomainResult<AccountAccess> {
-    let role: Option<(i64, String)> = account_roles::table
+    // One row per VA the role covers, or one without a VA.
+    let rows: Vec<(String, Option<i64>)> = account_roles::table
+        .left_join(account_role_virtual_accounts::table)
         .filter(account_roles::smart_account_id.eq(row.id))
         .filter(account_roles::user_id.eq(actor.user_id.0))
-        .select((account_roles::id, account_roles::role))
-        .first(conn)
-        .optional()?;
-    let (role, virtual_accounts) = match role {
-        Some((role_id, r)) => {
-            let vas: Vec<i64> = account_role_virtual_accounts::table
-                .filter(account_role_virtual_accounts::account_role_id.eq(role_id))
-                .select(account_role_virtual_accounts::virtual_account_id)
-                .load(conn)?;
-            (Role::parse(&r), vas)
-        }
-        None => (None, Vec::new()),
-    };
+        .select((account_roles::role, account_role_virtual_accounts::virtual_account_id.nullable()))
+        .load(conn)?;
+    let role = rows.first().and_then(|r| Role::parse(&r.0));
+    let virtual_accounts = rows.iter().filter_map(|r| r.1).collect();
     Ok(access_from(actor, row, role, virtual_accounts))
 }
 
@@ -162,13 +155,15 @@ pub fn load_many(conn: &mut DbConnection, actor: &Actor, ids: &[i64]) -> DomainR
 
 /// Loads an account for the actor, or 404 when they may not know it exists.
 pub fn load(conn: &mut DbConnection, actor: &Actor, account_id: i64) -> DomainResult<AccountInContext> {
-    let row = load_row(conn, account_id)?;
+    let (row, accepted_by): (SmartAccountRow, Option<String>) = smart_accounts::table
+        .left_join(users::table.on(users::id.nullable().eq(smart_accounts::agreement_accepted_by)))
+        .filter(smart_accounts::id.eq(account_id))
+        .select((SmartAccountRow::as_select(), users::name.nullable()))
+        .first(conn)
+        .optional()?
+        .ok_or(DomainError::NotFound)?;
     let access = access_of(conn, actor, &row)?;
     policy::account_permit(&access, Capability::ViewAccount)?;
-    let accepted_by = match row.agreement_accepted_by {
-        Some(uid) => users::table.find(uid).select(users::name).first::<String>(conn).optional()?,
-        None => None,
-    };
     Ok(AccountInContext { account: SmartAccount::from_row(row, accepted_by), access })
 }
 

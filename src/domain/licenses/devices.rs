@@ -358,8 +358,20 @@ pub fn page(
     q: &str,
     after: Option<&str>,
 ) -> DomainResult<DevicePage> {
-    let ctx = accounts::load(conn, actor, account_id)?;
-    let _ = super::va_in_account(conn, &ctx, va)?;
+    let frame = super::frame(conn, actor, account_id)?;
+    page_in(conn, &frame, va, sort, q, after)
+}
+
+/// [`page`] within a frame already read (404 for a VA it does not show).
+pub fn page_in(
+    conn: &mut DbConnection,
+    frame: &super::LicensesFrame,
+    va: i64,
+    sort: DeviceSort,
+    q: &str,
+    after: Option<&str>,
+) -> DomainResult<DevicePage> {
+    frame.tab(va)?;
     page_of(conn, va, sort, q, after, PAGE_SIZE)
 }
 

@@ -368,11 +368,42 @@ impl LicensesView {
     }
 }
 
+/// What every license page of an account shows around its content: the
+/// account as the actor sees it and the VAs whose licenses they see.
+#[derive(Debug, Clone)]
+pub struct LicensesFrame {
+    pub ctx: AccountInContext,
+    pub vas: Vec<VaTab>,
+}
+
+impl LicensesFrame {
+    pub fn holding(&self) -> bool {
+        self.ctx.account.kind == AccountKind::Holding
+    }
+    /// Why tokens cannot be made in this account now, if they cannot.
+    pub fn token_refusal(&self) -> Option<&'static str> {
+        policy::token_refusal(self.ctx.account.kind, self.ctx.account.status, self.ctx.account.agreement_accepted())
+    }
+    /// The tab of `va`: 404 when it is not one of the VAs the actor sees.
+    pub fn tab(&self, va: i64) -> DomainResult<&VaTab> {
+        self.vas.iter().find(|t| t.id == va).ok_or(DomainError::NotFound)
+    }
+}
+
+/// The frame of an account's license pages: 404 for an account the actor may
+/// not know, 403 when their role covers no licenses.
+pub fn frame(conn: &mut DbConnection, actor: &Actor, account_id: i64) -> DomainResult<LicensesFrame> {
+    let ctx = accounts::load(conn, actor, account_id)?;
+    let vas = visible_vas(conn, &ctx)?;
+    Ok(LicensesFrame { ctx, vas })
+}
+
 /// The licenses page: 404 for an account (or VA) the actor may not know, 403
 /// when their role covers no licenses.
 pub fn view(conn: &mut DbConnection, actor: &Actor, account_id: i64, va: Option<i64>) -> DomainResult<LicensesView> {
-    let ctx = accounts::load(conn, actor, account_id)?;
-    let vas = visible_vas(conn, &ctx)?;
+    let frame = frame(conn, actor, account_id)?;
+    let token_refusal = frame.token_refusal();
+    let LicensesFrame { ctx, vas } = frame;
     if let Some(v) = va {
         if !vas.iter().any(|t| t.id == v) {
             return Err(DomainError::NotFound);
@@ -391,7 +422,6 @@ pub fn view(conn: &mut DbConnection, actor: &Actor, account_id: i64, va: Option<
         per_va.iter().filter(|r| movable.contains(&r.va_id) && r.figures.owned > 0).map(|r| r.figures.license_name.clone()).collect();
     products.sort();
     products.dedup();
-    let token_refusal = policy::token_refusal(ctx.account.kind, ctx.account.status, ctx.account.agreement_accepted());
     Ok(LicensesView {
         claimable: if vas.iter().any(|v| v.can_transfer) { claimable } else { Vec::new() },
         ctx,
