@@ -1,4 +1,4 @@
-//! `column IN (ids)` whose SQL does not change with the number of ids.
+//! `column IN (ids)` (or texts) whose SQL does not change with the number of ids.
 //!
 //! Diesel writes `eq_any` on SQLite as `IN (?, ?, …)`, one placeholder per
 //! id: every list length is a new statement, which diesel then does not keep
@@ -42,6 +42,15 @@ where
     C: Expression<SqlType = Nullable<BigInt>> + ExpressionMethods + Clone,
 {
     IdsIn { column: column.clone(), json: json_array(ids), pg: column.eq_any(ids.to_vec()) }
+}
+
+/// `column IN texts` for a text column (a JSON array of strings on SQLite).
+pub fn texts_in<C>(column: C, texts: &[&str]) -> IdsIn<C, diesel::dsl::EqAny<C, Vec<String>>>
+where
+    C: Expression<SqlType = Text> + ExpressionMethods + Clone,
+{
+    let json = serde_json::to_string(texts).unwrap_or_else(|_| "[]".into());
+    IdsIn { column: column.clone(), json, pg: column.eq_any(texts.iter().map(|t| t.to_string()).collect::<Vec<_>>()) }
 }
 
 /// `[1,2,3]`

@@ -256,7 +256,7 @@ pub fn list_for(
         with_role = with_role.filter(beyond(c));
     }
     if let Some(roles) = roles {
-        with_role = with_role.filter(account_roles::role.eq_any(roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()));
+        with_role = with_role.filter(crate::db::ids::texts_in(account_roles::role, &roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()));
     }
     let with_role: Vec<(SmartAccountRow, String)> = with_role.load(conn)?;
     let mut out: Vec<(String, AccountSummary)> =
