@@ -86,18 +86,33 @@ pub(crate) fn load_row(conn: &mut DbConnection, account_id: i64) -> DomainResult
     smart_accounts::table.find(account_id).select(SmartAccountRow::as_select()).first(conn).optional()?.ok_or(DomainError::NotFound)
 }
 
-/// The actor's role and virtual accounts in `account`.
-pub(crate) fn access_of(conn: &mut DbConnection, actor: &Actor, row: &SmartAccountRow) -> DomainResult<AccountAccess> {
-    // One row per VA the role covers, or one without a VA.
-    let rows: Vec<(String, Option<i64>)> = account_roles::table
+/// Accounts with the name of who accepted their agreement.
+fn rows_with_acceptor(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(SmartAccountRow, Option<String>)>> {
+    smart_accounts::table
+        .left_join(users::table.on(users::id.nullable().eq(smart_accounts::agreement_accepted_by)))
+        .filter(ids_in(smart_accounts::id, ids))
+        .select((SmartAccountRow::as_select(), users::name.nullable()))
+        .load(conn)
+}
+
+/// The actor's roles on some accounts with the VAs each covers: (account,
+/// role, VA), a row per VA or one without.
+type RoleRow = (i64, String, Option<i64>);
+
+fn roles_with_vas(conn: &mut DbConnection, actor: &Actor, ids: &[i64]) -> QueryResult<Vec<RoleRow>> {
+    account_roles::table
         .left_join(account_role_virtual_accounts::table)
-        .filter(account_roles::smart_account_id.eq(row.id))
+        .filter(ids_in(account_roles::smart_account_id, ids))
         .filter(account_roles::user_id.eq(actor.user_id.0))
-        .select((account_roles::role, account_role_virtual_accounts::virtual_account_id.nullable()))
-        .load(conn)?;
-    let role = rows.first().and_then(|r| Role::parse(&r.0));
-    let virtual_accounts = rows.iter().filter_map(|r| r.1).collect();
-    Ok(access_from(actor, row, role, virtual_accounts))
+        .select((account_roles::smart_account_id, account_roles::role, account_role_virtual_accounts::virtual_account_id.nullable()))
+        .load(conn)
+}
+
+/// The actor's access to an account, from their role rows (any accounts').
+fn access_in(actor: &Actor, row: &SmartAccountRow, roles: &[RoleRow]) -> AccountAccess {
+    let mine: Vec<&RoleRow> = roles.iter().filter(|r| r.0 == row.id).collect();
+    let role = mine.first().and_then(|r| Role::parse(&r.1));
+    access_from(actor, row, role, mine.iter().filter_map(|r| r.2).collect())
 }
 
 /// The actor's access to an account, from their role on it (if any) and
@@ -121,30 +136,12 @@ pub fn load_many(conn: &mut DbConnection, actor: &Actor, ids: &[i64]) -> DomainR
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(SmartAccountRow, Option<String>)> = smart_accounts::table
-        .left_join(users::table.on(users::id.nullable().eq(smart_accounts::agreement_accepted_by)))
-        .filter(ids_in(smart_accounts::id, ids))
-        .select((SmartAccountRow::as_select(), users::name.nullable()))
-        .load(conn)?;
-    // The actor's roles with the VAs each covers (a row per VA, or one without).
-    let roles: Vec<(i64, i64, String, Option<i64>)> = account_roles::table
-        .left_join(account_role_virtual_accounts::table)
-        .filter(ids_in(account_roles::smart_account_id, ids))
-        .filter(account_roles::user_id.eq(actor.user_id.0))
-        .select((
-            account_roles::id,
-            account_roles::smart_account_id,
-            account_roles::role,
-            account_role_virtual_accounts::virtual_account_id.nullable(),
-        ))
-        .load(conn)?;
+    let rows = rows_with_acceptor(conn, ids)?;
+    let roles = roles_with_vas(conn, actor, ids)?;
     let mut out = Vec::new();
     for id in ids {
         let Some((row, accepted_by)) = rows.iter().find(|(r, _)| r.id == *id) else { continue };
-        let mine: Vec<_> = roles.iter().filter(|r| r.1 == row.id).collect();
-        let role = mine.first().and_then(|r| Role::parse(&r.2));
-        let vas = mine.iter().filter_map(|r| r.3).collect();
-        let access = access_from(actor, row, role, vas);
+        let access = access_in(actor, row, &roles);
         if policy::account_permit(&access, Capability::ViewAccount).is_err() {
             continue;
         }
@@ -155,14 +152,8 @@ pub fn load_many(conn: &mut DbConnection, actor: &Actor, ids: &[i64]) -> DomainR
 
 /// Loads an account for the actor, or 404 when they may not know it exists.
 pub fn load(conn: &mut DbConnection, actor: &Actor, account_id: i64) -> DomainResult<AccountInContext> {
-    let (row, accepted_by): (SmartAccountRow, Option<String>) = smart_accounts::table
-        .left_join(users::table.on(users::id.nullable().eq(smart_accounts::agreement_accepted_by)))
-        .filter(smart_accounts::id.eq(account_id))
-        .select((SmartAccountRow::as_select(), users::name.nullable()))
-        .first(conn)
-        .optional()?
-        .ok_or(DomainError::NotFound)?;
-    let access = access_of(conn, actor, &row)?;
+    let (row, accepted_by) = rows_with_acceptor(conn, &[account_id])?.pop().ok_or(DomainError::NotFound)?;
+    let access = access_in(actor, &row, &roles_with_vas(conn, actor, &[account_id])?);
     policy::account_permit(&access, Capability::ViewAccount)?;
     Ok(AccountInContext { account: SmartAccount::from_row(row, accepted_by), access })
 }

@@ -135,6 +135,7 @@ pub fn figures(conn: &mut DbConnection, accounts: &[i64], vas: &[i64]) -> Domain
         .inner_join(order_lines::table.on(order_lines::id.nullable().eq(licenses::order_line_id)))
         .filter(ids_in(licenses::smart_account_id, accounts))
         .filter(ids_in(licenses::virtual_account_id, vas))
+        // Implied by the join, stated for the partial index of these batches.
         .filter(licenses::order_line_id.is_not_null())
         .filter(licenses::quantity.gt(0))
         .filter(licenses::claimed_at.is_not_null())
@@ -402,13 +403,11 @@ pub fn frame(conn: &mut DbConnection, actor: &Actor, account_id: i64) -> DomainR
 /// when their role covers no licenses.
 pub fn view(conn: &mut DbConnection, actor: &Actor, account_id: i64, va: Option<i64>) -> DomainResult<LicensesView> {
     let frame = frame(conn, actor, account_id)?;
+    if let Some(v) = va {
+        frame.tab(v)?;
+    }
     let token_refusal = frame.token_refusal();
     let LicensesFrame { ctx, vas } = frame;
-    if let Some(v) = va {
-        if !vas.iter().any(|t| t.id == v) {
-            return Err(DomainError::NotFound);
-        }
-    }
     let ids: Vec<i64> = vas.iter().map(|v| v.id).collect();
     let per_va = figures(conn, &[account_id], &ids)?;
     let shown: Vec<VaTab> = vas.iter().filter(|t| va.is_none_or(|v| v == t.id)).cloned().collect();
